@@ -1,0 +1,44 @@
+# vcli: the two set-up commands are `make run` and `make test`.
+# Everything else here is a building block of those two.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
+
+.PHONY: all deps build asan run test test-release test-asan test-valgrind bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DVCLI_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Starts governd on loopback and shows vcli talking to it.
+run: build
+	@./scripts/run-demo.sh $(BUILD)/bin
+
+# Every test: release build (includes the valgrind interop run), then the
+# whole suite again under ASan + UBSan.
+test: build asan
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE valgrind
+
+test-release: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: asan
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE valgrind
+
+bench: build
+	@./bench/h2load-health.sh $(BUILD)/bin
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,170 @@
+/*
+ * vcli client library: calls to a governd (or any gRPC server) over HTTP/2.
+ *
+ * One vcli_client is one connection to one endpoint.  Many calls share it
+ * concurrently (HTTP/2 streams).  The connection is opened lazily by the first
+ * call and re-opened by a later call after it drops, so a client that lives
+ * long survives server restarts.
+ *
+ * Threading: a client and everything done with it belong to the thread that
+ * drives its event loop.  The synchronous calls drive the loop themselves
+ * until their call ends; the asynchronous calls return at once and complete
+ * from vcli_client_run().  Use one client per thread.
+ *
+ * Messages are passed as serialized protobuf bytes, so the library does not
+ * tie callers to any particular protobuf runtime.  vcli_client_health() is the
+ * typed convenience for the governance service's HealthCheck.
+ */
+#ifndef VCLI_CLIENT_H
+#define VCLI_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vcli/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Library result codes (not gRPC statuses: those come in vcli_call_result). */
+typedef enum vcli_code {
+	VCLI_OK = 0,
+	VCLI_E_INVALID = 1,  /* a bad argument or option */
+	VCLI_E_NOMEM = 2,
+	VCLI_E_TLS = 3,      /* TLS set-up failed (certificate, key, CA) */
+	VCLI_E_RESOLVE = 4,  /* the endpoint's host does not resolve */
+	VCLI_E_BUSY = 5,     /* too many calls in flight on this client */
+} vcli_code;
+
+const char *vcli_strerror(vcli_code code);
+
+typedef struct vcli_client vcli_client;
+
+typedef struct vcli_client_options {
+	const char *endpoint;        /* "host:port", "[v6addr]:port"; required */
+	int tls;                     /* 1: TLS with ALPN h2 */
+	const char *tls_ca_file;     /* PEM bundle; NULL: the system's */
+	const char *tls_cert_file;   /* client certificate (mTLS), PEM */
+	const char *tls_key_file;    /* its private key, PEM */
+	const char *tls_server_name; /* SNI and verified name; NULL: the host */
+	uint32_t connect_timeout_ms; /* 0: 5000 */
+	uint32_t max_recv_size;      /* largest response message; 0: 4 MiB */
+	int gzip;                    /* 1: compress request messages */
+	const char *user_agent;      /* NULL: "vcli/<version>" */
+} vcli_client_options;
+
+void vcli_client_options_init(vcli_client_options *opts);
+
+/*
+ * Makes a client.  Nothing touches the network until the first call.
+ * On failure returns a code and, when err is not NULL, a message in err.
+ * The caller owns *out and releases it with vcli_client_free().
+ */
+vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
+			  char *err, size_t errlen);
+
+/* Cancels every call still in flight (their callbacks run with CANCELLED),
+ * closes the connection and frees the client.  NULL is a no-op. */
+void vcli_client_free(vcli_client *client);
+
+/* One metadata entry.  Keys are lower case; a key ending in "-bin" carries
+ * binary bytes (the library base64-encodes them on the wire). */
+typedef struct vcli_metadata {
+	const char *key;
+	const uint8_t *value;
+	size_t value_len;
+} vcli_metadata;
+
+typedef struct vcli_call_options {
+	uint32_t deadline_ms;          /* 0: no deadline */
+	const vcli_metadata *metadata; /* sent with the request */
+	size_t metadata_count;
+} vcli_call_options;
+
+/* How a call ended.  message is the server's grpc-message (decoded) or the
+ * library's own account of a local failure. */
+typedef struct vcli_call_result {
+	int status;              /* vcli_status_code */
+	char message[512];
+} vcli_call_result;
+
+/* A response buffer the library fills.  Release with vcli_bytes_release(). */
+typedef struct vcli_bytes {
+	uint8_t *data;
+	size_t len;
+} vcli_bytes;
+
+void vcli_bytes_release(vcli_bytes *b);
+
+/*
+ * Synchronous unary call.  method is the full path
+ * ("/vertice.governance.v1.GovernanceService/HealthCheck").  On return
+ * result->status is OK and *response holds the message, or it holds the
+ * error.  Returns a vcli_code for misuse only (bad arguments); every network
+ * or server failure is a status in result.
+ */
+vcli_code vcli_client_unary(vcli_client *client, const char *method,
+			    const uint8_t *request, size_t request_len,
+			    vcli_bytes *response,
+			    const vcli_call_options *opts,
+			    vcli_call_result *result);
+
+/*
+ * Synchronous server-streaming call.  on_message runs for each response
+ * message; returning non-zero from it cancels the call (the result is then
+ * CANCELLED).  Returns when the stream ends.
+ */
+typedef int (*vcli_message_fn)(void *ud, const uint8_t *msg, size_t len);
+
+vcli_code vcli_client_stream(vcli_client *client, const char *method,
+			     const uint8_t *request, size_t request_len,
+			     vcli_message_fn on_message, void *ud,
+			     const vcli_call_options *opts,
+			     vcli_call_result *result);
+
+/*
+ * Asynchronous unary call.  Returns at once; on_done runs exactly once, from
+ * vcli_client_run() (or from vcli_client_free() with CANCELLED).  The
+ * response bytes passed to on_done are valid only during the callback.
+ */
+typedef void (*vcli_done_fn)(void *ud, const vcli_call_result *result,
+			     const uint8_t *response, size_t len);
+
+vcli_code vcli_client_unary_async(vcli_client *client, const char *method,
+				  const uint8_t *request, size_t request_len,
+				  const vcli_call_options *opts,
+				  vcli_done_fn on_done, void *ud);
+
+/* Drives the client's event loop.  VCLI_RUN_ONCE blocks for at least one
+ * event; VCLI_RUN_NOWAIT polls; VCLI_RUN_DEFAULT runs until no call is in
+ * flight.  Returns the number of calls still in flight. */
+typedef enum vcli_run_mode {
+	VCLI_RUN_DEFAULT = 0,
+	VCLI_RUN_ONCE = 1,
+	VCLI_RUN_NOWAIT = 2,
+} vcli_run_mode;
+
+int vcli_client_run(vcli_client *client, vcli_run_mode mode);
+
+/* Number of calls in flight. */
+int vcli_client_inflight(const vcli_client *client);
+
+/* The governance service's HealthCheck, typed. */
+typedef struct vcli_health {
+	int healthy;
+	char status[64];
+	int64_t uptime_seconds;
+} vcli_health;
+
+vcli_code vcli_client_health(vcli_client *client,
+			     const vcli_call_options *opts,
+			     vcli_health *health, vcli_call_result *result);
+
+/* The library's version string ("0.1.0"). */
+const char *vcli_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

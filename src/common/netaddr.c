@@ -1,0 +1,38 @@
+#include "common/netaddr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int netaddr_split(const char *text, char *host, size_t hostlen, int *port)
+{
+	const char *colon, *hs, *he;
+	char *end;
+	long p;
+
+	if (!text || !*text)
+		return -1;
+	if (text[0] == '[') {
+		he = strchr(text, ']');
+		if (!he || he[1] != ':')
+			return -1;
+		hs = text + 1;
+		colon = he + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || memchr(text, ':', (size_t)(colon - text)))
+			return -1; /* no port, or an unbracketed IPv6 address */
+		hs = text;
+		he = colon;
+	}
+	if (he == hs || (size_t)(he - hs) >= hostlen)
+		return -1;
+	if (!colon[1] || colon[1] < '0' || colon[1] > '9')
+		return -1;
+	p = strtol(colon + 1, &end, 10);
+	if (*end || p < 0 || p > 65535)
+		return -1;
+	memcpy(host, hs, (size_t)(he - hs));
+	host[he - hs] = '\0';
+	*port = (int)p;
+	return 0;
+}

@@ -1,0 +1,1033 @@
+/*
+ * The client half of the transport, behind include/vcli/client.h.
+ *
+ * One vcli_client = one libuv loop + at most one live HTTP/2 connection.
+ * Calls wait in the client's list until the connection is ready, then each
+ * becomes a stream.  When the connection fails, every call on it ends with
+ * UNAVAILABLE and the next call dials again.
+ */
+#include "vcli/client.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+#include <uv.h>
+
+#include "common/b64.h"
+#include "common/buf.h"
+#include "common/netaddr.h"
+#include "common/timeutil.h"
+#include "rpc/frame.h"
+#include "rpc/h2io.h"
+#include "rpc/tls.h"
+
+#define CLIENT_READ_BUF (64 * 1024)
+#define CLIENT_HIGH_WATER (256 * 1024)
+#define CLIENT_MAX_INFLIGHT 100000
+
+enum conn_state { C_RESOLVING, C_CONNECTING, C_TLS, C_READY, C_DEAD };
+
+struct cconn;
+
+struct ccall {
+	vcli_client *cl;
+	struct cconn *conn;      /* set once submitted as a stream */
+	int32_t stream_id;
+	char *path;
+	buf req;                 /* framed request message */
+	size_t req_off;
+	buf hdrs;                /* metadata: key\0value\0 (values ready to send) */
+	size_t nhdrs;
+	uint32_t deadline_ms;
+	uv_timer_t *timer;
+	int streaming;
+	vcli_done_fn on_done;
+	vcli_message_fn on_message;
+	void *ud;                /* for on_done */
+	void *msg_ud;            /* for on_message */
+	/* response */
+	int http_status;
+	int got_status;
+	int status;
+	char message[512];
+	int enc_gzip;
+	int content_type_ok;
+	int saw_headers;
+	grpc_deframer in;
+	int nmsgs;
+	buf resp;
+	int ended;
+	struct ccall *prev, *next;
+};
+
+struct cconn {
+	vcli_client *cl;
+	enum conn_state state;
+	uv_getaddrinfo_t gai;
+	uv_tcp_t tcp;
+	int tcp_open;
+	uv_connect_t creq;
+	uv_timer_t ctimer;
+	int ctimer_open;
+	h2io io;
+	tls_conn tls;
+	int use_tls;
+	nghttp2_session *h2;
+	int goaway;
+	int in_recv;
+	int refs;                /* handles still to close + 1 while live */
+	char err[256];
+};
+
+struct vcli_client {
+	uv_loop_t loop;
+	char *endpoint;
+	char host[256];
+	int port;
+	char authority[300];
+	char *server_name;
+	char *user_agent;
+	int tls;
+	uint32_t connect_timeout_ms;
+	uint32_t max_recv;
+	int gzip;
+	SSL_CTX *ssl;
+	struct cconn *conn;
+	struct ccall *calls;
+	int inflight;
+	uint8_t rbuf[CLIENT_READ_BUF];
+	nghttp2_session_callbacks *cbs;
+};
+
+static void conn_fail(struct cconn *c, int status, const char *msg);
+static void conn_flush(struct cconn *c);
+
+const char *vcli_version(void)
+{
+	return VCLI_VERSION;
+}
+
+const char *vcli_strerror(vcli_code code)
+{
+	switch (code) {
+	case VCLI_OK: return "ok";
+	case VCLI_E_INVALID: return "invalid argument";
+	case VCLI_E_NOMEM: return "out of memory";
+	case VCLI_E_TLS: return "TLS set-up failed";
+	case VCLI_E_RESOLVE: return "cannot resolve endpoint";
+	case VCLI_E_BUSY: return "too many calls in flight";
+	}
+	return "unknown error";
+}
+
+void vcli_client_options_init(vcli_client_options *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+void vcli_bytes_release(vcli_bytes *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+/* ---- call completion ---- */
+
+static void call_unlink(struct ccall *call)
+{
+	vcli_client *cl = call->cl;
+
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		cl->calls = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	call->prev = call->next = NULL;
+	cl->inflight--;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void call_free(struct ccall *call)
+{
+	if (call->timer) {
+		uv_close((uv_handle_t *)call->timer, timer_closed);
+		call->timer = NULL;
+	}
+	free(call->path);
+	buf_release(&call->req);
+	buf_release(&call->hdrs);
+	buf_release(&call->resp);
+	grpc_deframer_release(&call->in);
+	free(call);
+}
+
+/* Ends a call exactly once: detaches it from its stream, tells the caller,
+ * frees it. */
+static void call_end(struct ccall *call, int status, const char *msg)
+{
+	vcli_call_result r;
+
+	if (call->ended)
+		return;
+	call->ended = 1;
+	if (call->conn && call->conn->h2 && call->stream_id > 0)
+		nghttp2_session_set_stream_user_data(call->conn->h2, call->stream_id, NULL);
+	call_unlink(call);
+	r.status = status;
+	snprintf(r.message, sizeof(r.message), "%s", msg ? msg : "");
+	if (call->on_done)
+		call->on_done(call->ud, &r, call->resp.data, call->resp.len);
+	call_free(call);
+}
+
+/* Cancels the stream on the wire (if any) and ends the call. */
+static void call_abort(struct ccall *call, int status, const char *msg)
+{
+	struct cconn *c = call->conn;
+
+	if (c && c->h2 && call->stream_id > 0) {
+		nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, call->stream_id,
+					  NGHTTP2_CANCEL);
+		call_end(call, status, msg);
+		if (!c->in_recv)
+			conn_flush(c);
+		return;
+	}
+	call_end(call, status, msg);
+}
+
+static void on_call_deadline(uv_timer_t *t)
+{
+	struct ccall *call = t->data;
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "deadline of %u ms exceeded%s", call->deadline_ms,
+		 call->conn ? "" : " before the connection was ready");
+	call_abort(call, VCLI_STATUS_DEADLINE_EXCEEDED, msg);
+}
+
+/* ---- nghttp2 callbacks ---- */
+
+static ssize_t req_read_cb(nghttp2_session *s, int32_t id, uint8_t *dst,
+			   size_t len, uint32_t *flags, nghttp2_data_source *src,
+			   void *ud)
+{
+	struct ccall *call = src->ptr;
+	size_t avail = call->req.len - call->req_off;
+	size_t n = avail < len ? avail : len;
+
+	memcpy(dst, call->req.data + call->req_off, n);
+	call->req_off += n;
+	if (call->req_off == call->req.len) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		buf_release(&call->req);
+		call->req_off = 0;
+	}
+	return (ssize_t)n;
+}
+
+static int http_to_grpc(int http)
+{
+	switch (http) {
+	case 400: return VCLI_STATUS_INTERNAL;
+	case 401: return VCLI_STATUS_UNAUTHENTICATED;
+	case 403: return VCLI_STATUS_PERMISSION_DENIED;
+	case 404: return VCLI_STATUS_UNIMPLEMENTED;
+	case 429: case 502: case 503: case 504: return VCLI_STATUS_UNAVAILABLE;
+	default: return VCLI_STATUS_UNKNOWN;
+	}
+}
+
+static int h2err_to_grpc(uint32_t e)
+{
+	switch (e) {
+	case NGHTTP2_REFUSED_STREAM: return VCLI_STATUS_UNAVAILABLE;
+	case NGHTTP2_CANCEL: return VCLI_STATUS_CANCELLED;
+	case NGHTTP2_ENHANCE_YOUR_CALM: return VCLI_STATUS_RESOURCE_EXHAUSTED;
+	case NGHTTP2_INADEQUATE_SECURITY: return VCLI_STATUS_PERMISSION_DENIED;
+	default: return VCLI_STATUS_INTERNAL;
+	}
+}
+
+static int hdr_is(const uint8_t *name, size_t namelen, const char *lit)
+{
+	size_t l = strlen(lit);
+	return namelen == l && memcmp(name, lit, l) == 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f,
+		     const uint8_t *name, size_t namelen, const uint8_t *value,
+		     size_t valuelen, uint8_t flags, void *ud)
+{
+	struct ccall *call;
+
+	if (f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	call = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+	if (!call)
+		return 0;
+	call->saw_headers = 1;
+	if (hdr_is(name, namelen, ":status")) {
+		call->http_status = 0;
+		for (size_t i = 0; i < valuelen && i < 3; i++)
+			call->http_status = call->http_status * 10 + (value[i] - '0');
+	} else if (hdr_is(name, namelen, "content-type")) {
+		call->content_type_ok = valuelen >= 16 &&
+					memcmp(value, "application/grpc", 16) == 0;
+	} else if (hdr_is(name, namelen, "grpc-status")) {
+		int v = 0;
+		for (size_t i = 0; i < valuelen && i < 3; i++)
+			v = v * 10 + (value[i] - '0');
+		call->got_status = 1;
+		call->status = v;
+	} else if (hdr_is(name, namelen, "grpc-message")) {
+		pct_decode((const char *)value, valuelen, call->message, sizeof(call->message));
+	} else if (hdr_is(name, namelen, "grpc-encoding")) {
+		call->enc_gzip = valuelen == 4 && memcmp(value, "gzip", 4) == 0;
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id,
+			 const uint8_t *data, size_t len, void *ud)
+{
+	struct ccall *call = nghttp2_session_get_stream_user_data(s, id);
+	int status;
+	const char *msg;
+
+	if (!call)
+		return 0;
+	while (len > 0) {
+		int r = grpc_deframer_feed(&call->in, &data, &len, call->enc_gzip,
+					   &status, &msg);
+		if (r == DEFRAME_ERR) {
+			char m[160];
+			snprintf(m, sizeof(m), "response: %s (limit %u bytes)", msg,
+				 call->in.max);
+			call_abort(call, status, status == VCLI_STATUS_RESOURCE_EXHAUSTED ?
+				   m : msg);
+			return 0;
+		}
+		if (r != DEFRAME_MSG)
+			break;
+		call->nmsgs++;
+		{
+			size_t mlen;
+			const uint8_t *m = grpc_deframer_msg(&call->in, &mlen);
+			if (call->streaming) {
+				if (call->on_message && call->on_message(call->msg_ud, m, mlen)) {
+					call_abort(call, VCLI_STATUS_CANCELLED,
+						   "cancelled by the caller");
+					return 0;
+				}
+			} else if (call->nmsgs > 1) {
+				call_abort(call, VCLI_STATUS_INTERNAL,
+					   "unary response has more than one message");
+				return 0;
+			} else {
+				buf_reset(&call->resp);
+				if (buf_append(&call->resp, m, mlen) < 0) {
+					call_abort(call, VCLI_STATUS_RESOURCE_EXHAUSTED,
+						   "out of memory for response");
+					return 0;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code,
+			   void *ud)
+{
+	struct ccall *call = nghttp2_session_get_stream_user_data(s, id);
+	char msg[200];
+
+	if (!call)
+		return 0;
+	if (call->got_status) {
+		if (call->status == VCLI_STATUS_OK && !call->streaming && call->nmsgs == 0) {
+			call_end(call, VCLI_STATUS_INTERNAL, "response has no message");
+			return 0;
+		}
+		if (call->status == VCLI_STATUS_OK && grpc_deframer_partial(&call->in)) {
+			call_end(call, VCLI_STATUS_INTERNAL, "response message truncated");
+			return 0;
+		}
+		call_end(call, call->status, call->message);
+		return 0;
+	}
+	if (call->http_status && call->http_status != 200) {
+		snprintf(msg, sizeof(msg), "server answered HTTP %d", call->http_status);
+		call_end(call, http_to_grpc(call->http_status), msg);
+		return 0;
+	}
+	if (call->saw_headers && !call->content_type_ok && error_code == NGHTTP2_NO_ERROR) {
+		call_end(call, VCLI_STATUS_UNKNOWN, "response is not gRPC (content-type)");
+		return 0;
+	}
+	if (error_code == NGHTTP2_REFUSED_STREAM)
+		snprintf(msg, sizeof(msg), "stream refused by the server (it may be shutting down)");
+	else if (error_code != NGHTTP2_NO_ERROR)
+		snprintf(msg, sizeof(msg), "stream reset by the server: %s",
+			 nghttp2_http2_strerror(error_code));
+	else
+		snprintf(msg, sizeof(msg), "stream ended without a grpc-status");
+	call_end(call, error_code == NGHTTP2_NO_ERROR ? VCLI_STATUS_INTERNAL :
+		 h2err_to_grpc(error_code), msg);
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct cconn *c = ud;
+
+	if (f->hd.type == NGHTTP2_GOAWAY)
+		c->goaway = 1; /* new calls go to a new connection */
+	return 0;
+}
+
+/* ---- connection ---- */
+
+static void conn_unref(struct cconn *c)
+{
+	if (--c->refs > 0)
+		return;
+	if (c->h2)
+		nghttp2_session_del(c->h2);
+	h2io_release(&c->io);
+	if (c->use_tls)
+		tls_conn_release(&c->tls);
+	free(c);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+/* Takes the connection down; every call on it (or waiting for it) ends
+ * with status. */
+static void conn_fail(struct cconn *c, int status, const char *msg)
+{
+	vcli_client *cl = c->cl;
+	struct ccall *call, *next;
+
+	if (c->state == C_DEAD)
+		return;
+	c->state = C_DEAD;
+	if (cl->conn == c)
+		cl->conn = NULL;
+	for (call = cl->calls; call; call = next) {
+		next = call->next;
+		if (call->conn == c || !call->conn) {
+			if (call->conn == NULL && cl->conn)
+				continue; /* waiting for a newer connection */
+			call_end(call, status, msg);
+		}
+	}
+	if (c->ctimer_open) {
+		c->ctimer_open = 0;
+		uv_close((uv_handle_t *)&c->ctimer, conn_handle_closed);
+	}
+	if (c->tcp_open) {
+		c->tcp_open = 0;
+		uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+	}
+	conn_unref(c);
+}
+
+static void conn_flush(struct cconn *c)
+{
+	char msg[300];
+
+	if (c->state != C_READY && c->state != C_TLS)
+		return;
+	if (h2io_flush(&c->io) < 0) {
+		snprintf(msg, sizeof(msg), "connection to %s failed: %s", c->cl->endpoint,
+			 c->io.error);
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	if (c->state == C_READY && c->goaway && !h2io_busy(&c->io) &&
+	    !nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, "server closed the connection");
+}
+
+static void submit_call(struct cconn *c, struct ccall *call)
+{
+	vcli_client *cl = c->cl;
+	nghttp2_nv nv[12 + 64];
+	nghttp2_data_provider dp;
+	char timeout[32];
+	size_t n = 0;
+	int32_t id;
+
+#define ADD(nm, val) do { \
+		nv[n].name = (uint8_t *)(nm); nv[n].namelen = strlen(nm); \
+		nv[n].value = (uint8_t *)(val); nv[n].valuelen = strlen(val); \
+		nv[n].flags = NGHTTP2_NV_FLAG_NONE; n++; } while (0)
+	ADD(":method", "POST");
+	ADD(":scheme", cl->tls ? "https" : "http");
+	ADD(":path", call->path);
+	ADD(":authority", cl->authority);
+	ADD("content-type", "application/grpc");
+	ADD("te", "trailers");
+	ADD("user-agent", cl->user_agent);
+	ADD("grpc-accept-encoding", "identity,gzip");
+	if (cl->gzip)
+		ADD("grpc-encoding", "gzip");
+	if (call->deadline_ms) {
+		/* What is left of the deadline, not what was asked: time spent
+		 * connecting counts. */
+		uint64_t left = call->timer ? uv_timer_get_due_in(call->timer) : call->deadline_ms;
+		grpc_timeout_format(left ? left : 1, timeout, sizeof(timeout));
+		ADD("grpc-timeout", timeout);
+	}
+	for (size_t off = 0; off < call->hdrs.len && n < sizeof(nv) / sizeof(nv[0]);) {
+		const char *k = (const char *)call->hdrs.data + off;
+		const char *v = k + strlen(k) + 1;
+		ADD(k, v);
+		off += strlen(k) + strlen(v) + 2;
+	}
+#undef ADD
+	dp.source.ptr = call;
+	dp.read_callback = req_read_cb;
+	id = nghttp2_submit_request(c->h2, NULL, nv, n, &dp, call);
+	if (id < 0) {
+		call_end(call, VCLI_STATUS_UNAVAILABLE, nghttp2_strerror(id));
+		return;
+	}
+	call->conn = c;
+	call->stream_id = id;
+}
+
+static void submit_waiting(struct cconn *c)
+{
+	struct ccall *call, *next;
+
+	for (call = c->cl->calls; call; call = next) {
+		next = call->next;
+		if (!call->conn)
+			submit_call(c, call);
+	}
+	conn_flush(c);
+}
+
+static void on_conn_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+	struct cconn *c = h->data;
+
+	b->base = (char *)c->cl->rbuf;
+	b->len = sizeof(c->cl->rbuf);
+}
+
+static int conn_start_h2(struct cconn *c)
+{
+	nghttp2_settings_entry iv[3];
+
+	if (nghttp2_session_client_new(&c->h2, c->cl->cbs, c) != 0)
+		return -1;
+	iv[0].settings_id = NGHTTP2_SETTINGS_ENABLE_PUSH;
+	iv[0].value = 0;
+	iv[1].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
+	iv[1].value = 1024 * 1024;
+	iv[2].settings_id = NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE;
+	iv[2].value = 64 * 1024;
+	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 3);
+	nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, 16 * 1024 * 1024);
+	c->io.h2 = c->h2;
+	c->state = C_READY;
+	return 0;
+}
+
+static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct cconn *c = s->data;
+	char msg[300];
+
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		snprintf(msg, sizeof(msg), "connection to %s lost: %s", c->cl->endpoint,
+			 nread == UV_EOF ? "closed by the server" : uv_strerror((int)nread));
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	c->in_recv = 1;
+	if (h2io_feed(&c->io, (const uint8_t *)b->base, (size_t)nread) < 0) {
+		c->in_recv = 0;
+		snprintf(msg, sizeof(msg), "connection to %s failed: %s", c->cl->endpoint,
+			 c->io.error);
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	c->in_recv = 0;
+	if (c->state == C_TLS && c->tls.handshake_done) {
+		const unsigned char *alpn = NULL;
+		unsigned alen = 0;
+		SSL_get0_alpn_selected(c->tls.ssl, &alpn, &alen);
+		if (alen && !(alen == 2 && memcmp(alpn, "h2", 2) == 0)) {
+			snprintf(msg, sizeof(msg), "server %s did not agree to HTTP/2 (ALPN)",
+				 c->cl->endpoint);
+			conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+			return;
+		}
+		if (conn_start_h2(c) < 0) {
+			conn_fail(c, VCLI_STATUS_INTERNAL, "cannot start HTTP/2 session");
+			return;
+		}
+		submit_waiting(c);
+		return;
+	}
+	conn_flush(c);
+}
+
+static void on_conn_written(h2io *io)
+{
+	struct cconn *c = (struct cconn *)((char *)io - offsetof(struct cconn, io));
+
+	if (io->failed) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "connection to %s failed: %s", c->cl->endpoint,
+			 io->error);
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	conn_flush(c);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+	struct cconn *c = req->data;
+	char msg[300];
+
+	if (c->state == C_DEAD)
+		return;
+	if (c->ctimer_open)
+		uv_timer_stop(&c->ctimer);
+	if (status < 0) {
+		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", c->cl->endpoint,
+			 uv_strerror(status));
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	h2io_init(&c->io, &c->tcp, NULL, CLIENT_HIGH_WATER);
+	c->io.on_written = on_conn_written;
+	uv_read_start((uv_stream_t *)&c->tcp, on_conn_alloc, on_conn_read);
+	if (c->cl->tls) {
+		const char *sni = c->cl->server_name ? c->cl->server_name : c->cl->host;
+		if (tls_conn_init(&c->tls, c->cl->ssl, 0, sni) < 0) {
+			conn_fail(c, VCLI_STATUS_INTERNAL, "cannot start TLS");
+			return;
+		}
+		c->use_tls = 1;
+		c->io.tls = &c->tls;
+		c->state = C_TLS;
+		conn_flush(c); /* sends the ClientHello */
+		return;
+	}
+	if (conn_start_h2(c) < 0) {
+		conn_fail(c, VCLI_STATUS_INTERNAL, "cannot start HTTP/2 session");
+		return;
+	}
+	submit_waiting(c);
+}
+
+static void on_connect_timeout(uv_timer_t *t)
+{
+	struct cconn *c = t->data;
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "cannot connect to %s: timed out after %u ms",
+		 c->cl->endpoint, c->cl->connect_timeout_ms);
+	conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
+{
+	struct cconn *c = req->data;
+	vcli_client *cl;
+	char msg[300];
+	int rc;
+
+	if (c->state == C_DEAD) {
+		uv_freeaddrinfo(ai);
+		conn_unref(c);
+		return;
+	}
+	cl = c->cl;
+	if (status < 0 || !ai) {
+		snprintf(msg, sizeof(msg), "cannot resolve '%s': %s", cl->host,
+			 uv_strerror(status));
+		uv_freeaddrinfo(ai);
+		conn_unref(c); /* the resolver's reference */
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	conn_unref(c); /* the resolver's reference; the live one remains */
+	uv_tcp_init(&cl->loop, &c->tcp);
+	c->tcp.data = c;
+	c->tcp_open = 1;
+	c->refs++;
+	c->creq.data = c;
+	c->state = C_CONNECTING;
+	rc = uv_tcp_connect(&c->creq, &c->tcp, ai->ai_addr, on_connected);
+	uv_freeaddrinfo(ai);
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", cl->endpoint,
+			 uv_strerror(rc));
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+	}
+}
+
+static struct cconn *conn_open(vcli_client *cl)
+{
+	struct cconn *c = calloc(1, sizeof(*c));
+	struct addrinfo hints;
+	char port[16];
+
+	if (!c)
+		return NULL;
+	c->cl = cl;
+	c->refs = 1; /* live */
+	c->state = C_RESOLVING;
+	h2io_init(&c->io, NULL, NULL, CLIENT_HIGH_WATER);
+	uv_timer_init(&cl->loop, &c->ctimer);
+	c->ctimer.data = c;
+	c->ctimer_open = 1;
+	c->refs++;
+	uv_timer_start(&c->ctimer, on_connect_timeout, cl->connect_timeout_ms, 0);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = AF_UNSPEC;
+	snprintf(port, sizeof(port), "%d", cl->port);
+	c->gai.data = c;
+	c->refs++; /* the resolver's */
+	cl->conn = c;
+	if (uv_getaddrinfo(&cl->loop, &c->gai, on_resolved, cl->host, port, &hints) < 0) {
+		c->refs--;
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, "cannot start name resolution");
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- public API ---- */
+
+static char *dupstr(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
+			  char *err, size_t errlen)
+{
+	vcli_client *cl;
+	nghttp2_session_callbacks *cb;
+	char tmp[1];
+
+	if (!err) {
+		err = tmp;
+		errlen = sizeof(tmp);
+	}
+	if (!opts || !out || !opts->endpoint) {
+		snprintf(err, errlen, "no endpoint given");
+		return VCLI_E_INVALID;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return VCLI_E_NOMEM;
+	if (netaddr_split(opts->endpoint, cl->host, sizeof(cl->host), &cl->port) < 0 ||
+	    cl->port == 0) {
+		snprintf(err, errlen, "bad server address '%s' (want HOST:PORT)", opts->endpoint);
+		free(cl);
+		return VCLI_E_INVALID;
+	}
+	cl->tls = opts->tls || opts->tls_ca_file || opts->tls_cert_file ||
+		  opts->tls_key_file || opts->tls_server_name;
+	if (cl->tls) {
+		cl->ssl = tls_client_ctx_new(opts->tls_ca_file, opts->tls_cert_file,
+					     opts->tls_key_file, err, errlen);
+		if (!cl->ssl) {
+			free(cl);
+			return VCLI_E_TLS;
+		}
+	}
+	cl->endpoint = dupstr(opts->endpoint);
+	cl->server_name = dupstr(opts->tls_server_name);
+	if (opts->user_agent) {
+		cl->user_agent = dupstr(opts->user_agent);
+	} else {
+		cl->user_agent = malloc(32);
+		if (cl->user_agent)
+			snprintf(cl->user_agent, 32, "vcli/%s", VCLI_VERSION);
+	}
+	snprintf(cl->authority, sizeof(cl->authority), "%s", opts->endpoint);
+	cl->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
+	cl->max_recv = opts->max_recv_size ? opts->max_recv_size : GRPC_DEFAULT_MAX_RECV;
+	cl->gzip = opts->gzip;
+	if (!cl->endpoint || !cl->user_agent || uv_loop_init(&cl->loop) != 0) {
+		free(cl->endpoint);
+		free(cl->server_name);
+		free(cl->user_agent);
+		if (cl->ssl)
+			SSL_CTX_free(cl->ssl);
+		free(cl);
+		return VCLI_E_NOMEM;
+	}
+	nghttp2_session_callbacks_new(&cb);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	cl->cbs = cb;
+	*out = cl;
+	return VCLI_OK;
+}
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void vcli_client_free(vcli_client *cl)
+{
+	if (!cl)
+		return;
+	while (cl->calls)
+		call_abort(cl->calls, VCLI_STATUS_CANCELLED, "client closed");
+	if (cl->conn)
+		conn_fail(cl->conn, VCLI_STATUS_CANCELLED, "client closed");
+	uv_run(&cl->loop, UV_RUN_DEFAULT);
+	uv_walk(&cl->loop, close_any, NULL);
+	uv_run(&cl->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&cl->loop);
+	nghttp2_session_callbacks_del(cl->cbs);
+	if (cl->ssl)
+		SSL_CTX_free(cl->ssl);
+	free(cl->endpoint);
+	free(cl->server_name);
+	free(cl->user_agent);
+	free(cl);
+}
+
+static int valid_md_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') ||
+		      *k == '-' || *k == '_' || *k == '.'))
+			return 0;
+	return 1;
+}
+
+static vcli_code call_start(vcli_client *cl, const char *method,
+			    const uint8_t *req, size_t reqlen,
+			    const vcli_call_options *opts, int streaming,
+			    vcli_done_fn on_done, vcli_message_fn on_message,
+			    void *msg_ud, void *ud)
+{
+	struct ccall *call;
+
+	if (!cl || !method || method[0] != '/' || (!req && reqlen))
+		return VCLI_E_INVALID;
+	if (cl->inflight >= CLIENT_MAX_INFLIGHT)
+		return VCLI_E_BUSY;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return VCLI_E_NOMEM;
+	call->cl = cl;
+	call->path = strdup(method);
+	call->streaming = streaming;
+	call->on_done = on_done;
+	call->on_message = on_message;
+	call->ud = ud;
+	call->msg_ud = msg_ud;
+	buf_init(&call->req, UINT32_MAX);
+	buf_init(&call->hdrs, 64 * 1024);
+	buf_init(&call->resp, cl->max_recv);
+	grpc_deframer_init(&call->in, cl->max_recv);
+	if (!call->path || grpc_frame_append(&call->req, req, reqlen, cl->gzip) < 0)
+		goto nomem;
+	if (opts) {
+		for (size_t i = 0; i < opts->metadata_count; i++) {
+			const vcli_metadata *md = &opts->metadata[i];
+			size_t kl = md->key ? strlen(md->key) : 0;
+			if (!md->key || !valid_md_key(md->key) || strncmp(md->key, "grpc-", 5) == 0) {
+				call_free(call);
+				return VCLI_E_INVALID;
+			}
+			if (buf_append(&call->hdrs, md->key, kl + 1) < 0)
+				goto nomem;
+			if (kl > 4 && strcmp(md->key + kl - 4, "-bin") == 0) {
+				size_t el = b64_encoded_len(md->value_len);
+				if (buf_reserve(&call->hdrs, el + 1) < 0)
+					goto nomem;
+				b64_encode(md->value, md->value_len,
+					   (char *)call->hdrs.data + call->hdrs.len);
+				call->hdrs.len += el;
+			} else {
+				for (size_t j = 0; j < md->value_len; j++)
+					if (md->value[j] < 0x20 || md->value[j] > 0x7e) {
+						call_free(call);
+						return VCLI_E_INVALID;
+					}
+				if (buf_append(&call->hdrs, md->value, md->value_len) < 0)
+					goto nomem;
+			}
+			if (buf_append_byte(&call->hdrs, 0) < 0)
+				goto nomem;
+		}
+		call->deadline_ms = opts->deadline_ms;
+	}
+	if (call->deadline_ms) {
+		call->timer = malloc(sizeof(*call->timer));
+		if (!call->timer)
+			goto nomem;
+		uv_timer_init(&cl->loop, call->timer);
+		call->timer->data = call;
+		uv_timer_start(call->timer, on_call_deadline, call->deadline_ms, 0);
+	}
+	call->next = cl->calls;
+	if (cl->calls)
+		cl->calls->prev = call;
+	cl->calls = call;
+	cl->inflight++;
+	if (cl->conn && cl->conn->goaway)
+		cl->conn = NULL; /* it drains on its own; new calls dial again */
+	if (!cl->conn) {
+		if (!conn_open(cl))
+			return VCLI_OK; /* the call has ended with UNAVAILABLE */
+	} else if (cl->conn->state == C_READY) {
+		submit_call(cl->conn, call);
+		if (!cl->conn->in_recv)
+			conn_flush(cl->conn);
+	}
+	return VCLI_OK;
+nomem:
+	call_free(call);
+	return VCLI_E_NOMEM;
+}
+
+vcli_code vcli_client_unary_async(vcli_client *cl, const char *method,
+				  const uint8_t *request, size_t request_len,
+				  const vcli_call_options *opts,
+				  vcli_done_fn on_done, void *ud)
+{
+	return call_start(cl, method, request, request_len, opts, 0, on_done, NULL, NULL, ud);
+}
+
+int vcli_client_inflight(const vcli_client *cl)
+{
+	return cl->inflight;
+}
+
+int vcli_client_run(vcli_client *cl, vcli_run_mode mode)
+{
+	switch (mode) {
+	case VCLI_RUN_ONCE:
+		uv_run(&cl->loop, UV_RUN_ONCE);
+		break;
+	case VCLI_RUN_NOWAIT:
+		uv_run(&cl->loop, UV_RUN_NOWAIT);
+		break;
+	default:
+		while (cl->inflight > 0)
+			if (uv_run(&cl->loop, UV_RUN_ONCE) == 0 && cl->inflight > 0)
+				break; /* nothing left that could finish them */
+		break;
+	}
+	return cl->inflight;
+}
+
+struct sync_state {
+	int done;
+	vcli_call_result *result;
+	vcli_bytes *response;
+};
+
+static void sync_done(void *ud, const vcli_call_result *r, const uint8_t *resp,
+		      size_t len)
+{
+	struct sync_state *st = ud;
+
+	st->done = 1;
+	*st->result = *r;
+	if (st->response && r->status == VCLI_STATUS_OK) {
+		st->response->data = malloc(len ? len : 1);
+		if (!st->response->data) {
+			st->result->status = VCLI_STATUS_RESOURCE_EXHAUSTED;
+			snprintf(st->result->message, sizeof(st->result->message),
+				 "out of memory for response");
+			return;
+		}
+		memcpy(st->response->data, resp, len);
+		st->response->len = len;
+	}
+}
+
+static vcli_code run_until(vcli_client *cl, struct sync_state *st)
+{
+	while (!st->done) {
+		if (uv_run(&cl->loop, UV_RUN_ONCE) == 0 && !st->done) {
+			/* Cannot happen while a call holds a timer or a socket;
+			 * fail loudly rather than spin. */
+			st->result->status = VCLI_STATUS_INTERNAL;
+			snprintf(st->result->message, sizeof(st->result->message),
+				 "event loop ran dry before the call ended");
+			return VCLI_OK;
+		}
+	}
+	return VCLI_OK;
+}
+
+vcli_code vcli_client_unary(vcli_client *cl, const char *method,
+			    const uint8_t *request, size_t request_len,
+			    vcli_bytes *response, const vcli_call_options *opts,
+			    vcli_call_result *result)
+{
+	struct sync_state st = { 0, result, response };
+	vcli_code rc;
+
+	if (response) {
+		response->data = NULL;
+		response->len = 0;
+	}
+	rc = call_start(cl, method, request, request_len, opts, 0, sync_done, NULL, NULL, &st);
+	if (rc != VCLI_OK)
+		return rc;
+	return run_until(cl, &st);
+}
+
+vcli_code vcli_client_stream(vcli_client *cl, const char *method,
+			     const uint8_t *request, size_t request_len,
+			     vcli_message_fn on_message, void *ud,
+			     const vcli_call_options *opts,
+			     vcli_call_result *result)
+{
+	struct sync_state st = { 0, result, NULL };
+	vcli_code rc;
+
+	rc = call_start(cl, method, request, request_len, opts, 1, sync_done,
+			on_message, ud, &st);
+	if (rc != VCLI_OK)
+		return rc;
+	/* on_message gets the caller's ud; on_done gets ours. */
+	return run_until(cl, &st);
+}

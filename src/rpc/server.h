@@ -1,0 +1,177 @@
+/*
+ * Private: the server half of vcli's gRPC transport.
+ *
+ * A server owns N worker threads.  Each worker runs its own libuv loop with
+ * its own listening socket on the same address (SO_REUSEPORT), so the kernel
+ * spreads connections and a connection lives on one thread end to end: no
+ * locks on the request path.
+ *
+ * Services are registered from protobuf-c service descriptors plus a table
+ * of rows {method name, kind, handler}.  The transport decodes the request
+ * with the method's input descriptor, calls the handler on the connection's
+ * loop thread, and encodes whatever the handler sends with the output
+ * descriptor.  Methods of a registered service without a row, and unknown
+ * paths, answer UNIMPLEMENTED.
+ */
+#ifndef VCLI_RPC_SERVER_H
+#define VCLI_RPC_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <uv.h>
+
+#include "vcli/status.h"
+
+typedef struct rpc_server rpc_server;
+typedef struct rpc_call rpc_call;
+
+typedef enum rpc_method_kind {
+	RPC_UNARY = 0,
+	RPC_SERVER_STREAMING = 1,
+	RPC_CLIENT_STREAMING = 2,
+	RPC_BIDI_STREAMING = 3,
+} rpc_method_kind;
+
+/*
+ * A handler owns the call from the moment it is invoked until it calls
+ * rpc_call_finish(), or until the transport runs its cancel callback
+ * (deadline, client RST_STREAM, connection loss, shutdown): after the cancel
+ * callback returns, the call is gone and the handler must not touch it.
+ * request is valid until the call ends.
+ */
+typedef void (*rpc_handler_fn)(rpc_call *call, const ProtobufCMessage *request,
+			       void *service_ud);
+
+typedef struct rpc_method_row {
+	const char *name;        /* as in the .proto: "HealthCheck" */
+	rpc_method_kind kind;
+	rpc_handler_fn handler;
+} rpc_method_row;
+
+typedef struct rpc_server_options {
+	const char *listen;            /* "host:port"; port 0 picks one */
+	int threads;                   /* worker loops; 0: number of CPUs */
+	const char *tls_cert_file;     /* PEM; with tls_key_file turns TLS on */
+	const char *tls_key_file;
+	const char *tls_client_ca_file;/* require and verify client certs */
+	uint32_t max_recv_size;        /* per message, after decompression */
+	uint32_t max_concurrent_streams;
+	uint32_t initial_window_size;  /* per stream */
+	uint32_t connection_window_size;
+	uint32_t max_header_list_size;
+	uint32_t max_connections;      /* whole server */
+	uint32_t keepalive_time_ms;    /* PING after this much silence */
+	uint32_t keepalive_timeout_ms; /* close when the PING gets no ACK */
+	uint32_t keepalive_min_time_ms;/* clients may PING at most this often */
+	int keepalive_permit_without_calls;
+	uint32_t handshake_timeout_ms; /* preface (and TLS) must finish by then */
+	uint32_t idle_timeout_ms;      /* close connections idle this long; 0 off */
+	uint32_t grace_ms;             /* shutdown grace for in-flight calls */
+} rpc_server_options;
+
+void rpc_server_options_init(rpc_server_options *opts);
+
+typedef enum rpc_code {
+	RPC_OK = 0,
+	RPC_E_INVALID,   /* bad option value */
+	RPC_E_NOMEM,
+	RPC_E_ADDR,      /* listen address does not parse or resolve */
+	RPC_E_BIND,      /* bind/listen failed */
+	RPC_E_TLS,       /* certificate, key or CA could not be loaded */
+	RPC_E_THREAD,
+} rpc_code;
+
+const char *rpc_strerror(rpc_code code);
+
+/* Makes a server; nothing listens until rpc_server_start().  err gets a
+ * human message on failure.  Release with rpc_server_free(). */
+rpc_code rpc_server_new(const rpc_server_options *opts, rpc_server **out,
+			char *err, size_t errlen);
+
+/* Registers a service.  Every row must name a method of desc and no method
+ * may be registered twice; a mismatch is a programming error reported as
+ * RPC_E_INVALID.  desc and rows must outlive the server. */
+rpc_code rpc_server_add_service(rpc_server *srv,
+				const ProtobufCServiceDescriptor *desc,
+				const rpc_method_row *rows, size_t nrows,
+				void *service_ud);
+
+/* Binds and starts the workers.  The bound address (with the real port
+ * when 0 was asked) is written to bound (may be NULL). */
+rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
+			  char *err, size_t errlen);
+
+/*
+ * Begins graceful shutdown; thread-safe and idempotent.  Listeners close,
+ * every connection gets GOAWAY, calls in flight get grace_ms to finish, then
+ * whatever is left ends with UNAVAILABLE.  Long-lived server streams are
+ * told at once through the on_shutdown hook of rpc_server_set_shutdown_fn.
+ */
+void rpc_server_shutdown(rpc_server *srv);
+
+/* Blocks until every worker has stopped (after shutdown). */
+void rpc_server_wait(rpc_server *srv);
+
+void rpc_server_free(rpc_server *srv);
+
+/* 1 while shutting down. */
+int rpc_server_draining(const rpc_server *srv);
+
+/* Number of connections open now (all workers). */
+uint32_t rpc_server_connections(const rpc_server *srv);
+
+/*
+ * Runs fn on every worker loop thread, once, with that loop (thread-safe).
+ * Used to tell per-loop state about a change (health status, say).
+ */
+void rpc_server_broadcast(rpc_server *srv, void (*fn)(uv_loop_t *, void *),
+			  void *ud);
+
+/* ---- calls, for handlers (loop thread only) ---- */
+
+/* Sends one response message.  For unary calls send once, then finish OK.
+ * Returns 0, or -1 when the call can no longer send (it is ending). */
+int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);
+
+/* Ends the call with a status and an optional message (plain text; the
+ * transport percent-encodes it).  The call is gone after this returns. */
+void rpc_call_finish(rpc_call *call, int status, const char *message);
+
+/* printf-style message. */
+void rpc_call_finishf(rpc_call *call, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Registers the cancel callback (see rpc_handler_fn).  reason is the status
+ * the call will end with: CANCELLED, DEADLINE_EXCEEDED or UNAVAILABLE. */
+typedef void (*rpc_cancel_fn)(rpc_call *call, int reason, void *ud);
+void rpc_call_on_cancel(rpc_call *call, rpc_cancel_fn fn, void *ud);
+
+/* Request metadata by lower-case key; for "-bin" keys the decoded bytes.
+ * Returns NULL when absent.  The pointer is valid until the call ends. */
+const uint8_t *rpc_call_metadata(const rpc_call *call, const char *key,
+				 size_t *len);
+
+/* Adds response metadata (sent with the response headers, so only before
+ * the first rpc_call_send).  Returns -1 when headers are already out. */
+int rpc_call_add_metadata(rpc_call *call, const char *key,
+			  const uint8_t *value, size_t len);
+
+/* Full method path ("/pkg.Service/Method"). */
+const char *rpc_call_method(const rpc_call *call);
+
+/* "ip:port" of the client. */
+const char *rpc_call_peer(const rpc_call *call);
+
+/* Absolute deadline in uv_now() milliseconds; 0 when the client set none. */
+uint64_t rpc_call_deadline(const rpc_call *call);
+
+/* Bytes queued for this call and not yet written to the socket: lets a
+ * streaming handler bound what a slow reader costs. */
+size_t rpc_call_pending_bytes(const rpc_call *call);
+
+uv_loop_t *rpc_call_loop(const rpc_call *call);
+rpc_server *rpc_call_server(const rpc_call *call);
+
+#endif
