@@ -1,7 +1,6 @@
 #include "common/timeutil.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,46 +25,89 @@ void time_wall(int64_t *sec, int32_t *nsec)
 
 int duration_parse_ms(const char *text, uint64_t *ms)
 {
-	static const struct { const char *unit; double ms; } units[] = {
-		{ "ns", 1e-6 }, { "us", 1e-3 }, { "ms", 1 }, { "s", 1000 },
-		{ "m", 60000 }, { "h", 3600000 }, { "", 1000 },
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {
+		/* Two-letter units first so that "ms" is not read as "m". */
+		{ "ns", 1e-6 }, { "us", 1e-3 }, { "ms", 1.0 }, { "s", 1000.0 },
+		{ "m", 60000.0 }, { "h", 3600000.0 },
 	};
-	char *end;
-	double v;
+	const char *s = text;
+	double total = 0.0;
 
-	if (!text || !*text || *text == '-' || *text == '+' ||
-	    (*text != '.' && (*text < '0' || *text > '9')))
+	if (!s || !*s)
 		return -1;
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || end == text || !isfinite(v) || v < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit) == 0) {
-			double r = ceil(v * units[i].ms);
-			if (r > 1e15)
-				return -1;
-			*ms = (uint64_t)r;
-			return 0;
+	while (*s) {
+		double value = 0.0, scale = 0.1;
+		int digits = 0, matched = 0;
+
+		while (*s >= '0' && *s <= '9') {
+			value = value * 10.0 + (*s - '0');
+			digits++;
+			s++;
 		}
+		if (*s == '.') {
+			s++;
+			while (*s >= '0' && *s <= '9') {
+				value += (*s - '0') * scale;
+				scale /= 10.0;
+				digits++;
+				s++;
+			}
+		}
+		if (digits == 0)
+			return -1;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t ul = strlen(units[i].unit);
+
+			if (strncmp(s, units[i].unit, ul) == 0) {
+				total += value * units[i].ms;
+				s += ul;
+				matched = 1;
+				break;
+			}
+		}
+		if (!matched || total > 1e15)
+			return -1;
 	}
-	return -1;
+	/* Nearest millisecond; what rounds to zero is refused rather than
+	 * silently turned into "no time at all". */
+	total += 0.5;
+	if (total < 1.0)
+		return -1;
+	*ms = (uint64_t)total;
+	return 0;
 }
 
-void duration_format(uint64_t ms, char *out, size_t outlen)
+void duration_format(uint64_t ms, char *buf, size_t len)
 {
-	uint64_t s = ms / 1000, h = s / 3600, m = s / 60 % 60;
+	unsigned long long h = ms / 3600000, m = ms / 60000 % 60, sec = ms / 1000 % 60;
+	unsigned frac = (unsigned)(ms % 1000);
+	size_t used = 0;
+	int w;
 
-	if (ms < 1000)
-		snprintf(out, outlen, "%llums", (unsigned long long)ms);
-	else if (h)
-		snprintf(out, outlen, "%lluh%llum%llus", (unsigned long long)h,
-			 (unsigned long long)m, (unsigned long long)(s % 60));
-	else if (m)
-		snprintf(out, outlen, "%llum%llus", (unsigned long long)m,
-			 (unsigned long long)(s % 60));
-	else
-		snprintf(out, outlen, "%llus", (unsigned long long)s);
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (ms < 1000) {
+		snprintf(buf, len, "%ums", frac);
+		return;
+	}
+	/* Go-style "1h2m3.5s", leaving out the parts that are zero. */
+	if (h && (w = snprintf(buf, len, "%lluh", h)) > 0)
+		used = (size_t)w;
+	if (m && used < len && (w = snprintf(buf + used, len - used, "%llum", m)) > 0)
+		used += (size_t)w;
+	if ((sec || frac) && used < len) {
+		if (frac % 100 == 0)
+			snprintf(buf + used, len - used, frac ? "%llu.%us" : "%llus", sec,
+				 frac / 100);
+		else if (frac % 10 == 0)
+			snprintf(buf + used, len - used, "%llu.%02us", sec, frac / 10);
+		else
+			snprintf(buf + used, len - used, "%llu.%03us", sec, frac);
+	}
 }
 
 int grpc_timeout_parse(const char *v, size_t n, uint64_t *ns)

@@ -61,6 +61,7 @@ struct ccall {
 	int nmsgs;
 	buf resp;
 	int ended;
+	int retried;
 	struct ccall *prev, *next;
 };
 
@@ -80,7 +81,7 @@ struct cconn {
 	int goaway;
 	int in_recv;
 	int refs;                /* handles still to close + 1 while live */
-	char err[256];
+	struct cconn *next_live; /* the client's live connections */
 };
 
 struct vcli_client {
@@ -96,15 +97,19 @@ struct vcli_client {
 	uint32_t max_recv;
 	int gzip;
 	SSL_CTX *ssl;
-	struct cconn *conn;
+	struct cconn *conn;      /* where new calls go; NULL: dial on next call */
+	struct cconn *live;      /* every connection not yet failed (incl. draining) */
 	struct ccall *calls;
 	int inflight;
+	int running;             /* inside uv_run: no nested loop runs */
 	uint8_t rbuf[CLIENT_READ_BUF];
 	nghttp2_session_callbacks *cbs;
 };
 
 static void conn_fail(struct cconn *c, int status, const char *msg);
 static void conn_flush(struct cconn *c);
+static struct cconn *conn_open(vcli_client *cl);
+static void submit_call(struct cconn *c, struct ccall *call);
 
 const char *vcli_version(void)
 {
@@ -230,11 +235,10 @@ static ssize_t req_read_cb(nghttp2_session *s, int32_t id, uint8_t *dst,
 
 	memcpy(dst, call->req.data + call->req_off, n);
 	call->req_off += n;
-	if (call->req_off == call->req.len) {
+	/* The request stays until the call ends: a stream the server refuses
+	 * is sent again on a new connection. */
+	if (call->req_off == call->req.len)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
-		buf_release(&call->req);
-		call->req_off = 0;
-	}
 	return (ssize_t)n;
 }
 
@@ -349,6 +353,34 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id,
 	return 0;
 }
 
+/*
+ * A stream the server refused (it had sent GOAWAY, say after closing an idle
+ * connection) was never processed, so it is safe to send again, once, on a
+ * new connection: the transparent retry of the gRPC retry design.
+ */
+static int call_requeue(struct ccall *call, struct cconn *old)
+{
+	vcli_client *cl = call->cl;
+
+	if (call->retried || call->saw_headers || call->ended)
+		return -1;
+	call->retried = 1;
+	nghttp2_session_set_stream_user_data(old->h2, call->stream_id, NULL);
+	call->conn = NULL;
+	call->stream_id = 0;
+	call->req_off = 0;
+	old->goaway = 1;
+	if (cl->conn == old)
+		cl->conn = NULL;
+	if (!cl->conn)
+		conn_open(cl); /* on failure it ends the waiting calls */
+	else if (cl->conn->state == C_READY) {
+		submit_call(cl->conn, call);
+		conn_flush(cl->conn);
+	}
+	return 0;
+}
+
 static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code,
 			   void *ud)
 {
@@ -356,6 +388,9 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code,
 	char msg[200];
 
 	if (!call)
+		return 0;
+	if (error_code == NGHTTP2_REFUSED_STREAM && !call->got_status &&
+	    call_requeue(call, ud) == 0)
 		return 0;
 	if (call->got_status) {
 		if (call->status == VCLI_STATUS_OK && !call->streaming && call->nmsgs == 0) {
@@ -430,6 +465,12 @@ static void conn_fail(struct cconn *c, int status, const char *msg)
 	c->state = C_DEAD;
 	if (cl->conn == c)
 		cl->conn = NULL;
+	for (struct cconn **pp = &cl->live; *pp; pp = &(*pp)->next_live) {
+		if (*pp == c) {
+			*pp = c->next_live;
+			break;
+		}
+	}
 	for (call = cl->calls; call; call = next) {
 		next = call->next;
 		if (call->conn == c || !call->conn) {
@@ -578,6 +619,8 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (c->state == C_TLS && c->tls.handshake_done) {
 		const unsigned char *alpn = NULL;
 		unsigned alen = 0;
+		if (c->ctimer_open)
+			uv_timer_stop(&c->ctimer);
 		SSL_get0_alpn_selected(c->tls.ssl, &alpn, &alen);
 		if (alen && !(alen == 2 && memcmp(alpn, "h2", 2) == 0)) {
 			snprintf(msg, sizeof(msg), "server %s did not agree to HTTP/2 (ALPN)",
@@ -616,8 +659,6 @@ static void on_connected(uv_connect_t *req, int status)
 
 	if (c->state == C_DEAD)
 		return;
-	if (c->ctimer_open)
-		uv_timer_stop(&c->ctimer);
 	if (status < 0) {
 		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", c->cl->endpoint,
 			 uv_strerror(status));
@@ -640,6 +681,10 @@ static void on_connected(uv_connect_t *req, int status)
 		conn_flush(c); /* sends the ClientHello */
 		return;
 	}
+	/* Cleartext: connected is ready.  With TLS the connect timeout also
+	 * covers the handshake (stopped in on_conn_read). */
+	if (c->ctimer_open)
+		uv_timer_stop(&c->ctimer);
 	if (conn_start_h2(c) < 0) {
 		conn_fail(c, VCLI_STATUS_INTERNAL, "cannot start HTTP/2 session");
 		return;
@@ -652,8 +697,9 @@ static void on_connect_timeout(uv_timer_t *t)
 	struct cconn *c = t->data;
 	char msg[300];
 
-	snprintf(msg, sizeof(msg), "cannot connect to %s: timed out after %u ms",
-		 c->cl->endpoint, c->cl->connect_timeout_ms);
+	snprintf(msg, sizeof(msg), "cannot connect to %s: %s timed out after %u ms",
+		 c->cl->endpoint, c->state == C_TLS ? "TLS handshake" : "connect",
+		 c->cl->connect_timeout_ms);
 	conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
 }
 
@@ -718,6 +764,8 @@ static struct cconn *conn_open(vcli_client *cl)
 	c->gai.data = c;
 	c->refs++; /* the resolver's */
 	cl->conn = c;
+	c->next_live = cl->live;
+	cl->live = c;
 	if (uv_getaddrinfo(&cl->loop, &c->gai, on_resolved, cl->host, port, &hints) < 0) {
 		c->refs--;
 		conn_fail(c, VCLI_STATUS_UNAVAILABLE, "cannot start name resolution");
@@ -811,8 +859,8 @@ void vcli_client_free(vcli_client *cl)
 		return;
 	while (cl->calls)
 		call_abort(cl->calls, VCLI_STATUS_CANCELLED, "client closed");
-	if (cl->conn)
-		conn_fail(cl->conn, VCLI_STATUS_CANCELLED, "client closed");
+	while (cl->live)
+		conn_fail(cl->live, VCLI_STATUS_CANCELLED, "client closed");
 	uv_run(&cl->loop, UV_RUN_DEFAULT);
 	uv_walk(&cl->loop, close_any, NULL);
 	uv_run(&cl->loop, UV_RUN_DEFAULT);
@@ -849,6 +897,14 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 		return VCLI_E_INVALID;
 	if (cl->inflight >= CLIENT_MAX_INFLIGHT)
 		return VCLI_E_BUSY;
+	/* A connection idle since the last call may have been closed by the
+	 * server meanwhile (GOAWAY, EOF) without us reading it yet: catch up
+	 * before choosing it, unless we are already inside the loop. */
+	if (cl->conn && cl->inflight == 0 && !cl->running) {
+		cl->running = 1;
+		uv_run(&cl->loop, UV_RUN_NOWAIT);
+		cl->running = 0;
+	}
 	call = calloc(1, sizeof(*call));
 	if (!call)
 		return VCLI_E_NOMEM;
@@ -940,6 +996,9 @@ int vcli_client_inflight(const vcli_client *cl)
 
 int vcli_client_run(vcli_client *cl, vcli_run_mode mode)
 {
+	if (cl->running)
+		return cl->inflight; /* called from a callback: the loop is running */
+	cl->running = 1;
 	switch (mode) {
 	case VCLI_RUN_ONCE:
 		uv_run(&cl->loop, UV_RUN_ONCE);
@@ -953,6 +1012,7 @@ int vcli_client_run(vcli_client *cl, vcli_run_mode mode)
 				break; /* nothing left that could finish them */
 		break;
 	}
+	cl->running = 0;
 	return cl->inflight;
 }
 
@@ -984,6 +1044,7 @@ static void sync_done(void *ud, const vcli_call_result *r, const uint8_t *resp,
 
 static vcli_code run_until(vcli_client *cl, struct sync_state *st)
 {
+	cl->running = 1;
 	while (!st->done) {
 		if (uv_run(&cl->loop, UV_RUN_ONCE) == 0 && !st->done) {
 			/* Cannot happen while a call holds a timer or a socket;
@@ -991,9 +1052,10 @@ static vcli_code run_until(vcli_client *cl, struct sync_state *st)
 			st->result->status = VCLI_STATUS_INTERNAL;
 			snprintf(st->result->message, sizeof(st->result->message),
 				 "event loop ran dry before the call ended");
-			return VCLI_OK;
+			break;
 		}
 	}
+	cl->running = 0;
 	return VCLI_OK;
 }
 
@@ -1009,6 +1071,10 @@ vcli_code vcli_client_unary(vcli_client *cl, const char *method,
 		response->data = NULL;
 		response->len = 0;
 	}
+	/* A synchronous call from inside a callback would need a nested loop,
+	 * which libuv does not allow. */
+	if (!cl || cl->running)
+		return VCLI_E_INVALID;
 	rc = call_start(cl, method, request, request_len, opts, 0, sync_done, NULL, NULL, &st);
 	if (rc != VCLI_OK)
 		return rc;
@@ -1024,6 +1090,8 @@ vcli_code vcli_client_stream(vcli_client *cl, const char *method,
 	struct sync_state st = { 0, result, NULL };
 	vcli_code rc;
 
+	if (!cl || cl->running)
+		return VCLI_E_INVALID;
 	rc = call_start(cl, method, request, request_len, opts, 1, sync_done,
 			on_message, ud, &st);
 	if (rc != VCLI_OK)

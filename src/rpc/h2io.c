@@ -30,6 +30,8 @@ int h2io_busy(const h2io *io)
 	return io->writing >= 0 || io->out[0].len || io->out[1].len;
 }
 
+static void start_write(h2io *io);
+
 static int recv_plain(h2io *io, const uint8_t *p, size_t n)
 {
 	ssize_t rc = nghttp2_session_mem_recv(io->h2, p, n);
@@ -66,11 +68,13 @@ int h2io_feed(h2io *io, const uint8_t *p, size_t n)
 	return 0;
 tls_fail:
 	snprintf(io->error, sizeof(io->error), "%s", io->tls->error);
+	/* Let the peer read the alert that says why (say, "certificate
+	 * required") before the connection goes. */
+	if (tls_conn_drain(io->tls, &io->out[0]) == 0)
+		start_write(io);
 	io->failed = 1;
 	return -1;
 }
-
-static void start_write(h2io *io);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -156,32 +160,42 @@ int h2io_flush(h2io *io)
 	/* While a write is in flight out[1] is owned by the kernel; out[0]
 	 * collects.  When nothing is in flight, out[0] is the one to fill. */
 	fill = &io->out[0];
-	while (io->h2 && fill->len < io->high_water) {
-		const uint8_t *data;
-		ssize_t n = nghttp2_session_mem_send(io->h2, &data);
-		if (n < 0) {
-			snprintf(io->error, sizeof(io->error), "HTTP/2: %s",
-				 nghttp2_strerror((int)n));
-			io->failed = 1;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		if (io->tls) {
-			if (tls_conn_write(io->tls, data, (size_t)n) < 0 ||
-			    tls_conn_drain(io->tls, fill) < 0) {
-				snprintf(io->error, sizeof(io->error), "%s", io->tls->error);
+	for (;;) {
+		while (io->h2 && fill->len < io->high_water) {
+			const uint8_t *data;
+			ssize_t n = nghttp2_session_mem_send(io->h2, &data);
+			if (n < 0) {
+				snprintf(io->error, sizeof(io->error), "HTTP/2: %s",
+					 nghttp2_strerror((int)n));
 				io->failed = 1;
 				return -1;
 			}
-		} else if (buf_append(fill, data, (size_t)n) < 0) {
-			io->failed = 1;
-			snprintf(io->error, sizeof(io->error), "output buffer full");
-			return -1;
+			if (n == 0)
+				break;
+			if (io->tls) {
+				if (tls_conn_write(io->tls, data, (size_t)n) < 0 ||
+				    tls_conn_drain(io->tls, fill) < 0) {
+					snprintf(io->error, sizeof(io->error), "%s",
+						 io->tls->error);
+					io->failed = 1;
+					return -1;
+				}
+			} else if (buf_append(fill, data, (size_t)n) < 0) {
+				io->failed = 1;
+				snprintf(io->error, sizeof(io->error), "output buffer full");
+				return -1;
+			}
 		}
+		if (io->tls && tls_conn_drain(io->tls, fill) < 0)
+			return -1;
+		start_write(io);
+		if (io->failed)
+			return -1;
+		/* The fast path wrote everything without a write request, so no
+		 * completion will come to ask for more: if nghttp2 still has
+		 * frames (we stopped at the high-water mark), go round again. */
+		if (io->writing >= 0 || fill->len || !io->h2 ||
+		    !nghttp2_session_want_write(io->h2))
+			return 0;
 	}
-	if (io->tls && tls_conn_drain(io->tls, fill) < 0)
-		return -1;
-	start_write(io);
-	return io->failed ? -1 : 0;
 }

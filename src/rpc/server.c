@@ -84,6 +84,7 @@ struct rpc_call {
 	char *status_msg;
 	/* life cycle */
 	int started;                /* handler invoked */
+	int cancelling;             /* inside the handler's cancel callback */
 	int finished;               /* rpc_call_finish or transport ended it */
 	int stream_closed;
 	int local_closed;           /* we sent END_STREAM */
@@ -108,6 +109,7 @@ struct conn {
 	int closing;
 	int got_settings;
 	int goaway_sent;
+	int abort_after_flush;      /* close once the GOAWAY is out, calls or not */
 	int dirty;
 	uint64_t opened_ms, last_read_ms, last_ping_recv_ms, ping_sent_ms;
 	int ping_outstanding;
@@ -519,6 +521,10 @@ static void call_end(struct rpc_call *call, int status, const char *msg)
 
 void rpc_call_finish(rpc_call *call, int status, const char *message)
 {
+	/* A handler that answers from its cancel callback is too late: the
+	 * transport already decided the status. */
+	if (call->cancelling)
+		return;
 	/* The call itself is freed when its stream closes (on_stream_close),
 	 * which may be now or after the status has been written. */
 	call_end(call, status, message);
@@ -550,8 +556,11 @@ static void call_cancel(struct rpc_call *call, int reason, const char *msg)
 	if (call->finished)
 		return;
 	call->cancel_fn = NULL;
-	if (call->started && fn)
+	if (call->started && fn) {
+		call->cancelling = 1;
 		fn(call, reason, call->cancel_ud);
+		call->cancelling = 0;
+	}
 	call_end(call, reason, msg);
 }
 
@@ -864,6 +873,9 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame,
 						      (const uint8_t *)why, sizeof(why) - 1);
 				c->goaway_sent = 1;
 				c->closing = 1;
+				/* An abusive peer does not get to finish its calls
+				 * (they end UNAVAILABLE), as gRPC servers do. */
+				c->abort_after_flush = 1;
 			}
 		}
 		return 0;
@@ -1029,7 +1041,7 @@ static void conn_flush(struct conn *c)
 	}
 	if (!h2io_busy(&c->io) &&
 	    ((!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) ||
-	     (c->closing && c->ncalls == 0)))
+	     (c->closing && (c->ncalls == 0 || c->abort_after_flush))))
 		conn_close(c);
 }
 
@@ -1078,7 +1090,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static int conn_setup_h2(struct conn *c)
 {
 	rpc_server *srv = c->w->srv;
-	nghttp2_settings_entry iv[4];
+	nghttp2_settings_entry iv[5];
 
 	if (nghttp2_session_server_new2(&c->h2, srv->cbs, c, srv->h2opt) != 0)
 		return -1;
@@ -1090,7 +1102,9 @@ static int conn_setup_h2(struct conn *c)
 	iv[2].value = srv->opts.max_header_list_size;
 	iv[3].settings_id = NGHTTP2_SETTINGS_ENABLE_PUSH;
 	iv[3].value = 0;
-	if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 4) != 0)
+	iv[4].settings_id = NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES;
+	iv[4].value = 1;
+	if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 5) != 0)
 		return -1;
 	if (srv->opts.connection_window_size > 65535)
 		nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0,
@@ -1366,6 +1380,9 @@ static void init_callbacks(rpc_server *srv)
 	nghttp2_option_set_max_deflate_dynamic_table_size(srv->h2opt, 4096);
 	nghttp2_option_set_max_outbound_ack(srv->h2opt, 1000);
 	nghttp2_option_set_max_settings(srv->h2opt, 32);
+	/* gRPC does not use HTTP/2 priorities: keeping closed streams for the
+	 * priority tree only costs memory (up to max-streams per connection). */
+	nghttp2_option_set_no_closed_streams(srv->h2opt, 1);
 }
 
 rpc_code rpc_server_new(const rpc_server_options *opts, rpc_server **out,
@@ -1435,6 +1452,30 @@ static int make_listen_socket(const struct sockaddr *sa, socklen_t salen,
 	return fd;
 }
 
+/*
+ * SO_REUSEPORT lets our workers share the port, but it would also let a
+ * second governd (same user) join it silently and take half the calls.  A
+ * bind without SO_REUSEPORT fails while anyone holds the port, so it tells.
+ */
+static int probe_port_free(const struct sockaddr *sa, socklen_t salen, char *err,
+			   size_t errlen)
+{
+	int one = 1;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int rc = 0;
+
+	if (fd < 0)
+		return 0; /* the real bind will report it */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, sa, salen) < 0) {
+		snprintf(err, errlen, "cannot listen: %s%s", strerror(errno),
+			 errno == EADDRINUSE ? " (is another governd running?)" : "");
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
 rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 			  char *err, size_t errlen)
 {
@@ -1442,31 +1483,35 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 	char port[16];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	int rc;
+	rpc_code rc;
+	int gai;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
 	snprintf(port, sizeof(port), "%d", srv->port);
-	rc = getaddrinfo(srv->host, port, &hints, &ai);
-	if (rc != 0 || !ai) {
+	gai = getaddrinfo(srv->host, port, &hints, &ai);
+	if (gai != 0 || !ai) {
 		snprintf(err, errlen, "cannot resolve listen address '%s': %s", srv->host,
-			 gai_strerror(rc));
+			 gai_strerror(gai));
 		return RPC_E_ADDR;
 	}
 	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 	sslen = ai->ai_addrlen;
 	freeaddrinfo(ai);
+	if (srv->port != 0 && probe_port_free((struct sockaddr *)&ss, sslen, err, errlen) < 0)
+		return RPC_E_BIND;
 
 	srv->workers = calloc((size_t)srv->opts.threads, sizeof(*srv->workers));
 	if (!srv->workers)
 		return RPC_E_NOMEM;
-	srv->nworkers = srv->opts.threads;
-	for (int i = 0; i < srv->nworkers; i++) {
+	for (int i = 0; i < srv->opts.threads; i++) {
 		struct worker *w = &srv->workers[i];
 		int fd = make_listen_socket((struct sockaddr *)&ss, sslen, err, errlen);
-		if (fd < 0)
-			return RPC_E_BIND;
+		if (fd < 0) {
+			rc = RPC_E_BIND;
+			goto fail;
+		}
 		if (i == 0) {
 			/* Port 0 asked for any port: every worker must share
 			 * the one the kernel picked. */
@@ -1481,12 +1526,8 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 		uv_mutex_init(&w->task_lock);
 		uv_tcp_init(&w->loop, &w->listener);
 		w->listener.data = w;
-		if (uv_tcp_open(&w->listener, fd) != 0 ||
-		    uv_listen((uv_stream_t *)&w->listener, 1024, on_connection) != 0) {
-			snprintf(err, errlen, "cannot listen on %s", srv->opts.listen);
-			return RPC_E_BIND;
-		}
 		w->listener_open = 1;
+		srv->nworkers = i + 1; /* from here on fail: tears it down */
 		uv_async_init(&w->loop, &w->wake, on_wake);
 		w->wake.data = w;
 		uv_prepare_init(&w->loop, &w->flusher);
@@ -1499,6 +1540,12 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 		uv_unref((uv_handle_t *)&w->sweep);
 		uv_timer_init(&w->loop, &w->grace);
 		w->grace.data = w;
+		if (uv_tcp_open(&w->listener, fd) != 0 ||
+		    uv_listen((uv_stream_t *)&w->listener, 1024, on_connection) != 0) {
+			snprintf(err, errlen, "cannot listen on %s", srv->opts.listen);
+			rc = RPC_E_BIND;
+			goto fail;
+		}
 	}
 	if (bound) {
 		char ip[INET6_ADDRSTRLEN];
@@ -1512,15 +1559,32 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 				 ntohs(((struct sockaddr_in *)&ss)->sin_port));
 		}
 	}
+	/* A thread that fails to start leaves the server half up: shut the
+	 * started ones down through the normal path and report. */
 	for (int i = 0; i < srv->nworkers; i++) {
 		if (uv_thread_create(&srv->workers[i].thread, worker_main,
 				     &srv->workers[i]) != 0) {
 			snprintf(err, errlen, "cannot start worker thread");
+			srv->nworkers = i;
+			srv->started = i > 0;
+			rpc_server_shutdown(srv);
+			rpc_server_wait(srv);
 			return RPC_E_THREAD;
 		}
 	}
 	srv->started = 1;
 	return RPC_OK;
+fail:
+	/* No thread runs yet: close what the workers opened, on this thread. */
+	for (int i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+		uv_walk(&w->loop, close_walk, NULL);
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&w->loop);
+		uv_mutex_destroy(&w->task_lock);
+	}
+	srv->nworkers = 0;
+	return rc;
 }
 
 void rpc_server_shutdown(rpc_server *srv)

@@ -1,0 +1,551 @@
+"""Shared helpers for the integration tests.
+
+Environment (set by tests/integration/CMakeLists.txt):
+  GOVERND   path of the governd binary
+  VCLI      path of the vcli binary
+  RPCPROBE  path of the rpcprobe test tool
+  PYSTUBS   directory with the protoc-generated *_pb2.py modules
+  VCLI_TEST_WRAPPER  optional command prefix for governd (valgrind ...)
+  ITEST_LOGDIR       optional directory where governd logs are kept
+
+Only 127.0.0.1, ports picked by the kernel, temporary directories and
+bounded waits are used, so tests can run in parallel with each other.
+"""
+
+import atexit
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+PYSTUBS = os.environ.get("PYSTUBS")
+if PYSTUBS:
+    sys.path.insert(0, PYSTUBS)
+
+import grpc  # noqa: E402
+
+import governance_pb2  # noqa: E402
+import health_pb2  # noqa: E402
+
+GOVERND = os.environ.get("GOVERND", "")
+VCLI = os.environ.get("VCLI", "")
+RPCPROBE = os.environ.get("RPCPROBE", "")
+WRAPPER = shlex.split(os.environ.get("VCLI_TEST_WRAPPER", ""))
+UNDER_VALGRIND = any("valgrind" in os.path.basename(w) for w in WRAPPER)
+
+
+def _binary_has_asan(path):
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+UNDER_ASAN = _binary_has_asan(GOVERND)
+
+# Multiplier for waits that depend on how fast governd runs.
+if UNDER_VALGRIND:
+    SLOW = 10.0
+elif UNDER_ASAN:
+    SLOW = 3.0
+else:
+    SLOW = 1.0
+SLOW *= float(os.environ.get("ITEST_TIME_FACTOR", "1"))
+
+GOV = "/vertice.governance.v1.GovernanceService/"
+HEALTHCHECK = GOV + "HealthCheck"
+H_CHECK = "/grpc.health.v1.Health/Check"
+H_WATCH = "/grpc.health.v1.Health/Watch"
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+
+_LOGDIR = os.environ.get("ITEST_LOGDIR")
+_started = []
+
+
+def _prune_logs(days=1):
+    """Keeps ITEST_LOGDIR from growing run after run."""
+    if not _LOGDIR or not os.path.isdir(_LOGDIR):
+        return
+    cutoff = time.time() - days * 86400
+    for name in os.listdir(_LOGDIR):
+        p = os.path.join(_LOGDIR, name)
+        try:
+            if name.endswith(".log") and os.path.getmtime(p) < cutoff:
+                os.remove(p)
+        except OSError:
+            pass
+
+
+_prune_logs()
+
+
+@atexit.register
+def _kill_leftovers():
+    for p in _started:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(5)
+            except Exception:
+                pass
+
+
+def wait_for(pred, timeout, interval=0.02, what="condition"):
+    """Polls pred() until it returns a true value; returns that value, or
+    raises AssertionError after timeout seconds."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= end:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- logs
+
+_LOGFMT_RE = re.compile(r'([A-Za-z0-9_.\-]+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def parse_logfmt(line):
+    out = {}
+    for k, v in _LOGFMT_RE.findall(line):
+        if v.startswith('"'):
+            v = re.sub(r'\\(.)', r'\1', v[1:-1])
+        out[k] = v
+    return out
+
+
+def parse_log_line(line):
+    line = line.strip()
+    if not line:
+        return None
+    if line.startswith("{"):
+        try:
+            d = json.loads(line)
+            return {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in d.items()}
+        except ValueError:
+            return None
+    if "msg=" not in line:
+        return None  # valgrind chatter etc.
+    return parse_logfmt(line)
+
+
+# ---------------------------------------------------------------- certs
+
+_certs = None
+_certs_lock = threading.Lock()
+
+
+def _openssl(args, cwd):
+    r = subprocess.run(["openssl"] + args, cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (" ".join(args), r.stdout.decode(errors="replace")))
+
+
+def _make_ca(d, name):
+    _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+              "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "3",
+              "-subj", "/CN=vcli itest " + name,
+              "-addext", "basicConstraints=critical,CA:TRUE",
+              "-addext", "keyUsage=critical,keyCertSign,cRLSign"], d)
+
+
+def _make_leaf(d, name, ca, ext, cn):
+    extfile = os.path.join(d, name + ".ext")
+    with open(extfile, "w") as f:
+        f.write(ext)
+    _openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+              "-nodes", "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn], d)
+    _openssl(["x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+              "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "3",
+              "-out", name + ".pem", "-extfile", extfile], d)
+
+
+class Certs:
+    """Test PKI: ca, server (SAN IP:127.0.0.1, DNS:localhost), client (by ca),
+    other_ca and other_client (by other_ca)."""
+
+    def __init__(self, d):
+        self.dir = d
+        _make_ca(d, "ca")
+        _make_ca(d, "other_ca")
+        _make_leaf(d, "server", "ca",
+                   "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+                   "localhost")
+        _make_leaf(d, "client", "ca",
+                   "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=clientAuth\n", "itest-client")
+        _make_leaf(d, "other_client", "other_ca",
+                   "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=clientAuth\n", "itest-other-client")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def client_creds(self, ca="ca.pem", cert=None, key=None):
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.read(ca),
+            private_key=self.read(key) if key else None,
+            certificate_chain=self.read(cert) if cert else None)
+
+    def server_creds(self, client_ca=None):
+        return grpc.ssl_server_credentials(
+            [(self.read("server.key"), self.read("server.pem"))],
+            root_certificates=self.read(client_ca) if client_ca else None,
+            require_client_auth=bool(client_ca))
+
+
+def certs():
+    global _certs
+    with _certs_lock:
+        if _certs is None:
+            d = tempfile.mkdtemp(prefix="vcli-itest-pki-")
+            atexit.register(shutil.rmtree, d, True)
+            _certs = Certs(d)
+        return _certs
+
+
+# ---------------------------------------------------------------- grpc helpers
+
+BASE_OPTIONS = [
+    ("grpc.enable_http_proxy", 0),
+    # A channel of its own, never a subchannel shared with other channels:
+    # tests that count connections depend on it.
+    ("grpc.use_local_subchannel_pool", 1),
+    ("grpc.enable_retries", 0),
+]
+
+
+def make_channel(addr, creds=None, options=()):
+    opts = list(BASE_OPTIONS) + list(options)
+    if creds is not None:
+        return grpc.secure_channel(addr, creds, options=opts)
+    return grpc.insecure_channel(addr, options=opts)
+
+
+def unary_raw(ch, method):
+    return ch.unary_unary(method)
+
+
+def health_check(ch, timeout=5.0, **kw):
+    f = ch.unary_unary(HEALTHCHECK,
+                       request_serializer=governance_pb2.HealthCheckRequest.SerializeToString,
+                       response_deserializer=governance_pb2.HealthCheckResponse.FromString)
+    return f(governance_pb2.HealthCheckRequest(), timeout=timeout * SLOW, **kw)
+
+
+def health_check_call(ch, timeout=5.0, **kw):
+    """Like health_check but returns (response, call) for metadata access."""
+    f = ch.unary_unary(HEALTHCHECK,
+                       request_serializer=governance_pb2.HealthCheckRequest.SerializeToString,
+                       response_deserializer=governance_pb2.HealthCheckResponse.FromString)
+    return f.with_call(governance_pb2.HealthCheckRequest(), timeout=timeout * SLOW, **kw)
+
+
+def std_check(ch, service="", timeout=5.0, **kw):
+    f = ch.unary_unary(H_CHECK,
+                       request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                       response_deserializer=health_pb2.HealthCheckResponse.FromString)
+    return f(health_pb2.HealthCheckRequest(service=service), timeout=timeout * SLOW, **kw)
+
+
+def std_watch(ch, service="", timeout=None, **kw):
+    """Health/Watch; a deadline always (30 s by default) so that a broken
+    server fails a test instead of hanging it."""
+    if timeout is None:
+        timeout = 30 * SLOW
+    f = ch.unary_stream(H_WATCH,
+                        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                        response_deserializer=health_pb2.HealthCheckResponse.FromString)
+    return f(health_pb2.HealthCheckRequest(service=service), timeout=timeout, **kw)
+
+
+def rpc_code(fn, *a, **kw):
+    """Runs a call and returns its grpc.StatusCode (OK when it returned)."""
+    try:
+        fn(*a, **kw)
+        return grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        return e.code()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# ---------------------------------------------------------------- governd
+
+class Governd:
+    """One governd process with its log.
+
+    g = Governd(["--threads", "1"]); g.start(); ...; g.stop()
+    """
+
+    def __init__(self, args=(), name="governd", log_level="debug", use_wrapper=True,
+                 tls=False):
+        if not GOVERND or not os.path.exists(GOVERND):
+            raise AssertionError("GOVERND binary missing: %r" % GOVERND)
+        self.args = list(args)
+        self.name = name
+        self.log_level = log_level
+        self.wrapper = WRAPPER if use_wrapper else []
+        self.tls = tls
+        self.proc = None
+        self.addr = None
+        self.port = None
+        self.returncode = None
+        if _LOGDIR:
+            os.makedirs(_LOGDIR, exist_ok=True)
+            self._tmp = None
+            base = "%s-%d-%d.log" % (name, os.getpid(), int(time.time() * 1000) % 10000000)
+            self.logpath = os.path.join(_LOGDIR, base)
+        else:
+            self._tmp = tempfile.mkdtemp(prefix="vcli-itest-log-")
+            self.logpath = os.path.join(self._tmp, name + ".log")
+
+    # -- lifecycle
+
+    def command(self):
+        return self.wrapper + [GOVERND] + self.args + [
+            "--listen", "127.0.0.1:0", "--log-level", self.log_level]
+
+    def start(self, timeout=None):
+        if timeout is None:
+            timeout = 60.0 if self.wrapper else 15.0 * SLOW
+        self._logf = open(self.logpath, "wb")
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                     stdout=self._logf, stderr=subprocess.STDOUT)
+        _started.append(self.proc)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for rec in self.records():
+                if rec.get("msg") == "governd listening":
+                    addr = rec.get("addr", "")
+                    host, _, port = addr.rpartition(":")
+                    self.addr = addr
+                    self.port = int(port)
+                    self.listen_record = rec
+                    return self
+            if self.proc.poll() is not None:
+                raise AssertionError("governd exited with %s before listening\n%s"
+                                     % (self.proc.returncode, self.log_tail()))
+            time.sleep(0.02)
+        self.kill()
+        raise AssertionError("governd did not log 'governd listening' within %.0fs\n%s"
+                             % (timeout, self.log_tail()))
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout):
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=None, expect_code=0):
+        """Signals governd, waits, checks the exit status (and valgrind's
+        verdict).  Returns the exit code."""
+        if self.proc is None:
+            return None
+        if timeout is None:
+            timeout = 60.0 if self.wrapper else 15.0 * SLOW
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.wait_exit(timeout)
+        if rc is None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self._close()
+            raise AssertionError("governd did not exit within %.0fs of %s\n%s"
+                                 % (timeout, signal.Signals(sig).name, self.log_tail()))
+        self._close()
+        self.check_clean_exit(expect_code)
+        return rc
+
+    def check_clean_exit(self, expect_code=0):
+        rc = self.proc.returncode
+        self.returncode = rc
+        text = self.log()
+        problems = []
+        if expect_code is not None and rc != expect_code:
+            problems.append("exit status %s, expected %s" % (rc, expect_code))
+        if self.wrapper and UNDER_VALGRIND:
+            if re.search(r"definitely lost: [1-9]", text):
+                problems.append("valgrind: definitely lost")
+            if re.search(r"ERROR SUMMARY: [1-9]", text):
+                problems.append("valgrind: errors")
+        if re.search(r"(AddressSanitizer|LeakSanitizer|runtime error:)", text):
+            problems.append("sanitizer report in log")
+        if problems:
+            raise AssertionError("governd: %s\n%s" % ("; ".join(problems), self.log_tail(300)))
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._close()
+
+    def _close(self):
+        try:
+            self._logf.close()
+        except Exception:
+            pass
+
+    def cleanup(self):
+        self.kill()
+        if self._tmp:
+            shutil.rmtree(self._tmp, True)
+
+    # -- logs
+
+    def log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=150):
+        lines = self.log().splitlines()
+        head = "---- governd log (%s, %d lines%s) ----\n" % (
+            self.logpath, len(lines), ", last %d" % n if len(lines) > n else "")
+        return head + "\n".join(lines[-n:]) + "\n---- end of governd log ----"
+
+    def records(self):
+        """Parsed log lines (incremental: only new complete lines are read)."""
+        if not hasattr(self, "_recs"):
+            self._recs, self._off = [], 0
+        try:
+            with open(self.logpath, "rb") as f:
+                f.seek(self._off)
+                chunk = f.read()
+        except OSError:
+            return list(self._recs)
+        end = chunk.rfind(b"\n")
+        if end >= 0:
+            self._off += end + 1
+            for line in chunk[:end].decode("utf-8", "replace").splitlines():
+                r = parse_log_line(line)
+                if r is not None:
+                    self._recs.append(r)
+        return list(self._recs)
+
+    def calls(self, method=None, code=None, peer=None):
+        out = []
+        for r in self.records():
+            if r.get("msg") != "call":
+                continue
+            if method is not None and r.get("method") != method:
+                continue
+            if code is not None and r.get("code") != code:
+                continue
+            if peer is not None and r.get("peer") != peer:
+                continue
+            out.append(r)
+        return out
+
+    def wait_call(self, timeout=5.0, **kw):
+        return wait_for(lambda: self.calls(**kw), timeout * SLOW,
+                        what="governd call log %r" % (kw,))[-1]
+
+    def wait_log(self, pattern, timeout=5.0):
+        rx = re.compile(pattern)
+        return wait_for(lambda: rx.search(self.log()), timeout * SLOW,
+                        what="governd log matching %r" % pattern)
+
+    # -- clients
+
+    def channel(self, creds=None, options=()):
+        return make_channel(self.addr, creds, options)
+
+
+class GoverndCase(unittest.TestCase):
+    """A TestCase class sharing one governd for its tests.  Subclasses set
+    GOVERND_ARGS (a list, or a function of the Certs returning one)."""
+
+    GOVERND_ARGS = []
+    TLS = False
+    NAME = "governd"
+
+    @classmethod
+    def governd_args(cls):
+        a = cls.GOVERND_ARGS
+        return a() if callable(a) else list(a)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gd = Governd(cls.governd_args(), name=cls.NAME)
+        cls.gd.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        gd = cls.gd
+        try:
+            if gd.running():
+                gd.stop()
+        finally:
+            gd.cleanup()
+
+    def assertAlive(self):
+        """governd still runs and answers a fresh connection."""
+        gd = self.gd
+        if not gd.running():
+            self.fail("governd died (status %s)\n%s" % (gd.proc.poll(), gd.log_tail()))
+        ch = gd.channel(**self.channel_kwargs())
+        try:
+            r = health_check(ch, timeout=10)
+            self.assertTrue(r.healthy)
+        except grpc.RpcError as e:
+            self.fail("HealthCheck on a fresh connection failed: %s %s\n%s"
+                      % (e.code(), e.details(), gd.log_tail()))
+        finally:
+            ch.close()
+
+    def channel_kwargs(self):
+        return {}
+
+
+def run_main():
+    """unittest.main with verbose output; exit status non-zero on failure."""
+    unittest.main(verbosity=2)
+
+
+def run_tool(argv, timeout=30, env=None, input=None):
+    """Runs a command, returns CompletedProcess with text stdout/stderr."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "grpc_proxy"):
+        e.pop(k, None)
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, env=e, input=input, text=True)
