@@ -5,20 +5,24 @@
 # because a benchmark never fails on a slow machine.  docs/benchmarks.md
 # explains how to read it.
 #
-# usage: bench/h2load-health.sh BINDIR [--with-nghttpd]
+# usage: bench/h2load-health.sh BINDIR [--no-nghttpd]
+#
+# nghttpd (nghttp2-server) serving a file of HealthCheck's response size is
+# the bare-HTTP/2 peer: the same load shapes, measured in the same run.
 #
 # BENCH_REQUESTS (default 200000) sets the calls per run.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 BINDIR [--with-nghttpd]" >&2
+  echo "usage: $0 BINDIR [--no-nghttpd]" >&2
   exit 2
 }
 
 BINDIR=
-WITH_NGHTTPD=0
+WITH_NGHTTPD=1
 for arg in "$@"; do
   case $arg in
+    --no-nghttpd) WITH_NGHTTPD=0 ;;
     --with-nghttpd) WITH_NGHTTPD=1 ;;
     -h|--help) usage ;;
     -*) echo "h2load-health: unknown option '$arg'" >&2; usage ;;
@@ -176,18 +180,19 @@ echo "governd pid $GOVERND_PID on $GOVERND_ADDR, ${GOVERND_THREADS:-default} thr
 echo "idle RSS $(mib "$IDLE_KIB")"
 echo
 row "run" "req/s" "succeeded" "cpu us/call" "peak RSS"
-worst_cpu=0
+one_conn_cpu=n/a
 one_conn_rps=0
 for i in "${!RUN_NAMES[@]}"; do
   measure "$GOVERND_PID" "$url" "${RUN_ARGS[$i]}" -d "$body" \
     -H 'content-type: application/grpc' -H 'te: trailers'
   row "governd ${RUN_NAMES[$i]}" "$RUN_RPS" "$RUN_OK/$REQUESTS" "$RUN_CPU_US" "$(mib "$RUN_PEAK_KIB")"
-  [ "$i" -eq 0 ] && one_conn_rps=$RUN_RPS
-  worst_cpu=$(awk -v a="$worst_cpu" -v b="$RUN_CPU_US" \
-              'BEGIN { if (b == "n/a" || a == "n/a") print "n/a"; else print (b + 0 > a + 0) ? b : a }')
+  if [ "$i" -eq 0 ]; then
+    one_conn_rps=$RUN_RPS
+    one_conn_cpu=$RUN_CPU_US
+  fi
 done
 
-# ---- optional: nghttpd serving a file of HealthCheck's response size, the
+# ---- the peer: nghttpd serving a file of HealthCheck's response size, the
 # figure for bare HTTP/2 on this machine without gRPC or our code ----
 if [ "$WITH_NGHTTPD" -eq 1 ]; then
   if ! command -v nghttpd >/dev/null 2>&1; then
@@ -215,8 +220,12 @@ echo
 echo "targets:"
 printf '  %-32s %-12s %-12s %s\n' "req/s on one connection" ">= $TARGET_RPS" \
   "$one_conn_rps" "$(verdict "$one_conn_rps" ">=" "$TARGET_RPS")"
-printf '  %-32s %-12s %-12s %s\n' "governd CPU per call (worst run)" "<= $TARGET_CPU_US us" \
-  "$worst_cpu us" "$(verdict "$worst_cpu" "<=" "$TARGET_CPU_US")"
+# The CPU target is for the shape the target was set on (one connection, 100
+# streams).  With 100 connections of one stream, every call is its own read,
+# write and epoll wake-up on loopback, and the kernel dominates: compare that
+# row with nghttpd's row for the same shape instead.
+printf '  %-32s %-12s %-12s %s\n' "governd CPU per call (1 conn)" "<= $TARGET_CPU_US us" \
+  "$one_conn_cpu us" "$(verdict "$one_conn_cpu" "<=" "$TARGET_CPU_US")"
 printf '  %-32s %-12s %-12s %s\n' "governd idle RSS" "<= 6 MiB" \
   "$(mib "$IDLE_KIB")" "$(verdict "$IDLE_KIB" "<=" "$TARGET_RSS_KIB")"
 exit 0

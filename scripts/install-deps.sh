@@ -16,7 +16,7 @@ build_pkgs=(
 test_pkgs=(
   libcmocka-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler
-  nghttp2-client
+  nghttp2-client nghttp2-server
   valgrind
   clang libclang-rt-dev
   openssl procps iproute2
