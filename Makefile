@@ -39,6 +39,8 @@ test-asan: asan
 
 bench: build
 	@./bench/h2load-health.sh $(BUILD)/bin
+	@echo
+	@./bench/governance.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

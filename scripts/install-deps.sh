@@ -9,7 +9,7 @@ build_pkgs=(
   build-essential cmake pkg-config
   libnghttp2-dev libuv1-dev libssl-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
-  libsqlite3-dev
+  libsqlite3-dev libjansson-dev
 )
 # Tests: unit framework, independent gRPC peer, load tool, memory checker,
 # sanitizer runtime, openssl CLI for test certificates.

@@ -90,6 +90,10 @@ struct rpc_call {
 	int local_closed;           /* we sent END_STREAM */
 	rpc_cancel_fn cancel_fn;
 	void *cancel_ud;
+	rpc_drain_fn drain_fn;
+	void *drain_ud;
+	struct rpc_call *drain_next;  /* the connection's armed list */
+	int drain_armed;
 	uv_timer_t *deadline;
 	uint64_t deadline_ms;
 	uint64_t start_ns;
@@ -105,6 +109,7 @@ struct conn {
 	nghttp2_session *h2;
 	char peer[64];
 	struct rpc_call *calls;
+	struct rpc_call *drain_list;    /* calls waiting for rpc_call_on_drain */
 	uint32_t ncalls;
 	int closing;
 	int got_settings;
@@ -138,6 +143,7 @@ struct worker {
 	int readbuf_busy;
 	uv_mutex_t task_lock;
 	struct task *tasks, *tasks_tail;
+	int stopped;                /* loop gone: posts run inline */
 };
 
 struct rpc_server {
@@ -155,6 +161,9 @@ struct rpc_server {
 	nghttp2_session_callbacks *cbs;
 	nghttp2_option *h2opt;
 };
+
+/* The worker index of the thread running now (-1: not a worker). */
+static _Thread_local int current_worker = -1;
 
 static void call_end(struct rpc_call *call, int status, const char *msg);
 static void conn_close(struct conn *c);
@@ -291,6 +300,13 @@ static void call_free(struct rpc_call *call)
 	struct conn *c = call->c;
 
 	call_stop_timer(call);
+	if (call->drain_armed) {
+		struct rpc_call **pp = &c->drain_list;
+		while (*pp && *pp != call)
+			pp = &(*pp)->drain_next;
+		if (*pp)
+			*pp = call->drain_next;
+	}
 	if (call->prev)
 		call->prev->next = call->next;
 	else
@@ -467,12 +483,34 @@ static void call_resume(struct rpc_call *call)
 	conn_mark_dirty(call->c);
 }
 
+void rpc_call_send_headers(rpc_call *call)
+{
+	if (call->finished || call->stream_closed || call->headers_sent)
+		return;
+	submit_response_headers(call);
+	conn_mark_dirty(call->c);
+}
+
+int rpc_call_send_raw(rpc_call *call, const uint8_t *msg, size_t len)
+{
+	if (call->finished || call->stream_closed)
+		return -1;
+	if (grpc_frame_append(&call->out, msg, len, call->accept_gzip && call->enc_gzip) < 0)
+		return -1;
+	if (!call->headers_sent)
+		submit_response_headers(call);
+	else
+		call_resume(call);
+	conn_mark_dirty(call->c);
+	return 0;
+}
+
 int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg)
 {
 	size_t len;
 	uint8_t stackbuf[512];
 	uint8_t *p = stackbuf;
-	int rc = 0;
+	int rc;
 
 	if (call->finished || call->stream_closed)
 		return -1;
@@ -483,18 +521,56 @@ int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg)
 			return -1;
 	}
 	protobuf_c_message_pack(msg, p);
-	if (grpc_frame_append(&call->out, p, len, call->accept_gzip && call->enc_gzip) < 0)
-		rc = -1;
+	rc = rpc_call_send_raw(call, p, len);
 	if (p != stackbuf)
 		free(p);
-	if (rc < 0)
-		return -1;
-	if (!call->headers_sent)
-		submit_response_headers(call);
-	else
-		call_resume(call);
+	return rc;
+}
+
+void rpc_call_on_drain(rpc_call *call, rpc_drain_fn fn, void *ud)
+{
+	call->drain_fn = fn;
+	call->drain_ud = ud;
+	if (!call->drain_armed && fn) {
+		call->drain_armed = 1;
+		call->drain_next = call->c->drain_list;
+		call->c->drain_list = call;
+	}
 	conn_mark_dirty(call->c);
-	return 0;
+}
+
+int rpc_call_worker(const rpc_call *call)
+{
+	return call->c->w->index;
+}
+
+/* After a flush: tell the calls that asked whose output has all gone to
+ * HTTP/2.  Runs outside nghttp2 callbacks, so they may send again. */
+static void conn_run_drains(struct conn *c)
+{
+	struct rpc_call **pp = &c->drain_list;
+
+	while (*pp) {
+		struct rpc_call *call = *pp;
+		if (call->finished || call->out.len - call->out_off > 0) {
+			if (call->finished) {
+				*pp = call->drain_next;
+				call->drain_armed = 0;
+				continue;
+			}
+			pp = &call->drain_next;
+			continue;
+		}
+		*pp = call->drain_next;
+		call->drain_armed = 0;
+		if (call->drain_fn) {
+			rpc_drain_fn fn = call->drain_fn;
+			call->drain_fn = NULL;
+			fn(call, call->drain_ud);
+			/* fn may have re-armed (pushed on the head): restart. */
+			pp = &c->drain_list;
+		}
+	}
 }
 
 /* Ends the call: the single place where a status is decided and sent. */
@@ -1039,6 +1115,15 @@ static void conn_flush(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	if (c->drain_list) {
+		conn_run_drains(c);
+		if (c->closing > 1 || !c->h2)
+			return;
+		if (c->dirty && h2io_flush(&c->io) < 0) {
+			conn_close(c);
+			return;
+		}
+	}
 	if (!h2io_busy(&c->io) &&
 	    ((!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) ||
 	     (c->closing && (c->ncalls == 0 || c->abort_after_flush))))
@@ -1347,6 +1432,7 @@ static void worker_main(void *arg)
 	struct worker *w = arg;
 	char name[16];
 
+	current_worker = w->index;
 	snprintf(name, sizeof(name), "governd-w%d", w->index);
 	pthread_setname_np(pthread_self(), name);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -1358,6 +1444,19 @@ static void worker_main(void *arg)
 	uv_walk(&w->loop, close_walk, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
+	/* From now on a post (a store completion arriving late, say) runs on
+	 * the posting thread with no loop: nothing else touches this
+	 * worker's state any more.  Tasks still queued run here likewise. */
+	uv_mutex_lock(&w->task_lock);
+	w->stopped = 1;
+	while (w->tasks) {
+		struct task *t = w->tasks;
+		w->tasks = t->next;
+		t->fn(NULL, t->ud);
+		free(t);
+	}
+	w->tasks_tail = NULL;
+	uv_mutex_unlock(&w->task_lock);
 }
 
 /* ---- server ---- */
@@ -1600,23 +1699,49 @@ void rpc_server_shutdown(rpc_server *srv)
 void rpc_server_broadcast(rpc_server *srv, void (*fn)(uv_loop_t *, void *),
 			  void *ud)
 {
-	for (int i = 0; i < srv->nworkers; i++) {
-		struct worker *w = &srv->workers[i];
-		struct task *t = malloc(sizeof(*t));
-		if (!t)
-			continue;
-		t->fn = fn;
-		t->ud = ud;
-		t->next = NULL;
-		uv_mutex_lock(&w->task_lock);
-		if (w->tasks_tail)
-			w->tasks_tail->next = t;
-		else
-			w->tasks = t;
-		w->tasks_tail = t;
+	for (int i = 0; i < srv->nworkers; i++)
+		rpc_server_post(srv, i, fn, ud);
+}
+
+int rpc_server_workers(const rpc_server *srv)
+{
+	return srv->opts.threads;
+}
+
+int rpc_server_current_worker(const rpc_server *srv)
+{
+	return current_worker;
+}
+
+void rpc_server_post(rpc_server *srv, int index, void (*fn)(uv_loop_t *, void *),
+		     void *ud)
+{
+	struct worker *w;
+	struct task *t;
+
+	if (index < 0 || index >= srv->nworkers)
+		return;
+	w = &srv->workers[index];
+	t = malloc(sizeof(*t));
+	if (!t)
+		return; /* out of memory: the caller's call will time out */
+	t->fn = fn;
+	t->ud = ud;
+	t->next = NULL;
+	uv_mutex_lock(&w->task_lock);
+	if (w->stopped) {
 		uv_mutex_unlock(&w->task_lock);
-		uv_async_send(&w->wake);
+		fn(NULL, ud);
+		free(t);
+		return;
 	}
+	if (w->tasks_tail)
+		w->tasks_tail->next = t;
+	else
+		w->tasks = t;
+	w->tasks_tail = t;
+	uv_mutex_unlock(&w->task_lock);
+	uv_async_send(&w->wake);
 }
 
 void rpc_server_wait(rpc_server *srv)

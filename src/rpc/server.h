@@ -129,11 +129,31 @@ uint32_t rpc_server_connections(const rpc_server *srv);
 void rpc_server_broadcast(rpc_server *srv, void (*fn)(uv_loop_t *, void *),
 			  void *ud);
 
+/* Number of worker loops (known from rpc_server_new on), and the index
+ * (0..n-1) of the one running now (-1 when called from another thread). */
+int rpc_server_workers(const rpc_server *srv);
+int rpc_server_current_worker(const rpc_server *srv);
+
+/* Runs fn(loop, ud) once on worker `index` (thread-safe): how work done
+ * elsewhere (the store's writer thread) hands results back to a call's
+ * loop.  After that worker has stopped, fn runs at once on the calling
+ * thread with loop NULL, so that whatever ud owns can still be freed. */
+void rpc_server_post(rpc_server *srv, int index, void (*fn)(uv_loop_t *, void *),
+		     void *ud);
+
 /* ---- calls, for handlers (loop thread only) ---- */
 
 /* Sends one response message.  For unary calls send once, then finish OK.
  * Returns 0, or -1 when the call can no longer send (it is ending). */
 int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);
+
+/* Sends the response headers now (a stream that may wait long for its
+ * first message shows the client it is established).  No-op once sent. */
+void rpc_call_send_headers(rpc_call *call);
+
+/* Sends one response message that is already packed protobuf bytes (of
+ * the method's output type).  Same rules as rpc_call_send. */
+int rpc_call_send_raw(rpc_call *call, const uint8_t *msg, size_t len);
 
 /* Ends the call with a status and an optional message (plain text; the
  * transport percent-encodes it).  The call is gone after this returns. */
@@ -170,6 +190,15 @@ uint64_t rpc_call_deadline(const rpc_call *call);
 /* Bytes queued for this call and not yet written to the socket: lets a
  * streaming handler bound what a slow reader costs. */
 size_t rpc_call_pending_bytes(const rpc_call *call);
+
+/* One-shot: fn runs (on the loop, outside any transport callback) once
+ * everything sent so far has been handed to HTTP/2, so a streaming handler
+ * can send more without queueing without bound.  Arming again replaces. */
+typedef void (*rpc_drain_fn)(rpc_call *call, void *ud);
+void rpc_call_on_drain(rpc_call *call, rpc_drain_fn fn, void *ud);
+
+/* Index of the worker loop that owns the call. */
+int rpc_call_worker(const rpc_call *call);
 
 uv_loop_t *rpc_call_loop(const rpc_call *call);
 rpc_server *rpc_call_server(const rpc_call *call);

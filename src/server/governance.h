@@ -3,9 +3,13 @@
 #define VCLI_SERVER_GOVERNANCE_H
 
 #include "rpc/server.h"
+#include "store/store.h"
 
-/* Registers the governance service.  Methods without a row in its table
- * answer UNIMPLEMENTED. */
-int governance_register(rpc_server *srv);
+/* Registers the governance service over st.  Call after rpc_server_new
+ * and before rpc_server_start. */
+int governance_register(rpc_server *srv, store *st);
+
+/* Frees what governance_register set up (after the server stopped). */
+void governance_release(void);
 
 #endif

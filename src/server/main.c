@@ -17,6 +17,8 @@
 #include "rpc/server.h"
 #include "server/governance.h"
 #include "server/health.h"
+#include "server/sweeper.h"
+#include "store/store.h"
 
 enum { EXIT_USAGE = 2 };
 
@@ -25,6 +27,8 @@ struct config {
 	int log_level;
 	int log_format;
 	uint32_t threads;
+	const char *db;
+	int demo;
 	int help, version;
 };
 
@@ -39,6 +43,10 @@ static const struct opt options[] = {
 	{ "listen", 0, OPT_STRING, &cfg.rpc.listen,
 	  "address to serve gRPC on (default 127.0.0.1:50051; port 0 picks one)",
 	  NULL, "HOST:PORT" },
+	{ "db", 0, OPT_STRING, &cfg.db,
+	  "SQLite database file (default $XDG_STATE_HOME/governd/governd.db)", NULL, "PATH" },
+	{ "demo", 0, OPT_FLAG, &cfg.demo,
+	  "fill an empty store with realistic sample decisions", NULL, NULL },
 	{ "threads", 0, OPT_UINT32, &cfg.threads,
 	  "worker threads, each with its own event loop (default: CPUs)", NULL, NULL },
 	{ "tls-cert", 0, OPT_STRING, &cfg.rpc.tls_cert_file,
@@ -117,6 +125,21 @@ static int parse_args(int argc, char **argv)
 static rpc_server *server;
 static uv_signal_t sigterm, sigint;
 
+/* The default database lives in the XDG state directory. */
+static const char *default_db(char *out, size_t outlen)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (state && *state == '/')
+		snprintf(out, outlen, "%s/governd/governd.db", state);
+	else if (home && *home)
+		snprintf(out, outlen, "%s/.local/state/governd/governd.db", home);
+	else
+		snprintf(out, outlen, "governd.db");
+	return out;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	log_msg(LOG_INFO, "shutting down", "signal", signum == SIGINT ? "SIGINT" : "SIGTERM",
@@ -126,12 +149,16 @@ static void on_signal(uv_signal_t *s, int signum)
 	rpc_server_shutdown(server);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
+	sweeper_stop();
 }
 
 int main(int argc, char **argv)
 {
-	char err[512], bound[300], threads[16];
+	char err[512], bound[300], threads[16], dbpath[1024];
 	rpc_code rc;
+	store_options sopts;
+	store_code src;
+	store *st = NULL;
 	uv_loop_t *loop = uv_default_loop();
 
 	rpc_server_options_init(&cfg.rpc);
@@ -149,14 +176,32 @@ int main(int argc, char **argv)
 	log_setup((log_level)cfg.log_level, (log_format)cfg.log_format);
 	signal(SIGPIPE, SIG_IGN);
 
+	store_options_init(&sopts);
+	sopts.path = cfg.db ? cfg.db : default_db(dbpath, sizeof(dbpath));
+	src = store_open(&sopts, &st, err, sizeof(err));
+	if (src != STORE_OK) {
+		log_msg(LOG_ERROR, "cannot open the store", "db", sopts.path, "error", err, NULL);
+		return 1;
+	}
+	if (cfg.demo) {
+		store_metrics m;
+		store_get_metrics(st, &m);
+		if (m.total == 0 && (src = store_seed_demo(st, 40)) != STORE_OK) {
+			log_msg(LOG_ERROR, "cannot seed demo data", "error", store_strerror(src), NULL);
+			store_close(st);
+			return 1;
+		}
+	}
 	rc = rpc_server_new(&cfg.rpc, &server, err, sizeof(err));
 	if (rc != RPC_OK) {
 		log_msg(LOG_ERROR, "cannot start", "error", err, NULL);
+		store_close(st);
 		return rc == RPC_E_ADDR || rc == RPC_E_INVALID ? EXIT_USAGE : 1;
 	}
-	if (governance_register(server) < 0 || health_register(server) < 0) {
+	if (governance_register(server, st) < 0 || health_register(server) < 0) {
 		log_msg(LOG_ERROR, "cannot register services", NULL);
 		rpc_server_free(server);
+		store_close(st);
 		return 1;
 	}
 	/* Signals are caught before the workers start, so that a SIGTERM
@@ -169,17 +214,24 @@ int main(int argc, char **argv)
 	if (rc != RPC_OK) {
 		log_msg(LOG_ERROR, "cannot listen", "addr", cfg.rpc.listen, "error", err, NULL);
 		rpc_server_shutdown(server);
+		store_close(st);
+		governance_release();
 		rpc_server_free(server);
 		health_release();
 		return 1;
 	}
+	sweeper_start(loop, st);
 	snprintf(threads, sizeof(threads), "%d", cfg.rpc.threads ? cfg.rpc.threads :
 		 (int)sysconf(_SC_NPROCESSORS_ONLN));
 	log_msg(LOG_INFO, "governd listening", "addr", bound, "threads", threads, "tls",
 		cfg.rpc.tls_cert_file ? (cfg.rpc.tls_client_ca_file ? "mtls" : "true") : "false",
-		"version", VCLI_VERSION, NULL);
+		"db", sopts.path, "version", VCLI_VERSION, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	rpc_server_wait(server);
+	/* The store's last completions post to stopped workers, which run
+	 * them inline: close it before the server's memory goes. */
+	store_close(st);
+	governance_release();
 	rpc_server_free(server);
 	health_release();
 	uv_loop_close(loop);

@@ -105,16 +105,19 @@ class PlainServer(GoverndCase):
             with self.subTest(service=svc):
                 self.assertEqual(rpc_code(std_check, self.ch, svc), SC.NOT_FOUND)
 
-    def test_other_governance_methods_unimplemented(self):
+    def test_every_governance_method_is_served(self):
+        # Since the governance core landed, no method of the contract answers
+        # UNIMPLEMENTED; an empty request gets that method's own answer
+        # (a validation error, an empty page, a stream that stays open...).
         for m in OTHER_UNARY:
             with self.subTest(method=m):
                 f = self.ch.unary_unary(GOV + m)
-                self.assertEqual(rpc_code(f, b"", timeout=5 * SLOW), SC.UNIMPLEMENTED)
+                self.assertNotEqual(rpc_code(f, b"", timeout=5 * SLOW), SC.UNIMPLEMENTED)
         for m in OTHER_STREAMING:
             with self.subTest(method=m):
                 f = self.ch.unary_stream(GOV + m)
-                self.assertEqual(rpc_code(lambda: list(f(b"", timeout=5 * SLOW))),
-                                 SC.UNIMPLEMENTED)
+                self.assertNotEqual(rpc_code(lambda: list(f(b"", timeout=1 * SLOW))),
+                                    SC.UNIMPLEMENTED)
 
     def test_unknown_paths_unimplemented(self):
         for path in ("/foo.Bar/Baz", GOV + "Nope", "/grpc.health.v1.Health/Nope",

@@ -1,0 +1,289 @@
+/*
+ * Decisions: SubmitDecision, ListPendingDecisions, GetDecision,
+ * ApproveDecision, RejectDecision, EscalateDecision (docs/governance.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "server/gov.h"
+#include "server/pbraw.h"
+#include "server/validate.h"
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT 500
+
+/* ---- SubmitDecision ---- */
+
+static void submit_respond(struct gov_write *w, rpc_call *call)
+{
+	buf out = BUF_INIT(64u << 20);
+
+	if (w->op.result != STORE_OK) {
+		gov_fail(call, w->op.result, w->op.message);
+		return;
+	}
+	/* SubmitDecisionResponse { decision = 1; created = 2; } */
+	if (pb_put_bytes(&out, 1, w->decision, w->decision_len) < 0 ||
+	    pb_put_uint(&out, 2, w->op.created ? 1 : 0) < 0) {
+		buf_release(&out);
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	rpc_call_send_raw(call, out.data, out.len);
+	buf_release(&out);
+	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
+}
+
+void gov_submit(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	const Vertice__Governance__V1__SubmitDecisionRequest *r = (const void *)req;
+	struct gov_write *w;
+	char err[256];
+	size_t len;
+
+	if (v_proposal(r->decision, err, sizeof(err)) < 0 ||
+	    v_opt_id("idempotency_key", r->idempotency_key, err, sizeof(err)) < 0) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		return;
+	}
+	w = gov_write_new(ud, call, STORE_OP_SUBMIT, submit_respond);
+	if (!w) {
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	len = vertice__governance__v1__decision__get_packed_size(r->decision);
+	w->proposal = malloc(len ? len : 1);
+	if (!w->proposal) {
+		free(w);
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	vertice__governance__v1__decision__pack(r->decision, w->proposal);
+	w->op.proposal = w->proposal;
+	w->op.proposal_len = len;
+	w->op.idempotency_key = gov_write_str(w, r->idempotency_key);
+	gov_write_start(w);
+}
+
+/* ---- ListPendingDecisions ---- */
+
+void gov_list(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	const Vertice__Governance__V1__ListPendingDecisionsRequest *r = (const void *)req;
+	struct gov *g = ud;
+	store_filter f;
+	store_page page;
+	store_code rc;
+	uint32_t limit;
+	buf out = BUF_INIT(64u << 20);
+
+	if (r->status && *r->status && !v_status_known(r->status)) {
+		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
+				 "status '%.64s' is invalid (PENDING, ESCALATED, APPROVED, REJECTED or EXPIRED)",
+				 r->status);
+		return;
+	}
+	if (r->priority && *r->priority && v_priority_rank(r->priority) < 0) {
+		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
+				 "priority '%.64s' is invalid (CRITICAL, HIGH, MEDIUM or LOW)",
+				 r->priority);
+		return;
+	}
+	{
+		char err[256];
+		if (v_opt_id("operation_type", r->operation_type, err, sizeof(err)) < 0 ||
+		    v_opt_id("assigned_operator", r->assigned_operator, err, sizeof(err)) < 0 ||
+		    v_opt_id("page_token", r->page_token, err, sizeof(err)) < 0) {
+			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+			return;
+		}
+	}
+	limit = r->limit <= 0 ? LIST_DEFAULT_LIMIT :
+		(r->limit > LIST_MAX_LIMIT ? LIST_MAX_LIMIT : (uint32_t)r->limit);
+	f.status = r->status;
+	f.priority = r->priority;
+	f.operation_type = r->operation_type;
+	f.assigned_operator = r->assigned_operator;
+	memset(&page, 0, sizeof(page));
+	rc = store_list(g->st, &f, r->page_token ? r->page_token : "", limit, &page);
+	if (rc != STORE_OK) {
+		gov_fail(call, rc, rc == STORE_E_INVALID ?
+			 "page_token is invalid or was made for other filters" : NULL);
+		return;
+	}
+	/* ListPendingDecisionsResponse: the stored bytes, as they are. */
+	for (size_t i = 0; i < page.count; i++)
+		if (pb_put_bytes(&out, 1, page.data + page.offsets[i], page.lengths[i]) < 0)
+			goto nomem;
+	if (pb_put_uint(&out, 2, page.total) < 0 ||
+	    pb_put_string(&out, 3, page.next_token) < 0)
+		goto nomem;
+	store_page_release(&page);
+	rpc_call_send_raw(call, out.data ? out.data : (const uint8_t *)"", out.len);
+	buf_release(&out);
+	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
+	return;
+nomem:
+	store_page_release(&page);
+	buf_release(&out);
+	rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "answer too large");
+}
+
+/* ---- GetDecision ---- */
+
+void gov_get(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	const Vertice__Governance__V1__GetDecisionRequest *r = (const void *)req;
+	struct gov *g = ud;
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	store_code rc;
+	char err[256];
+	buf out = BUF_INIT(64u << 20);
+
+	if (v_req_id("decision_id", r->decision_id, err, sizeof(err)) < 0) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		return;
+	}
+	rc = store_get(g->st, r->decision_id, &blob, &len);
+	if (rc != STORE_OK) {
+		if (rc == STORE_E_NOTFOUND)
+			rpc_call_finishf(call, VCLI_STATUS_NOT_FOUND, "decision '%s' not found",
+					 r->decision_id);
+		else
+			gov_fail(call, rc, NULL);
+		return;
+	}
+	if (pb_put_bytes(&out, 1, blob, len) < 0) {
+		free(blob);
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	free(blob);
+	rpc_call_send_raw(call, out.data, out.len);
+	buf_release(&out);
+	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
+}
+
+/* ---- Approve / Reject / Escalate ---- */
+
+/* The three responses share their layout: success = 1, message = 2,
+ * processed_at = 3, decision = 4. */
+static void review_respond(struct gov_write *w, rpc_call *call)
+{
+	static const char *const verbs[] = {
+		[STORE_OP_APPROVE] = "approved",
+		[STORE_OP_REJECT] = "rejected",
+		[STORE_OP_ESCALATE] = "escalated",
+	};
+	buf out = BUF_INIT(64u << 20);
+	char msg[200];
+
+	if (w->op.result != STORE_OK) {
+		gov_fail(call, w->op.result, w->op.message);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "decision '%s' %s%s", w->op.decision_id,
+		 verbs[w->op.kind], w->op.replayed ? " (replayed: request id seen before)" : "");
+	if (pb_put_uint(&out, 1, 1) < 0 || pb_put_string(&out, 2, msg) < 0 ||
+	    pb_put_timestamp(&out, 3, w->op.processed_at_ms) < 0 ||
+	    (w->decision && pb_put_bytes(&out, 4, w->decision, w->decision_len) < 0)) {
+		buf_release(&out);
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	rpc_call_send_raw(call, out.data, out.len);
+	buf_release(&out);
+	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
+}
+
+/* Checks what every review needs and makes the write. */
+static struct gov_write *review_begin(rpc_call *call, void *ud, store_op_kind kind,
+				      const char *session_id, const char *decision_id,
+				      const char *request_id)
+{
+	struct gov_write *w;
+	char err[256];
+
+	/* No session is an unknown session: the same answer, so that clients
+	 * renew on one code. */
+	if (!session_id || !*session_id) {
+		rpc_call_finish(call, VCLI_STATUS_UNAUTHENTICATED,
+				"session_id is required; open a session with CreateSession");
+		return NULL;
+	}
+	if (v_req_id("decision_id", decision_id, err, sizeof(err)) < 0 ||
+	    v_req_id("session_id", session_id, err, sizeof(err)) < 0 ||
+	    v_opt_id("request_id", request_id, err, sizeof(err)) < 0) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		return NULL;
+	}
+	w = gov_write_new(ud, call, kind, review_respond);
+	if (!w) {
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	w->op.session_id = gov_write_str(w, session_id);
+	w->op.decision_id = gov_write_str(w, decision_id);
+	w->op.request_id = gov_write_str(w, request_id);
+	return w;
+}
+
+static void approve_or_reject(rpc_call *call, const ProtobufCMessage *req, void *ud,
+			      store_op_kind kind)
+{
+	/* Approve and reject requests share their layout too. */
+	const Vertice__Governance__V1__ApproveDecisionRequest *r = (const void *)req;
+	struct gov_write *w;
+	char err[256];
+
+	if (v_opt_text("comment", r->comment, err, sizeof(err)) < 0 ||
+	    v_opt_text("reasoning", r->reasoning, err, sizeof(err)) < 0) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		return;
+	}
+	if (kind == STORE_OP_REJECT && !(r->comment && *r->comment) &&
+	    !(r->reasoning && *r->reasoning)) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT,
+				"a rejection needs a comment or a reasoning");
+		return;
+	}
+	w = review_begin(call, ud, kind, r->session_id, r->decision_id, r->request_id);
+	if (!w)
+		return;
+	w->op.comment = gov_write_str(w, r->comment);
+	w->op.reasoning = gov_write_str(w, r->reasoning);
+	gov_write_start(w);
+}
+
+void gov_approve(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	approve_or_reject(call, req, ud, STORE_OP_APPROVE);
+}
+
+void gov_reject(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	approve_or_reject(call, req, ud, STORE_OP_REJECT);
+}
+
+void gov_escalate(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	const Vertice__Governance__V1__EscalateDecisionRequest *r = (const void *)req;
+	struct gov_write *w;
+	char err[256];
+
+	if (v_req_id("escalation_target", r->escalation_target, err, sizeof(err)) < 0 ||
+	    v_opt_text("reason", r->reason, err, sizeof(err)) < 0) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		return;
+	}
+	w = review_begin(call, ud, STORE_OP_ESCALATE, r->session_id, r->decision_id,
+			 r->request_id);
+	if (!w)
+		return;
+	w->op.target = gov_write_str(w, r->escalation_target);
+	w->op.reason = gov_write_str(w, r->reason);
+	gov_write_start(w);
+}

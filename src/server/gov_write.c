@@ -1,0 +1,113 @@
+/*
+ * The path of a write: handler -> gov_write_start -> store writer thread
+ * (group commit) -> write_done (writer thread) -> rpc_server_post -> the
+ * call's loop -> respond -> rpc_call_finish.
+ */
+#include "server/gov.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int gov_status(store_code rc)
+{
+	switch (rc) {
+	case STORE_OK: return VCLI_STATUS_OK;
+	case STORE_E_NOTFOUND: return VCLI_STATUS_NOT_FOUND;
+	case STORE_E_CONFLICT: return VCLI_STATUS_FAILED_PRECONDITION;
+	case STORE_E_DUPLICATE: return VCLI_STATUS_ALREADY_EXISTS;
+	case STORE_E_SESSION: return VCLI_STATUS_UNAUTHENTICATED;
+	case STORE_E_INVALID: return VCLI_STATUS_INVALID_ARGUMENT;
+	case STORE_E_RANGE: return VCLI_STATUS_OUT_OF_RANGE;
+	case STORE_E_NOMEM: return VCLI_STATUS_RESOURCE_EXHAUSTED;
+	case STORE_E_IO:
+	case STORE_E_CLOSED: return VCLI_STATUS_UNAVAILABLE;
+	}
+	return VCLI_STATUS_INTERNAL;
+}
+
+void gov_fail(rpc_call *call, store_code rc, const char *message)
+{
+	rpc_call_finish(call, gov_status(rc),
+			message && *message ? message : store_strerror(rc));
+}
+
+static void write_cancel(rpc_call *call, int reason, void *ud)
+{
+	struct gov_write *w = ud;
+
+	/* The write goes on (it may already be committed); only its answer
+	 * has nowhere to go. */
+	w->call = NULL;
+}
+
+struct gov_write *gov_write_new(struct gov *g, rpc_call *call, store_op_kind kind,
+				gov_respond_fn respond)
+{
+	struct gov_write *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->g = g;
+	w->call = call;
+	w->worker = rpc_call_worker(call);
+	w->respond = respond;
+	w->op.kind = kind;
+	w->op.ud = w;
+	return w;
+}
+
+const char *gov_write_str(struct gov_write *w, const char *s)
+{
+	char *c;
+
+	if (!s || w->nstrings >= (int)(sizeof(w->strings) / sizeof(w->strings[0])))
+		return NULL;
+	c = strdup(s);
+	if (c)
+		w->strings[w->nstrings++] = c;
+	return c;
+}
+
+static void write_free(struct gov_write *w)
+{
+	for (int i = 0; i < w->nstrings; i++)
+		free(w->strings[i]);
+	free(w->decision);
+	free(w->proposal);
+	free(w);
+}
+
+/* On the call's loop (or, when the loop is gone, on the writer thread with
+ * loop NULL: then the call is gone too). */
+static void write_complete(uv_loop_t *loop, void *ud)
+{
+	struct gov_write *w = ud;
+
+	if (w->call && loop) {
+		rpc_call_on_cancel(w->call, NULL, NULL);
+		w->respond(w, w->call);
+	}
+	write_free(w);
+}
+
+/* On the store's writer thread: keep what the answer needs, go home. */
+static void write_done(store_op *op)
+{
+	struct gov_write *w = op->ud;
+
+	if (op->decision && op->decision_len) {
+		w->decision = malloc(op->decision_len);
+		if (w->decision) {
+			memcpy(w->decision, op->decision, op->decision_len);
+			w->decision_len = op->decision_len;
+		}
+	}
+	rpc_server_post(w->g->srv, w->worker, write_complete, w);
+}
+
+void gov_write_start(struct gov_write *w)
+{
+	rpc_call_on_cancel(w->call, write_cancel, w);
+	w->op.done = write_done;
+	store_submit(w->g->st, &w->op);
+}

@@ -1,0 +1,77 @@
+/* Sessions: CreateSession, CloseSession (docs/governance.md). */
+#include <stdio.h>
+
+#include "server/gov.h"
+#include "server/pbraw.h"
+#include "server/validate.h"
+
+static void create_respond(struct gov_write *w, rpc_call *call)
+{
+	uint8_t tmp[128];
+	buf out = { tmp, 0, sizeof(tmp), sizeof(tmp) };
+
+	if (w->op.result != STORE_OK) {
+		gov_fail(call, w->op.result, w->op.message);
+		return;
+	}
+	/* CreateSessionResponse { session_id = 1; created_at = 2; }; out
+	 * borrows a stack array that is large enough (never grown). */
+	pb_put_string(&out, 1, w->op.session_id_out);
+	pb_put_timestamp(&out, 2, w->op.session_created_ms);
+	rpc_call_send_raw(call, out.data, out.len);
+	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
+}
+
+void gov_create_session(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	const Vertice__Governance__V1__CreateSessionRequest *r = (const void *)req;
+	struct gov_write *w;
+	char err[256];
+
+	if (v_req_id("operator_id", r->operator_id, err, sizeof(err)) < 0) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		return;
+	}
+	w = gov_write_new(ud, call, STORE_OP_SESSION_OPEN, create_respond);
+	if (!w) {
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	w->op.operator_id = gov_write_str(w, r->operator_id);
+	gov_write_start(w);
+}
+
+static void close_respond(struct gov_write *w, rpc_call *call)
+{
+	static const uint8_t success[] = { 0x08, 0x01 }; /* CloseSessionResponse{success: true} */
+
+	if (w->op.result != STORE_OK) {
+		if (w->op.result == STORE_E_NOTFOUND)
+			rpc_call_finishf(call, VCLI_STATUS_NOT_FOUND, "session '%s' not found",
+					 w->op.session_id);
+		else
+			gov_fail(call, w->op.result, w->op.message);
+		return;
+	}
+	rpc_call_send_raw(call, success, sizeof(success));
+	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
+}
+
+void gov_close_session(rpc_call *call, const ProtobufCMessage *req, void *ud)
+{
+	const Vertice__Governance__V1__CloseSessionRequest *r = (const void *)req;
+	struct gov_write *w;
+	char err[256];
+
+	if (v_req_id("session_id", r->session_id, err, sizeof(err)) < 0) {
+		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		return;
+	}
+	w = gov_write_new(ud, call, STORE_OP_SESSION_CLOSE, close_respond);
+	if (!w) {
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	w->op.session_id = gov_write_str(w, r->session_id);
+	gov_write_start(w);
+}

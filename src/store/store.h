@@ -1,0 +1,231 @@
+/*
+ * Private: the governance store interface.  One file per backend:
+ * store_sqlite.c (embedded, the default); store_pg.c can follow as one more
+ * file behind the same functions.
+ *
+ * Model (docs/governance.md is the behaviour, this is the mechanism):
+ * - Writes are operations (struct store_op) queued to ONE writer thread.
+ *   The writer takes everything queued, runs it in ONE transaction (each op
+ *   in its own savepoint, so one op's failure does not undo the others),
+ *   commits with a single fsync (group commit), and only then calls each
+ *   op's done() — on the writer thread.  A done() with STORE_OK means the
+ *   change is durable.
+ * - Open decisions (PENDING, ESCALATED) are also kept in memory, updated by
+ *   the writer after each commit, so listing the queue never touches disk.
+ * - Every committed change appends an event with the next sequence number
+ *   (gap-free, commit order) in the same transaction.  After a commit the
+ *   writer calls the event hook once with the new last sequence number.
+ *
+ * Decisions cross this interface as packed vertice.governance.v1.Decision
+ * protobuf bytes ("blobs"): the store keeps them that way, so a list answer
+ * is a concatenation of stored bytes, never a re-encoding.
+ *
+ * Threads: store_* functions may be called from any thread unless noted.
+ */
+#ifndef VCLI_STORE_H
+#define VCLI_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum store_code {
+	STORE_OK = 0,
+	STORE_E_NOTFOUND,     /* no such decision / session / operator */
+	STORE_E_CONFLICT,     /* decision not open (message names its status) */
+	STORE_E_DUPLICATE,    /* request id already used on another decision */
+	STORE_E_SESSION,      /* session unknown or closed */
+	STORE_E_INVALID,      /* bad argument (message says which) */
+	STORE_E_RANGE,        /* resume point no longer retained */
+	STORE_E_IO,           /* the database failed (message has SQLite's words) */
+	STORE_E_NOMEM,
+	STORE_E_CLOSED,       /* store shutting down */
+} store_code;
+
+const char *store_strerror(store_code code);
+
+typedef struct store store;
+
+typedef struct store_options {
+	const char *path;          /* database file; created with its directory */
+	uint32_t max_batch;        /* ops per transaction at most; 0: 1024 */
+	uint32_t event_retention;  /* events kept for resume; 0: 100000 */
+	int synchronous_full;      /* 1 (default when the struct is zeroed by
+				      store_options_init): fsync per commit */
+} store_options;
+
+void store_options_init(store_options *o);
+
+/* Opens (creating and migrating the schema as needed), loads the open
+ * decisions into memory and starts the writer thread.  err gets a message
+ * naming the path on failure. */
+store_code store_open(const store_options *o, store **out, char *err, size_t errlen);
+
+/* Stops accepting ops, lets the writer finish what is queued (their done()
+ * runs), joins it and closes the database.  NULL is a no-op. */
+void store_close(store *st);
+
+/* Schema version of an open store (for logs and tests). */
+int store_schema_version(const store *st);
+
+/* ---- writes ---- */
+
+typedef enum store_op_kind {
+	STORE_OP_SUBMIT = 1,
+	STORE_OP_APPROVE,
+	STORE_OP_REJECT,
+	STORE_OP_ESCALATE,
+	STORE_OP_EXPIRE_DUE,     /* sweep every open decision past expires_at */
+	STORE_OP_SESSION_OPEN,
+	STORE_OP_SESSION_CLOSE,
+} store_op_kind;
+
+typedef struct store_op store_op;
+
+struct store_op {
+	store_op_kind kind;
+
+	/* ---- inputs (the caller owns the memory until done() runs) ---- */
+	const char *session_id;      /* APPROVE, REJECT, ESCALATE, SESSION_CLOSE */
+	const char *operator_id;     /* SESSION_OPEN */
+	const char *decision_id;     /* APPROVE, REJECT, ESCALATE */
+	const char *request_id;      /* APPROVE, REJECT, ESCALATE; NULL/"": none */
+	const char *comment;         /* APPROVE, REJECT */
+	const char *reasoning;       /* APPROVE, REJECT */
+	const char *reason;          /* ESCALATE */
+	const char *target;          /* ESCALATE */
+	const uint8_t *proposal;     /* SUBMIT: packed Decision, validated by the
+					caller (server-owned fields empty) */
+	size_t proposal_len;
+	const char *idempotency_key; /* SUBMIT; NULL/"": none */
+
+	/* ---- outputs (valid inside done(); the store frees them after) ---- */
+	store_code result;
+	char message[256];           /* for errors: ready for grpc-message */
+	uint8_t *decision;           /* packed Decision after the change (or,
+					for a request-id replay, as recorded) */
+	size_t decision_len;
+	int created;                 /* SUBMIT: 0 when the key matched */
+	int replayed;                /* APPROVE/REJECT/ESCALATE: request id seen */
+	int64_t processed_at_ms;     /* when the change committed (or the
+					original one, for a replay) */
+	char session_id_out[40];     /* SESSION_OPEN */
+	int64_t session_created_ms;  /* SESSION_OPEN */
+	uint32_t expired;            /* EXPIRE_DUE: how many were swept */
+
+	/* ---- completion ---- */
+	void (*done)(store_op *op);  /* runs on the writer thread */
+	void *ud;
+
+	store_op *next;              /* the store's queue link */
+};
+
+/* Queues op.  done() always runs exactly once (STORE_E_CLOSED when the
+ * store is closing).  Never blocks on I/O. */
+void store_submit(store *st, store_op *op);
+
+/* ---- reads (any thread; never wait for the writer) ---- */
+
+/* A decision by id: from memory when open, else from the database.
+ * On STORE_OK *blob is malloc'd (caller frees). */
+store_code store_get(store *st, const char *decision_id, uint8_t **blob, size_t *len);
+
+typedef struct store_filter {
+	const char *status;            /* NULL/"": open (PENDING + ESCALATED) */
+	const char *priority;          /* NULL/"": any */
+	const char *operation_type;    /* NULL/"": any */
+	const char *assigned_operator; /* NULL/"": any */
+} store_filter;
+
+typedef struct store_page {
+	/* Packed Decision blobs of this page, in order: each entry is
+	 * (offset, length) into data.  The caller frees with store_page_release. */
+	uint8_t *data;
+	size_t data_len;
+	size_t *offsets;
+	size_t *lengths;
+	size_t count;
+	uint32_t total;                /* matches across all pages */
+	char next_token[128];          /* "" on the last page */
+} store_page;
+
+/*
+ * One page: order is priority (CRITICAL first), created_at, decision_id.
+ * token is "" for the first page or a next_token from an earlier page with
+ * the same filter (STORE_E_INVALID otherwise).  limit is already clamped by
+ * the caller (1..500).
+ */
+store_code store_list(store *st, const store_filter *f, const char *token,
+		      uint32_t limit, store_page *out);
+void store_page_release(store_page *p);
+
+typedef struct store_metrics {
+	int32_t pending;        /* open: PENDING + ESCALATED */
+	int32_t total;
+	int32_t approved;
+	int32_t rejected;
+	int32_t escalated;      /* currently ESCALATED */
+	int32_t expired;
+	int32_t critical;       /* open CRITICAL */
+	int32_t high;           /* open HIGH */
+	double avg_response_s;  /* approved + rejected: mean(reviewed - created) */
+	double approval_rate;   /* approved / (approved + rejected) */
+	int32_t sla_violations;
+	uint64_t last_seq;      /* the sequence number these figures are at */
+} store_metrics;
+
+/* Exact figures, kept in step with commits (no disk access). */
+void store_get_metrics(store *st, store_metrics *m);
+
+typedef struct store_operator_stats {
+	int32_t total;          /* approved + rejected + escalations made */
+	int32_t approved;
+	int32_t rejected;
+	int32_t escalated;
+	double avg_response_s;
+	int64_t session_start_ms;
+} store_operator_stats;
+
+store_code store_get_operator_stats(store *st, const char *operator_id,
+				    store_operator_stats *out);
+
+/* ---- events ---- */
+
+typedef enum store_event_type {
+	STORE_EV_NEW = 0,       /* = DecisionEvent.NEW_DECISION */
+	STORE_EV_UPDATED = 1,   /* escalation */
+	STORE_EV_RESOLVED = 2,  /* approve, reject, expire */
+} store_event_type;
+
+typedef struct store_event {
+	uint64_t seq;
+	store_event_type type;
+	int64_t at_ms;
+	const uint8_t *decision; /* packed Decision as of this event */
+	size_t decision_len;
+} store_event;
+
+/* Last committed sequence number (0 for an empty store). */
+uint64_t store_last_seq(store *st);
+
+/*
+ * Calls fn for each event with seq > after, in order, up to max events or
+ * until fn returns non-zero.  Recent events come from memory, older ones
+ * from the database.  Returns STORE_E_RANGE when after is older than what is
+ * retained, STORE_E_INVALID when it is beyond the last sequence number.
+ * The event (and its bytes) is valid only during fn.
+ */
+store_code store_events_since(store *st, uint64_t after, uint32_t max,
+			      int (*fn)(const store_event *ev, void *ud), void *ud);
+
+/* Called on the writer thread after each commit that added events, with
+ * the new last sequence number.  Set before traffic starts. */
+void store_set_event_hook(store *st, void (*fn)(uint64_t last_seq, void *ud), void *ud);
+
+/* ---- demo data ---- */
+
+/* Submits n realistic decisions (varied operation types, priorities, risk
+ * factors, principles, actions) through the normal write path; blocks until
+ * they are committed.  Returns STORE_OK or the first failure. */
+store_code store_seed_demo(store *st, unsigned n);
+
+#endif
