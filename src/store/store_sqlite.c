@@ -799,20 +799,26 @@ static store_code op_submit(store *st, store_op *op, int64_t now)
 	e->expires_ms = now + (int64_t)d->sla_seconds * 1000;
 	e->op_type = strdup(d->operation_type);
 	e->assigned = strdup(d->assigned_operator ? d->assigned_operator : "");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	if (!e->op_type || !e->assigned) {
+		fx_release(e);
+		st->nfx--;
+		return STORE_E_NOMEM;
+	}
+	/* Bound SQLITE_STATIC: only buffers that outlive the step. */
 	s = st->s_ins_dec;
 	bind_text(s, 1, id);
 	sqlite3_bind_int(s, 2, rank);
 	sqlite3_bind_int64(s, 3, now);
 	sqlite3_bind_int64(s, 4, e->expires_ms);
-	bind_text(s, 5, d->operation_type);
+	bind_text(s, 5, e->op_type);
 	bind_text(s, 6, e->assigned);
 	if (op->idempotency_key && *op->idempotency_key)
 		bind_text(s, 7, op->idempotency_key);
 	else
 		sqlite3_bind_null(s, 7);
 	sqlite3_bind_blob(s, 8, e->blob, (int)e->len, SQLITE_STATIC);
-	vertice__governance__v1__decision__free_unpacked(d, NULL);
-	if (!e->op_type || !e->assigned || step_done(s) < 0 ||
+	if (step_done(s) < 0 ||
 	    insert_event(st, e, STORE_EV_NEW, now) < 0) {
 		fx_release(e);
 		st->nfx--;
