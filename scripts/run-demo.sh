@@ -72,7 +72,8 @@ if port_busy 127.0.0.1 50051; then
   listen=127.0.0.1:0
 fi
 
-"$GOVERND" --listen "$listen" 2>"$log" &
+# A fresh store in the demo's directory, filled with sample decisions.
+"$GOVERND" --listen "$listen" --db "$workdir/gov.db" --demo 2>"$log" &
 governd_pid=$!
 
 addr=
@@ -101,6 +102,14 @@ if [ "$addr" != "$DEFAULT_ADDR" ]; then
   server_args=(--server "$addr")
 fi
 
+# The demo shows vcli's defaults whatever the user's shell or config file
+# says (a configured production server must not be what the demo talks
+# to), and keeps the session it opens in the demo's directory.
+unset VCLI_GOVERNANCE_ENDPOINT VCLI_OPERATOR VCLI_TIMEOUT VCLI_OUTPUT \
+      VCLI_TLS_CA VCLI_TLS_CERT VCLI_TLS_KEY VCLI_TLS_SERVER_NAME
+export VCLI_CONFIG=/dev/null
+export XDG_STATE_HOME=$workdir/state
+
 status=0
 
 # Shows a command, then runs it; the first failure's status is the demo's.
@@ -115,9 +124,29 @@ step() {
   fi
 }
 
+# The id of the most urgent open decision, from vcli's own yaml output.
+first_decision() {
+  "$VCLI" gov list "${server_args[@]}" --limit 1 -o yaml |
+    sed -n 's/^  - decisionId: //p'
+}
+
 demo_steps() {
+  local id
   step "$VCLI" health "${server_args[@]}"
   step "$VCLI" health "${server_args[@]}" -o json
+  step "$VCLI" gov list "${server_args[@]}" --limit 10
+  id=$(first_decision)
+  if [ -z "$id" ]; then
+    echo "run-demo: governd --demo listed no decisions" >&2
+    status=1
+    return
+  fi
+  step "$VCLI" gov get "${server_args[@]}" "$id"
+  step "$VCLI" gov approve "${server_args[@]}" --operator demo "$id" \
+    --comment "checked the evidence"
+  step "$VCLI" gov list "${server_args[@]}" --status APPROVED
+  step "$VCLI" gov metrics "${server_args[@]}"
+  step "$VCLI" gov stats "${server_args[@]}" --operator demo -o json
 }
 
 demo_steps
@@ -129,8 +158,10 @@ if [ -t 0 ] && [ -z "${CI:-}" ]; then
 governd keeps running on $addr (pid $governd_pid); its log is $log.
 Try more in another terminal, for example:
   $VCLI health$srv
-  $VCLI health$srv -o json
-  $VCLI help
+  $VCLI gov list$srv --priority critical
+  $VCLI gov watch$srv
+  $VCLI gov metrics$srv -o yaml
+  $VCLI help gov
 Press Ctrl-C to stop governd.
 EOF
   trap 'echo; echo "stopping governd"; exit "$status"' INT TERM

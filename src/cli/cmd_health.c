@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "cli/commands.h"
@@ -45,15 +46,28 @@ static void print_table(const struct cli *cli, const vcli_health *h,
 	out_kv(stdout, "LATENCY", "%.2f ms", latency_ms);
 }
 
-static void print_json(const struct cli *cli, const vcli_health *h,
-		       double latency_ms)
+/* json and yaml.  The keys are snake_case: this command's interface
+ * predates the governance commands' protobuf JSON mapping, and keys are
+ * only ever added to. */
+static int print_doc(const struct cli *cli, const vcli_health *h,
+		     double latency_ms)
 {
-	fputs("{\"server\":", stdout);
-	out_json_string(stdout, cli->server);
-	printf(",\"healthy\":%s,\"status\":", h->healthy ? "true" : "false");
-	out_json_string(stdout, h->status);
-	printf(",\"uptime_seconds\":%" PRId64 ",\"latency_ms\":%.2f}\n",
-	       h->uptime_seconds, latency_ms);
+	struct doc_arena a;
+	struct doc *d;
+	char ms[32];
+	int rc;
+
+	doc_arena_init(&a);
+	d = doc_obj(&a);
+	snprintf(ms, sizeof(ms), "%.2f", latency_ms);
+	doc_set(&a, d, "server", doc_str(&a, cli->server));
+	doc_set(&a, d, "healthy", doc_bool(&a, h->healthy));
+	doc_set(&a, d, "status", doc_str(&a, h->status));
+	doc_set(&a, d, "uptime_seconds", doc_int(&a, h->uptime_seconds));
+	doc_set(&a, d, "latency_ms", doc_double(&a, strtod(ms, NULL)));
+	rc = cli_print_doc(cli, &a, d);
+	doc_arena_release(&a);
+	return rc;
 }
 
 int cmd_health(struct cli *cli, int argc, char **argv)
@@ -78,10 +92,13 @@ int cmd_health(struct cli *cli, int argc, char **argv)
 	if (result.status != VCLI_STATUS_OK)
 		return cli_call_failed(cli, "HealthCheck", &result);
 
-	if (cli->g.output == OUTPUT_JSON)
-		print_json(cli, &health, latency_ms);
+	rc = CLI_EXIT_OK;
+	if (cli->output != OUTPUT_TABLE)
+		rc = print_doc(cli, &health, latency_ms);
 	else
 		print_table(cli, &health, latency_ms);
+	if (rc != CLI_EXIT_OK)
+		return rc;
 	if (!health.healthy) {
 		char status[sizeof(health.status)];
 

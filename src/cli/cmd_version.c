@@ -28,12 +28,17 @@ int cmd_version(struct cli *cli, int argc, char **argv)
 
 	if (rc != CLI_PROCEED)
 		return rc;
-	if (cli->g.output == OUTPUT_JSON) {
-		fputs("{\"version\":", stdout);
-		out_json_string(stdout, VCLI_VERSION);
-		fputs(",\"library\":", stdout);
-		out_json_string(stdout, vcli_version());
-		fputs("}\n", stdout);
+	if (cli->output != OUTPUT_TABLE) {
+		struct doc_arena a;
+		struct doc *d;
+
+		doc_arena_init(&a);
+		d = doc_obj(&a);
+		doc_set(&a, d, "version", doc_str(&a, VCLI_VERSION));
+		doc_set(&a, d, "library", doc_str(&a, vcli_version()));
+		rc = cli_print_doc(cli, &a, d);
+		doc_arena_release(&a);
+		return rc;
 	} else {
 		out_kv(stdout, "VERSION", "%s", VCLI_VERSION);
 		out_kv(stdout, "LIBRARY", "%s", vcli_version());

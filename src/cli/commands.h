@@ -4,15 +4,24 @@
  * main.c parses the global options, finds the command in its one table,
  * commands[], and calls cmd_<name>().  A command parses its own arguments
  * with cli_begin(), which also accepts the global options (they may follow
- * the command name) and then sets up what the command's flags ask for: with
- * NEED_SERVER, a connected-on-demand client in cli->client.  A command
- * returns an exit code (enum cli_exit); only main() exits.
+ * the command name), resolves the configuration (flags > environment >
+ * config file > defaults, see config.h) and then sets up what the command's
+ * flags ask for: with NEED_SERVER, a connected-on-demand client in
+ * cli->client.  A command returns an exit code (enum cli_exit); only main()
+ * exits.
+ *
+ * A command group ("gov", "session", "config") has a sub-table of struct
+ * subcmd rows, each with its own cmd_spec; cli_dispatch() picks the row by
+ * the word after the group name and cli_begin() checks its arity before
+ * the row's function runs (redis-cli's way).
  *
  * Adding a command, say "frob":
  *   1. src/cli/cmd_frob.c with `int cmd_frob(struct cli *, int, char **)`:
  *      a static struct cmd_spec (usage, description, its option table,
  *      positional-argument counts, examples) and a first call to
- *      cli_begin().  Declare cmd_frob below.
+ *      cli_begin().  Declare cmd_frob below.  (A subcommand of a group:
+ *      a row in the group's subcmd table and a function taking the
+ *      parsed struct cli.)
  *   2. A row in commands[] in main.c: {"frob", cmd_frob, flags, "summary"}.
  *   3. cmd_frob.c in the source list of src/cli/CMakeLists.txt.
  *   4. A test that runs `vcli frob` against a real governd
@@ -25,8 +34,12 @@
 
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "vcli/client.h"
 #include "common/opts.h"
+#include "cli/config.h"
+#include "cli/doc.h"
 #include "cli/output.h"
 
 /* Exit statuses; docs/vcli.md and `vcli --help` list them. */
@@ -38,6 +51,13 @@ enum cli_exit {
 	CLI_EXIT_DEADLINE = 4,    /* the call's deadline passed */
 	CLI_EXIT_RPC = 5,         /* any other gRPC error status */
 	CLI_EXIT_UNHEALTHY = 6,   /* server answered but is not healthy */
+	CLI_EXIT_NOT_FOUND = 7,   /* NOT_FOUND */
+	CLI_EXIT_CONFLICT = 8,    /* FAILED_PRECONDITION, ALREADY_EXISTS,
+				     ABORTED */
+	CLI_EXIT_REJECTED = 9,    /* INVALID_ARGUMENT, OUT_OF_RANGE */
+	CLI_EXIT_DENIED = 10,     /* UNAUTHENTICATED (after renewing the
+				     session), PERMISSION_DENIED */
+	CLI_EXIT_EXHAUSTED = 11,  /* RESOURCE_EXHAUSTED */
 };
 
 /* What cli_begin() returns when the command should go on. */
@@ -45,20 +65,27 @@ enum cli_exit {
 
 /* Flags of a commands[] row: what to set up before the command runs. */
 enum cmd_flags {
-	NEED_SERVER = 1 << 0, /* cli->client, for the endpoint in cli->server */
+	NEED_SERVER = 1 << 0,   /* cli->client, for the endpoint in cli->server */
+	NEED_OPERATOR = 1 << 1, /* an operator must be configured */
+	NO_CONFIG = 1 << 2,     /* runs without reading the configuration */
 };
 
-/* The global options, filled wherever they appear on the command line. */
+/* The global options, filled wherever they appear on the command line.
+ * The ones that are also settings stay text until cli_begin() resolves
+ * them against the environment and the config file (cli->cfg). */
 struct cli_globals {
-	const char *server;          /* NULL: env, then the default */
-	uint32_t timeout_ms;         /* per call */
-	uint32_t connect_timeout_ms;
+	const char *server;
+	const char *operator_id;
+	const char *timeout;
+	const char *connect_timeout;
+	const char *output;
 	int tls;
 	const char *tls_ca;
 	const char *tls_cert;
 	const char *tls_key;
 	const char *tls_server_name;
-	int output;                  /* enum output_format */
+	const char *config;          /* --config FILE */
+	int no_color;
 	int help;
 	int version;
 };
@@ -82,10 +109,30 @@ struct cmd_spec {
 	const char *examples;     /* lines, each ends with \n */
 };
 
+/* A subcommand of a group: run after cli_begin() has parsed its options
+ * and checked its arity against spec. */
+struct subcmd {
+	const char *name;
+	int (*fn)(struct cli *cli);
+	unsigned flags;               /* enum cmd_flags */
+	const struct cmd_spec *spec;
+	const char *summary;
+};
+
 struct cli {
 	const struct cmd *cmd;    /* the command running */
+	const struct subcmd *sub; /* its subcommand, for groups */
+	unsigned flags;           /* what to set up: cmd's or sub's flags */
 	struct cli_globals g;
-	const char *server;       /* the endpoint, once NEED_SERVER resolved */
+	struct cfg cfg;           /* the effective settings (cli_begin) */
+	struct cfg_file file;     /* the config file, when one was read */
+	char config_path[4096];   /* "" when there is none to read */
+	const char *config_origin;/* "flag --config", "env VCLI_CONFIG",
+				     "default" */
+	int config_present;       /* the file exists and was read */
+	const char *server;       /* the endpoint (cfg.server) */
+	int output;               /* enum output_format (cfg.output) */
+	int color;                /* colour on stdout: a terminal, allowed */
 	vcli_client *client;      /* NEED_SERVER: owned by main() */
 	char **args;              /* positional arguments after cli_begin() */
 	int nargs;
@@ -101,16 +148,74 @@ struct cli {
 int cli_begin(struct cli *cli, const struct cmd_spec *spec, int argc,
 	      char **argv);
 
+/*
+ * Runs the subcommand of a group named by argv[1] (argv[0] is the group):
+ * `vcli gov list ...`.  Without one, or with --help there, prints the
+ * group's subcommands.  Returns the exit code.
+ */
+int cli_dispatch(struct cli *cli, const char *description,
+		 const struct subcmd *subs, size_t nsubs, int argc,
+		 char **argv);
+
 /* Call options from the global ones (the --timeout deadline). */
 void cli_call_options(const struct cli *cli, vcli_call_options *opts);
 
+/* The exit code for a gRPC status (see enum cli_exit). */
+int cli_exit_for_status(int status);
+
 /*
- * Prints why a call failed and returns its exit code: UNAVAILABLE gives
- * CLI_EXIT_UNREACHABLE, DEADLINE_EXCEEDED CLI_EXIT_DEADLINE, any other
- * status CLI_EXIT_RPC.  what names the call ("HealthCheck").
+ * Prints why a call failed and returns its exit code (cli_exit_for_status).
+ * method names the call ("GetDecision"), action says what could not be
+ * done in lower case ("cannot get decision 'd-1'"): "vcli: <action>:
+ * <server's message> (<STATUS>)".  UNAVAILABLE and DEADLINE_EXCEEDED get
+ * messages about the server and --timeout instead.
  */
+int cli_rpc_failed(const struct cli *cli, const char *method,
+		   const char *action, const vcli_call_result *result);
+
+/* cli_rpc_failed() with the action "<what> on '<server>' failed". */
 int cli_call_failed(const struct cli *cli, const char *what,
 		    const vcli_call_result *result);
+
+/*
+ * One unary call of the governance service: packs req, calls method
+ * ("GetDecision") and unpacks the answer as rdesc into *resp (the caller
+ * frees it with protobuf_c_message_free_unpacked(*resp, NULL)).  Returns 0
+ * when the call succeeded; otherwise -1 with the status in *result (an
+ * answer that does not decode is INTERNAL).
+ */
+int cli_unary(struct cli *cli, const char *method, const ProtobufCMessage *req,
+	      const ProtobufCMessageDescriptor *rdesc, ProtobufCMessage **resp,
+	      vcli_call_result *result);
+
+/* cli_unary() with the request already packed. */
+int cli_unary_raw(struct cli *cli, const char *method, const uint8_t *req,
+		  size_t len, const ProtobufCMessageDescriptor *rdesc,
+		  ProtobufCMessage **resp, vcli_call_result *result);
+
+/* Writes d in cli->output (json or yaml).  Returns an exit code. */
+int cli_print_doc(const struct cli *cli, const struct doc_arena *a,
+		  const struct doc *d);
+
+/* Writes a message in its JSON mapping as json or yaml (pbjson.h).
+ * Returns an exit code. */
+int cli_print_message(const struct cli *cli, const ProtobufCMessage *m);
+
+/* An operator is configured; otherwise prints how to set one and returns
+ * CLI_EXIT_USAGE.  Returns CLI_PROCEED when there is one. */
+int cli_need_operator(const struct cli *cli);
+
+/* Fills id with a fresh random request id ("vcli-" and 32 hex digits). */
+void cli_request_id(char *id, size_t idlen);
+
+/*
+ * The session for a write: the one remembered for this server and
+ * operator, else a new one (CreateSession, then remembered).  force_new
+ * opens a new one whatever is remembered (after UNAUTHENTICATED).  Fills
+ * id and returns CLI_PROCEED, or prints why not and returns the exit code.
+ */
+int cli_session_for_write(struct cli *cli, int force_new, char *id,
+			  size_t idlen);
 
 /* Prints "vcli: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -129,8 +234,14 @@ const struct cmd *cli_find_command(const char *name);
 /* Prints "did you mean 'x'?" when name is a near miss of a command. */
 void cli_suggest_command(const char *name);
 
+/* The same among names[0..n). */
+void cli_suggest(const char *name, const char *const *names, size_t n);
+
 /* The commands.  Keep in the order of commands[]. */
 int cmd_health(struct cli *cli, int argc, char **argv);
+int cmd_gov(struct cli *cli, int argc, char **argv);
+int cmd_session(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 

@@ -6,10 +6,12 @@
  * checklist to add one).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "common/timeutil.h"
@@ -24,8 +26,15 @@
 static const struct cmd commands[] = {
 	{ "health", cmd_health, NEED_SERVER,
 	  "check that the server is up and healthy" },
+	{ "gov", cmd_gov, 0,
+	  "list, review and submit decisions; metrics; watch the stream" },
+	{ "session", cmd_session, 0,
+	  "open, close or show the operator's session" },
+	{ "config", cmd_config, 0,
+	  "show the effective configuration and where each value came from" },
 	{ "version", cmd_version, 0, "print the version of vcli" },
-	{ "help", cmd_help, 0, "show help for vcli or for one command" },
+	{ "help", cmd_help, NO_CONFIG,
+	  "show help for vcli or for one command" },
 };
 
 /*
@@ -36,12 +45,15 @@ static struct cli the_cli;
 
 static const struct opt global_options[] = {
 	{ "server", 0, OPT_STRING, &the_cli.g.server,
-	  "server to call (default: " DEFAULT_SERVER ", see environment)",
-	  NULL, "HOST:PORT" },
-	{ "timeout", 0, OPT_DURATION, &the_cli.g.timeout_ms,
-	  "deadline of each call (default: 10s)", NULL, NULL },
-	{ "connect-timeout", 0, OPT_DURATION, &the_cli.g.connect_timeout_ms,
-	  "time allowed to open the connection (default: 5s)", NULL, NULL },
+	  "server to call (default: " DEFAULT_SERVER ")", NULL,
+	  "HOST:PORT" },
+	{ "operator", 0, OPT_STRING, &the_cli.g.operator_id,
+	  "operator you act as (writes, sessions, stats)", NULL, "NAME" },
+	{ "timeout", 0, OPT_STRING, &the_cli.g.timeout,
+	  "deadline of each call (default: 10s)", NULL, "DUR" },
+	{ "connect-timeout", 0, OPT_STRING, &the_cli.g.connect_timeout,
+	  "time allowed to open the connection (default: 5s)", NULL,
+	  "DUR" },
 	{ "tls", 0, OPT_FLAG, &the_cli.g.tls,
 	  "use TLS (any --tls-* option implies it)", NULL, NULL },
 	{ "tls-ca", 0, OPT_STRING, &the_cli.g.tls_ca,
@@ -53,8 +65,13 @@ static const struct opt global_options[] = {
 	  "private key of --tls-cert (PEM)", NULL, "FILE" },
 	{ "tls-server-name", 0, OPT_STRING, &the_cli.g.tls_server_name,
 	  "name to send (SNI) and verify (default: the host)", NULL, "NAME" },
-	{ "output", 'o', OPT_ENUM, &the_cli.g.output,
-	  "output format (default: table)", output_names, NULL },
+	{ "output", 'o', OPT_STRING, &the_cli.g.output,
+	  "output format (default: table)", NULL, "table|json|yaml" },
+	{ "no-color", 0, OPT_FLAG, &the_cli.g.no_color,
+	  "no colour in tables, even on a terminal", NULL, NULL },
+	{ "config", 0, OPT_STRING, &the_cli.g.config,
+	  "configuration file (default: ~/.config/vcli/config)", NULL,
+	  "FILE" },
 	{ "help", 'h', OPT_FLAG, &the_cli.g.help,
 	  "show help", NULL, NULL },
 	{ "version", 0, OPT_FLAG, &the_cli.g.version,
@@ -66,11 +83,17 @@ static const char exit_codes_help[] =
 	"exit status:\n"
 	"  0  ok\n"
 	"  1  internal error\n"
-	"  2  usage error (bad option or value, unknown command)\n"
+	"  2  usage error (bad option or value, unknown command, bad config)\n"
 	"  3  server unreachable or UNAVAILABLE\n"
 	"  4  deadline exceeded\n"
 	"  5  any other gRPC error status\n"
-	"  6  server reachable but not healthy\n";
+	"  6  server reachable but not healthy\n"
+	"  7  not found (NOT_FOUND)\n"
+	"  8  conflict (FAILED_PRECONDITION, ALREADY_EXISTS, ABORTED)\n"
+	"  9  rejected input (INVALID_ARGUMENT, OUT_OF_RANGE)\n"
+	" 10  not allowed (UNAUTHENTICATED after renewing the session, "
+	"PERMISSION_DENIED)\n"
+	" 11  resource exhausted (RESOURCE_EXHAUSTED)\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -92,7 +115,10 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	if (cli && cli->cmd)
+	if (cli && cli->cmd && cli->sub)
+		fprintf(stderr, "see 'vcli %s %s --help'\n", cli->cmd->name,
+			cli->sub->name);
+	else if (cli && cli->cmd)
 		fprintf(stderr, "see 'vcli %s --help'\n", cli->cmd->name);
 	else
 		fputs("see 'vcli --help'\n", stderr);
@@ -134,21 +160,30 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-void cli_suggest_command(const char *name)
+void cli_suggest(const char *name, const char *const *names, size_t n)
 {
 	const char *best = NULL;
 	size_t best_d = 3; /* only near misses: two edits at most */
 
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		size_t d = edit_distance(name, commands[i].name);
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(name, names[i]);
 
 		if (d < best_d) {
 			best_d = d;
-			best = commands[i].name;
+			best = names[i];
 		}
 	}
 	if (best)
 		fprintf(stderr, "did you mean '%s'?\n", best);
+}
+
+void cli_suggest_command(const char *name)
+{
+	const char *names[sizeof(commands) / sizeof(commands[0])];
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		names[i] = commands[i].name;
+	cli_suggest(name, names, sizeof(names) / sizeof(names[0]));
 }
 
 void cli_print_main_help(FILE *f)
@@ -163,9 +198,21 @@ void cli_print_main_help(FILE *f)
 			commands[i].summary);
 	fputs("\nglobal options (before or after the command):\n", f);
 	opts_print_help(f, global_options);
-	fputs("\nenvironment:\n"
-	      "  " ENDPOINT_ENV "  server address when --server is not "
-	      "given\n\n", f);
+	fputs("\nenvironment (flags win over it, it wins over the config "
+	      "file):\n"
+	      "  " ENDPOINT_ENV "  server address (--server)\n"
+	      "  VCLI_OPERATOR             operator (--operator)\n"
+	      "  VCLI_TIMEOUT              deadline of each call (--timeout)\n"
+	      "  VCLI_OUTPUT               output format (--output)\n"
+	      "  VCLI_TLS_CA, VCLI_TLS_CERT, VCLI_TLS_KEY, "
+	      "VCLI_TLS_SERVER_NAME\n"
+	      "                            the --tls-* options\n"
+	      "  VCLI_CONFIG               configuration file (--config)\n"
+	      "  NO_COLOR                  any value: no colour "
+	      "(--no-color)\n"
+	      "\nconfiguration file: $XDG_CONFIG_HOME/vcli/config or "
+	      "~/.config/vcli/config,\n"
+	      "lines of 'key = value' (see 'vcli config show')\n\n", f);
 	fputs(exit_codes_help, f);
 	fputs("\nsee 'vcli help <command>' for a command's options and "
 	      "examples.\n", f);
@@ -191,60 +238,129 @@ static void print_version(void)
 	printf("vcli version %s\n", VCLI_VERSION);
 }
 
-/* A light check that catches typos early with a clear message; the
- * library does the real parsing. */
-static int endpoint_looks_valid(const char *ep)
+/* Reads the configuration file into cli->file: --config, else
+ * $VCLI_CONFIG, else the default path (which may be missing). */
+static int read_config_file(struct cli *cli)
 {
-	const char *colon = strrchr(ep, ':');
-	long port = 0;
+	const char *env = getenv("VCLI_CONFIG");
+	char err[512], *text;
+	int explicit = 1, fd, rc;
+	size_t len = 0;
 
-	if (!colon || colon == ep || !colon[1])
-		return 0;
-	for (const char *p = colon + 1; *p; p++) {
-		if (*p < '0' || *p > '9' || port > 65535)
-			return 0;
-		port = port * 10 + (*p - '0');
+	if (cli->g.config) {
+		snprintf(cli->config_path, sizeof(cli->config_path), "%s",
+			 cli->g.config);
+		cli->config_origin = "flag --config";
+	} else if (env && *env) {
+		snprintf(cli->config_path, sizeof(cli->config_path), "%s", env);
+		cli->config_origin = "env VCLI_CONFIG";
+	} else {
+		explicit = 0;
+		cli->config_origin = "default";
+		if (cfg_default_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"),
+				     cli->config_path,
+				     sizeof(cli->config_path)) < 0) {
+			cli->config_path[0] = '\0';
+			return CLI_PROCEED;
+		}
 	}
-	return port >= 1 && port <= 65535;
+	fd = open(cli->config_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		/* Only the default file may be missing. */
+		if (!explicit && (errno == ENOENT || errno == ENOTDIR))
+			return CLI_PROCEED;
+		cli_error("cannot read config file '%s': %s", cli->config_path,
+			  strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	text = malloc(CFG_FILE_MAX + 1);
+	if (!text) {
+		close(fd);
+		cli_error("out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, text + len, CFG_FILE_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cli_error("cannot read config file '%s': %s",
+				  cli->config_path, strerror(errno));
+			close(fd);
+			free(text);
+			return CLI_EXIT_USAGE;
+		}
+		if (n == 0 || (len += (size_t)n) == CFG_FILE_MAX + 1)
+			break;
+	}
+	close(fd);
+	rc = cfg_file_parse(&cli->file, cli->config_path, text, len, err,
+			    sizeof(err));
+	free(text);
+	if (rc < 0) {
+		cli_error("%s", err);
+		return CLI_EXIT_USAGE;
+	}
+	cli->config_present = 1;
+	return CLI_PROCEED;
+}
+
+/* Resolves every setting: flags > environment > config file > default. */
+static int resolve_config(struct cli *cli)
+{
+	struct cfg_inputs in;
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+	char err[512];
+	int rc = read_config_file(cli);
+
+	if (rc != CLI_PROCEED)
+		return rc;
+	memset(&in, 0, sizeof(in));
+	in.flag[CFG_SERVER] = cli->g.server;
+	in.flag[CFG_OPERATOR] = cli->g.operator_id;
+	in.flag[CFG_TIMEOUT] = cli->g.timeout;
+	in.flag[CFG_CONNECT_TIMEOUT] = cli->g.connect_timeout;
+	in.flag[CFG_OUTPUT] = cli->g.output;
+	in.flag[CFG_TLS] = cli->g.tls ? "true" : NULL;
+	in.flag[CFG_TLS_CA] = cli->g.tls_ca;
+	in.flag[CFG_TLS_CERT] = cli->g.tls_cert;
+	in.flag[CFG_TLS_KEY] = cli->g.tls_key;
+	in.flag[CFG_TLS_SERVER_NAME] = cli->g.tls_server_name;
+	in.flag[CFG_COLOR] = cli->g.no_color ? "never" : NULL;
+	for (int k = 0; k < CFG_NKEYS; k++)
+		if (cfg_keys[k].env)
+			in.env[k] = getenv(cfg_keys[k].env);
+	/* https://no-color.org: present and not empty means no colour. */
+	if (no_color && *no_color) {
+		in.env[CFG_COLOR] = "never";
+		in.env_name[CFG_COLOR] = "NO_COLOR";
+	}
+	in.file = cli->config_present ? &cli->file : NULL;
+	if (cfg_resolve(&in, &cli->cfg, err, sizeof(err)) < 0)
+		return cli_usage_error(cli, "%s", err);
+	cli->server = cli->cfg.server;
+	cli->output = cli->cfg.output;
+	cli->color = cli->cfg.color && isatty(STDOUT_FILENO) &&
+		     !(term && strcmp(term, "dumb") == 0);
+	return CLI_PROCEED;
 }
 
 static int setup_server(struct cli *cli)
 {
-	const char *env = getenv(ENDPOINT_ENV);
+	const struct cfg *c = &cli->cfg;
 	vcli_client_options o;
 	char err[256] = "";
 	vcli_code code;
-	struct cli_globals *g = &cli->g;
-
-	if (g->server)
-		cli->server = g->server;
-	else if (env && *env)
-		cli->server = env;
-	else
-		cli->server = DEFAULT_SERVER;
-	if (!endpoint_looks_valid(cli->server)) {
-		if (!g->server && env && *env)
-			return cli_usage_error(cli, "invalid server address "
-					       "'%s' in " ENDPOINT_ENV
-					       " (use HOST:PORT)", cli->server);
-		return cli_usage_error(cli, "invalid server address '%s' "
-				       "(use HOST:PORT)", cli->server);
-	}
-	if (g->tls_ca || g->tls_cert || g->tls_key || g->tls_server_name)
-		g->tls = 1;
-	if (!g->tls_cert != !g->tls_key)
-		return cli_usage_error(cli, "'%s' needs '%s' as well",
-				       g->tls_cert ? "--tls-cert" : "--tls-key",
-				       g->tls_cert ? "--tls-key" : "--tls-cert");
 
 	vcli_client_options_init(&o);
 	o.endpoint = cli->server;
-	o.tls = g->tls;
-	o.tls_ca_file = g->tls_ca;
-	o.tls_cert_file = g->tls_cert;
-	o.tls_key_file = g->tls_key;
-	o.tls_server_name = g->tls_server_name;
-	o.connect_timeout_ms = g->connect_timeout_ms;
+	o.tls = c->tls;
+	o.tls_ca_file = c->s[CFG_TLS_CA].text;
+	o.tls_cert_file = c->s[CFG_TLS_CERT].text;
+	o.tls_key_file = c->s[CFG_TLS_KEY].text;
+	o.tls_server_name = c->s[CFG_TLS_SERVER_NAME].text;
+	o.connect_timeout_ms = c->connect_timeout_ms;
 	code = vcli_client_new(&o, &cli->client, err, sizeof(err));
 	if (code == VCLI_OK)
 		return CLI_PROCEED;
@@ -271,6 +387,7 @@ int cli_begin(struct cli *cli, const struct cmd_spec *spec, int argc,
 	const struct opt *tables[3];
 	struct opts_parser p;
 	size_t n = 0;
+	int rc;
 
 	if (spec->options)
 		tables[n++] = spec->options;
@@ -296,66 +413,73 @@ int cli_begin(struct cli *cli, const struct cmd_spec *spec, int argc,
 				       spec->usage);
 	cli->args = argv + 1;
 	cli->nargs = p.npos;
-	if (cli->cmd->flags & NEED_SERVER)
+	if (cli->flags & NO_CONFIG)
+		return CLI_PROCEED;
+	rc = resolve_config(cli);
+	if (rc != CLI_PROCEED)
+		return rc;
+	if (cli->flags & NEED_OPERATOR) {
+		rc = cli_need_operator(cli);
+		if (rc != CLI_PROCEED)
+			return rc;
+	}
+	if (cli->flags & NEED_SERVER)
 		return setup_server(cli);
 	return CLI_PROCEED;
 }
 
-void cli_call_options(const struct cli *cli, vcli_call_options *opts)
+static void print_group_help(FILE *f, const struct cli *cli,
+			     const char *description,
+			     const struct subcmd *subs, size_t nsubs)
 {
-	memset(opts, 0, sizeof(*opts));
-	opts->deadline_ms = cli->g.timeout_ms;
+	fprintf(f, "usage: vcli %s <subcommand> [options]\n\n%s\nsubcommands:\n",
+		cli->cmd->name, description);
+	for (size_t i = 0; i < nsubs; i++)
+		fprintf(f, "  %-10s %s\n", subs[i].name, subs[i].summary);
+	fprintf(f, "\nsee 'vcli %s <subcommand> --help' for its options and "
+		"examples.\n", cli->cmd->name);
 }
 
-int cli_call_failed(const struct cli *cli, const char *what,
-		    const vcli_call_result *result)
+int cli_dispatch(struct cli *cli, const char *description,
+		 const struct subcmd *subs, size_t nsubs, int argc,
+		 char **argv)
 {
-	/* How the library words a failed connection; the address is in our
-	 * own message already, so only the reason after it is kept. */
-	static const struct {
-		const char *before, *after;
-	} library_prefixes[] = {
-		{ "cannot connect to ", ": " },
-		{ "connection to ", " failed: " },
-	};
-	char msg[sizeof(result->message)], dur[32], prefix[300];
-	const char *reason = msg;
+	const char *name = argc > 1 ? argv[1] : NULL;
+	const char *names[16];
+	int rc;
 
-	out_sanitize(msg, sizeof(msg), result->message);
-	switch (result->status) {
-	case VCLI_STATUS_UNAVAILABLE:
-		for (size_t i = 0; i < sizeof(library_prefixes) /
-					   sizeof(library_prefixes[0]); i++) {
-			int n = snprintf(prefix, sizeof(prefix), "%s%s%s",
-					 library_prefixes[i].before,
-					 cli->server,
-					 library_prefixes[i].after);
-
-			if (n > 0 && (size_t)n < sizeof(prefix) &&
-			    strncmp(msg, prefix, (size_t)n) == 0) {
-				reason = msg + n;
-				break;
-			}
+	if (!name || name[0] == '-') {
+		if (cli->g.help || (name && (strcmp(name, "--help") == 0 ||
+					     strcmp(name, "-h") == 0))) {
+			print_group_help(stdout, cli, description, subs, nsubs);
+			return CLI_EXIT_OK;
 		}
-		/* A TLS server hangs up on a plaintext HTTP/2 preface; that is
-		 * the usual reason for a close before any answer. */
-		cli_error("cannot reach server '%s': %s%s", cli->server,
-			  reason[0] ? reason : "unavailable",
-			  !cli->g.tls && strstr(reason, "closed by the server") ?
-			  " (if the server uses TLS, add --tls)" : "");
-		return CLI_EXIT_UNREACHABLE;
-	case VCLI_STATUS_DEADLINE_EXCEEDED:
-		duration_format(cli->g.timeout_ms, dur, sizeof(dur));
-		cli_error("no answer to %s from '%s' within '%s' (deadline "
-			  "exceeded); a longer --timeout may help", what,
-			  cli->server, dur);
-		return CLI_EXIT_DEADLINE;
-	default:
-		cli_error("%s on '%s' failed: %s%s%s", what, cli->server,
-			  vcli_status_name(result->status), msg[0] ? ": " : "",
-			  msg);
-		return CLI_EXIT_RPC;
+		if (!name) {
+			print_group_help(stderr, cli, description, subs, nsubs);
+			return CLI_EXIT_USAGE;
+		}
+		return cli_usage_error(cli, "expected a subcommand after "
+				       "'vcli %s', got '%s'", cli->cmd->name,
+				       name);
 	}
+	for (size_t i = 0; i < nsubs; i++) {
+		if (strcmp(subs[i].name, name) != 0)
+			continue;
+		cli->sub = &subs[i];
+		cli->flags = subs[i].flags;
+		rc = cli_begin(cli, subs[i].spec, argc - 1, argv + 1);
+		if (rc != CLI_PROCEED)
+			return rc;
+		return subs[i].fn(cli);
+	}
+	cli_error("unknown subcommand '%s' for 'vcli %s'", name,
+		  cli->cmd->name);
+	for (size_t i = 0; i < nsubs && i < sizeof(names) / sizeof(names[0]);
+	     i++)
+		names[i] = subs[i].name;
+	cli_suggest(name, names, nsubs < 16 ? nsubs : 16);
+	fprintf(stderr, "see 'vcli %s --help'\n", cli->cmd->name);
+	return CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -364,10 +488,6 @@ int main(int argc, char **argv)
 	struct opts_parser p;
 	const struct opt *tables[] = { global_options, NULL };
 	int i, rc;
-
-	cli->g.timeout_ms = 10000;
-	cli->g.connect_timeout_ms = 5000;
-	cli->g.output = OUTPUT_TABLE;
 
 	/* Global options before the command name; the command's own parse
 	 * (cli_begin) takes the ones after it. */
@@ -400,11 +520,13 @@ int main(int argc, char **argv)
 		fputs("see 'vcli --help'\n", stderr);
 		return CLI_EXIT_USAGE;
 	}
+	cli->flags = cli->cmd->flags;
 	rc = cli->cmd->fn(cli, argc - i, argv + i);
 	if (rc < 0)
 		rc = CLI_EXIT_INTERNAL; /* a command forgot to map CLI_PROCEED */
 	vcli_client_free(cli->client);
 	cli->client = NULL;
+	cfg_file_release(&cli->file);
 
 	/* A full disk or a closed pipe must not look like success. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {

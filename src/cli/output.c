@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-const char *const output_names[] = { "table", "json", NULL };
+const char *const output_names[] = { "table", "json", "yaml", NULL };
 
 /*
  * Returns the length of the well-formed UTF-8 sequence at s (at most len
@@ -205,6 +205,20 @@ void out_text(FILE *f, const char *s)
 		fputs(buf, f);
 		i += used;
 	}
+}
+
+size_t out_text_width(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = s ? strlen(s) : 0, i = 0, w = 0;
+
+	while (i < len) {
+		size_t n = printable_len(u + i, len - i);
+
+		i += n ? n : 1;
+		w++;
+	}
+	return w;
 }
 
 void out_kv(FILE *f, const char *key, const char *fmt, ...)

@@ -1,5 +1,5 @@
 /*
- * Private to vcli: writing results in the output formats (-o table|json).
+ * Private to vcli: writing results in the output formats (-o table|json|yaml).
  *
  * Text that comes from the server is untrusted: JSON output escapes it so the
  * document stays valid (and valid UTF-8), table output replaces control
@@ -16,6 +16,7 @@
 enum output_format {
 	OUTPUT_TABLE = 0,
 	OUTPUT_JSON = 1,
+	OUTPUT_YAML = 2,
 };
 
 extern const char *const output_names[]; /* NULL-ended, for OPT_ENUM */
@@ -53,6 +54,10 @@ size_t out_sanitize_n(char *dst, size_t cap, const char *src, size_t len);
  */
 void out_kv(FILE *f, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The number of terminal columns s takes once sanitized as out_text()
+ * does: one per character (wide characters are not told apart). */
+size_t out_text_width(const char *s);
 
 /* Formats seconds as "1d2h3m4s", "1h2m3s", "2m3s" or "45s".  Negative
  * values (a confused server) come out as "0s". */

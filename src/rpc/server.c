@@ -1006,6 +1006,14 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame,
 			 void *user_data)
 {
 	struct rpc_call *call;
+	struct conn *c = user_data;
+
+	/* Sending data makes the client's next pings legitimate again (its
+	 * BDP probes follow our DATA), as gRPC servers count strikes. */
+	if (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) {
+		c->ping_strikes = 0;
+		c->last_ping_recv_ms = 0;
+	}
 
 	if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
 	    !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))

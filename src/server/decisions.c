@@ -13,6 +13,7 @@
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 500
+#define SUBMIT_MAX_BYTES (1024u * 1024)
 
 /* ---- SubmitDecision ---- */
 
@@ -43,6 +44,12 @@ void gov_submit(rpc_call *call, const ProtobufCMessage *req, void *ud)
 	char err[256];
 	size_t len;
 
+	if (protobuf_c_message_get_packed_size(req) > SUBMIT_MAX_BYTES) {
+		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
+				 "request is %zu bytes; a submission may have at most %u",
+				 protobuf_c_message_get_packed_size(req), SUBMIT_MAX_BYTES);
+		return;
+	}
 	if (v_proposal(r->decision, err, sizeof(err)) < 0 ||
 	    v_opt_id("idempotency_key", r->idempotency_key, err, sizeof(err)) < 0) {
 		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
@@ -185,8 +192,8 @@ static void review_respond(struct gov_write *w, rpc_call *call)
 		gov_fail(call, w->op.result, w->op.message);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "decision '%s' %s%s", w->op.decision_id,
-		 verbs[w->op.kind], w->op.replayed ? " (replayed: request id seen before)" : "");
+	/* A replay answers exactly what the first call answered. */
+	snprintf(msg, sizeof(msg), "decision '%s' %s", w->op.decision_id, verbs[w->op.kind]);
 	if (pb_put_uint(&out, 1, 1) < 0 || pb_put_string(&out, 2, msg) < 0 ||
 	    pb_put_timestamp(&out, 3, w->op.processed_at_ms) < 0 ||
 	    (w->decision && pb_put_bytes(&out, 4, w->decision, w->decision_len) < 0)) {
@@ -197,6 +204,24 @@ static void review_respond(struct gov_write *w, rpc_call *call)
 	rpc_call_send_raw(call, out.data, out.len);
 	buf_release(&out);
 	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
+}
+
+/*
+ * docs/governance.md checks an unknown decision before the method's own
+ * arguments: answers NOT_FOUND and returns 1 when id names no decision.
+ */
+static int unknown_decision(rpc_call *call, void *ud, const char *id)
+{
+	struct gov *g = ud;
+	uint8_t *blob = NULL;
+	size_t len;
+
+	if (!id || !*id || store_get(g->st, id, &blob, &len) != STORE_E_NOTFOUND) {
+		free(blob);
+		return 0;
+	}
+	rpc_call_finishf(call, VCLI_STATUS_NOT_FOUND, "decision '%.64s' not found", id);
+	return 1;
 }
 
 /* Checks what every review needs and makes the write. */
@@ -246,8 +271,9 @@ static void approve_or_reject(rpc_call *call, const ProtobufCMessage *req, void 
 	}
 	if (kind == STORE_OP_REJECT && !(r->comment && *r->comment) &&
 	    !(r->reasoning && *r->reasoning)) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT,
-				"a rejection needs a comment or a reasoning");
+		if (!unknown_decision(call, ud, r->decision_id))
+			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT,
+					"a rejection needs a comment or a reasoning");
 		return;
 	}
 	w = review_begin(call, ud, kind, r->session_id, r->decision_id, r->request_id);
@@ -276,7 +302,8 @@ void gov_escalate(rpc_call *call, const ProtobufCMessage *req, void *ud)
 
 	if (v_req_id("escalation_target", r->escalation_target, err, sizeof(err)) < 0 ||
 	    v_opt_text("reason", r->reason, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		if (!unknown_decision(call, ud, r->decision_id))
+			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
 		return;
 	}
 	w = review_begin(call, ud, STORE_OP_ESCALATE, r->session_id, r->decision_id,

@@ -22,6 +22,7 @@
 
 #define STREAM_HIGH_WATER (256u * 1024)  /* unsent bytes before we wait */
 #define STREAM_MAX_LAG 10000             /* events behind while stuck */
+#define STREAM_MAX_BEHIND (1024u * 1024) /* bytes behind while stuck */
 #define STREAM_BATCH 64                  /* events read per store call */
 #define TICK_MS 250                      /* metrics coalescing */
 #define HEARTBEAT_MS 15000
@@ -115,6 +116,18 @@ static int send_event(const store_event *ev, void *ud)
 
 static void dsub_pump(struct dsub *s);
 
+struct behind {
+	size_t bytes;
+};
+
+static int add_behind(const store_event *ev, void *ud)
+{
+	struct behind *b = ud;
+
+	b->bytes += ev->decision_len + 32;
+	return b->bytes > STREAM_MAX_BEHIND;
+}
+
 static void dsub_drained(rpc_call *call, void *ud)
 {
 	struct dsub *s = ud;
@@ -130,7 +143,20 @@ static void dsub_pump(struct dsub *s)
 	char msg[160];
 
 	if (s->waiting) {
-		if (last - s->next > STREAM_MAX_LAG) {
+		/* Stuck: what it has not read yet, queued here or still in
+		 * the log, is bounded in events and in bytes. */
+		struct behind b = { rpc_call_pending_bytes(s->call) };
+		int over = last - s->next > STREAM_MAX_LAG;
+
+		if (!over && last > s->next) {
+			store_events_since(G->st, s->next, STREAM_MAX_LAG, add_behind, &b);
+			over = b.bytes > STREAM_MAX_BEHIND;
+		}
+		if (over) {
+			/* The status goes out behind what is already queued, so
+			 * the reader loses nothing: it gets every event up to
+			 * s->next, then the point to resume from.  Until it reads,
+			 * what it costs stays bounded by the high-water mark. */
 			snprintf(msg, sizeof(msg),
 				 "subscriber too slow; resume from sequence %llu",
 				 (unsigned long long)s->next);

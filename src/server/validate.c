@@ -167,9 +167,12 @@ int v_proposal(const Vertice__Governance__V1__Decision *d, char *err, size_t err
 		FAIL("timestamps are set by the server; leave created_at, expires_at, updated_at and escalated_at empty");
 	if (d->history)
 		FAIL("history is written by the server; leave it empty");
-	if ((d->escalated_to && *d->escalated_to) || (d->escalated_by && *d->escalated_by) ||
-	    (d->escalation_reason && *d->escalation_reason))
-		FAIL("escalation fields are set by EscalateDecision; leave them empty");
+	if (d->escalated_to && *d->escalated_to)
+		FAIL("escalated_to is set by EscalateDecision; leave it empty");
+	if (d->escalated_by && *d->escalated_by)
+		FAIL("escalated_by is set by EscalateDecision; leave it empty");
+	if (d->escalation_reason && *d->escalation_reason)
+		FAIL("escalation_reason is set by EscalateDecision; leave it empty");
 	if (d->idempotency_key && *d->idempotency_key)
 		FAIL("decision.idempotency_key is set from the request's idempotency_key; leave it empty");
 	if (d->sla_violated)
@@ -218,8 +221,12 @@ int v_proposal(const Vertice__Governance__V1__Decision *d, char *err, size_t err
 		if (check_text("ethical_assessment.reasoning", e->reasoning, V_TEXT_MAX, 1, err,
 			       errlen) < 0)
 			return -1;
-		if (e->n_principles > V_LIST_MAX || e->n_concerns > V_LIST_MAX)
-			FAIL("ethical_assessment lists have at most %d items", V_LIST_MAX);
+		if (e->n_principles > V_LIST_MAX)
+			FAIL("ethical_assessment.principles has %zu items (at most %d)",
+			     e->n_principles, V_LIST_MAX);
+		if (e->n_concerns > V_LIST_MAX)
+			FAIL("ethical_assessment.concerns has %zu items (at most %d)",
+			     e->n_concerns, V_LIST_MAX);
 		for (size_t i = 0; i < e->n_principles; i++) {
 			const Vertice__Governance__V1__EthicalPrinciple *pr = e->principles[i];
 			snprintf(w, sizeof(w), "ethical_assessment.principles[%zu].severity", i);

@@ -307,7 +307,11 @@ class Governd:
     """
 
     def __init__(self, args=(), name="governd", log_level="debug", use_wrapper=True,
-                 tls=False):
+                 tls=False, db=None, demo=False, listen="127.0.0.1:0"):
+        """db: None (no --db; governd's state directory is pointed at a
+        temporary directory so that the user's is never touched), True (a
+        fresh governd.db in a temporary directory) or a path.  demo: add
+        --demo.  listen: the --listen address (restart() reuses the port)."""
         if not GOVERND or not os.path.exists(GOVERND):
             raise AssertionError("GOVERND binary missing: %r" % GOVERND)
         self.args = list(args)
@@ -319,6 +323,13 @@ class Governd:
         self.addr = None
         self.port = None
         self.returncode = None
+        self.listen = listen
+        self.demo = demo
+        self.generation = 0
+        self.state_dir = tempfile.mkdtemp(prefix="vcli-itest-state-")
+        if db is True:
+            db = os.path.join(self.state_dir, "governd.db")
+        self.db = db
         if _LOGDIR:
             os.makedirs(_LOGDIR, exist_ok=True)
             self._tmp = None
@@ -331,15 +342,26 @@ class Governd:
     # -- lifecycle
 
     def command(self):
-        return self.wrapper + [GOVERND] + self.args + [
-            "--listen", "127.0.0.1:0", "--log-level", self.log_level]
+        extra = []
+        if self.db:
+            extra += ["--db", self.db]
+        if self.demo:
+            extra += ["--demo"]
+        return self.wrapper + [GOVERND] + self.args + extra + [
+            "--listen", self.listen, "--log-level", self.log_level]
+
+    def environment(self):
+        e = dict(os.environ)
+        e["XDG_STATE_HOME"] = self.state_dir
+        return e
 
     def start(self, timeout=None):
         if timeout is None:
             timeout = 60.0 if self.wrapper else 15.0 * SLOW
         self._logf = open(self.logpath, "wb")
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                     stdout=self._logf, stderr=subprocess.STDOUT)
+                                     stdout=self._logf, stderr=subprocess.STDOUT,
+                                     env=self.environment())
         _started.append(self.proc)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -415,6 +437,43 @@ class Governd:
             self.proc.wait(10)
         self._close()
 
+    def kill9(self):
+        """SIGKILL (no chance to flush or clean up); waits for the process
+        and checks that the log holds no sanitizer report from before."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        rc = self.wait_exit(30)
+        self._close()
+        if re.search(r"(AddressSanitizer|LeakSanitizer|runtime error:)", self.log()):
+            raise AssertionError("governd: sanitizer report in log\n%s" % self.log_tail(300))
+        return rc
+
+    def restart(self, timeout=None, args=None):
+        """Starts governd again after it stopped (stop() or kill9()), on the
+        same database and the same port, with a fresh log file.  Retries
+        for a while when the port is still taken."""
+        if self.running():
+            raise AssertionError("restart() while governd still runs")
+        if args is not None:
+            self.args = list(args)
+        if self.port:
+            self.listen = "127.0.0.1:%d" % self.port
+        self.generation += 1
+        root, ext = os.path.splitext(self.logpath)
+        root = re.sub(r"\.r\d+$", "", root)
+        self.logpath = "%s.r%d%s" % (root, self.generation, ext)
+        self._recs, self._off = [], 0
+        end = time.monotonic() + 10 * SLOW
+        while True:
+            try:
+                return self.start(timeout)
+            except AssertionError:
+                if time.monotonic() >= end or "in use" not in self.log():
+                    raise
+                time.sleep(0.2)
+
     def _close(self):
         try:
             self._logf.close()
@@ -425,6 +484,7 @@ class Governd:
         self.kill()
         if self._tmp:
             shutil.rmtree(self._tmp, True)
+        shutil.rmtree(self.state_dir, True)
 
     # -- logs
 
@@ -494,6 +554,7 @@ class GoverndCase(unittest.TestCase):
     GOVERND_ARGS (a list, or a function of the Certs returning one)."""
 
     GOVERND_ARGS = []
+    GOVERND_KWARGS = {}   # more Governd() arguments: db=True, demo=True, ...
     TLS = False
     NAME = "governd"
 
@@ -504,7 +565,7 @@ class GoverndCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.gd = Governd(cls.governd_args(), name=cls.NAME)
+        cls.gd = Governd(cls.governd_args(), name=cls.NAME, **dict(cls.GOVERND_KWARGS))
         cls.gd.start()
 
     @classmethod
@@ -549,3 +610,246 @@ def run_tool(argv, timeout=30, env=None, input=None):
         e.pop(k, None)
     return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=timeout, env=e, input=input, text=True)
+
+
+# ---------------------------------------------------------------- governance
+
+PRIORITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
+OPEN_STATUSES = ("PENDING", "ESCALATED")
+RESOLVED_STATUSES = ("APPROVED", "REJECTED", "EXPIRED")
+
+_GOV_TYPES = {
+    # method: (request class, response class, streaming)
+    "HealthCheck": ("HealthCheckRequest", "HealthCheckResponse", False),
+    "CreateSession": ("CreateSessionRequest", "CreateSessionResponse", False),
+    "CloseSession": ("CloseSessionRequest", "CloseSessionResponse", False),
+    "ListPendingDecisions": ("ListPendingDecisionsRequest", "ListPendingDecisionsResponse", False),
+    "GetDecision": ("GetDecisionRequest", "GetDecisionResponse", False),
+    "ApproveDecision": ("ApproveDecisionRequest", "ApproveDecisionResponse", False),
+    "RejectDecision": ("RejectDecisionRequest", "RejectDecisionResponse", False),
+    "EscalateDecision": ("EscalateDecisionRequest", "EscalateDecisionResponse", False),
+    "GetMetrics": ("GetMetricsRequest", "GetMetricsResponse", False),
+    "GetSessionStats": ("GetSessionStatsRequest", "GetSessionStatsResponse", False),
+    "SubmitDecision": ("SubmitDecisionRequest", "SubmitDecisionResponse", False),
+    "StreamDecisions": ("StreamDecisionsRequest", "DecisionEvent", True),
+    "StreamEvents": ("StreamEventsRequest", "GovernanceEvent", True),
+}
+
+
+def ts_float(ts):
+    """google.protobuf.Timestamp -> seconds since the epoch (float)."""
+    return ts.seconds + ts.nanos / 1e9
+
+
+def proposal(**over):
+    """A valid Decision proposal for SubmitDecision; keyword arguments
+    replace top-level fields (risk_assessment etc. as dicts or messages)."""
+    d = governance_pb2.Decision(
+        operation_type="block_ip",
+        priority="MEDIUM",
+        sla_seconds=3600,
+        context={"source_ip": "203.0.113.7", "reason": "port scan"},
+        risk_assessment=governance_pb2.Risk(
+            score=0.72, level="HIGH", factors=["repeated scans", "known bad ASN"],
+            details={"asn": "AS64500"}),
+        ethical_assessment=governance_pb2.EthicalAssessment(
+            principles=[governance_pb2.EthicalPrinciple(
+                name="proportionality", violated=False, severity=0.2,
+                explanation="a temporary block")],
+            concerns=["shared NAT"], confidence=0.8, reasoning="low collateral"),
+        recommended_actions=[governance_pb2.Action(
+            action_type="firewall_block", description="block for 24h",
+            parameters={"duration": "24h"}, confidence=0.9)],
+    )
+    for k, v in over.items():
+        if isinstance(v, dict) and k in ("risk_assessment", "ethical_assessment"):
+            d.ClearField(k)
+            getattr(d, k).CopyFrom(getattr(governance_pb2, {
+                "risk_assessment": "Risk", "ethical_assessment": "EthicalAssessment"}[k])(**v))
+        elif k in ("context",):
+            d.ClearField(k)
+            d.context.update(v)
+        elif k in ("recommended_actions",):
+            d.ClearField(k)
+            d.recommended_actions.extend(v)
+        elif v is None:
+            d.ClearField(k)
+        elif isinstance(v, (int, float, str, bool)):
+            setattr(d, k, v)
+        else:
+            getattr(d, k).CopyFrom(v)
+    return d
+
+
+class Gov:
+    """Typed governance calls on one channel.  Every call has a deadline
+    (timeout seconds, scaled by SLOW); errors raise grpc.RpcError."""
+
+    def __init__(self, ch, timeout=10.0):
+        self.ch = ch
+        self.timeout = timeout
+        self._stubs = {}
+
+    @classmethod
+    def connect(cls, gd, **kw):
+        return cls(gd.channel(), **kw)
+
+    def close(self):
+        self.ch.close()
+
+    def stub(self, method):
+        st = self._stubs.get(method)
+        if st is None:
+            req, resp, streaming = _GOV_TYPES[method]
+            mk = self.ch.unary_stream if streaming else self.ch.unary_unary
+            st = mk(GOV + method,
+                    request_serializer=getattr(governance_pb2, req).SerializeToString,
+                    response_deserializer=getattr(governance_pb2, resp).FromString)
+            self._stubs[method] = st
+        return st
+
+    def request(self, method, **fields):
+        return getattr(governance_pb2, _GOV_TYPES[method][0])(**fields)
+
+    def call(self, method, req=None, timeout=None, **fields):
+        if req is None:
+            req = self.request(method, **fields)
+        return self.stub(method)(req, timeout=(timeout or self.timeout) * SLOW)
+
+    def future(self, method, req=None, timeout=None, **fields):
+        if req is None:
+            req = self.request(method, **fields)
+        return self.stub(method).future(req, timeout=(timeout or self.timeout) * SLOW)
+
+    def code(self, method, req=None, **fields):
+        """(status code, details) of a call; (OK, response) when it worked."""
+        try:
+            return grpc.StatusCode.OK, self.call(method, req, **fields)
+        except grpc.RpcError as e:
+            return e.code(), e.details() or ""
+
+    def raw(self, method, body, timeout=None):
+        """A call with raw request bytes; the response is parsed."""
+        resp = getattr(governance_pb2, _GOV_TYPES[method][1])
+        f = self.ch.unary_unary(GOV + method, request_serializer=None,
+                                response_deserializer=resp.FromString)
+        return f(body, timeout=(timeout or self.timeout) * SLOW)
+
+    # -- conveniences
+    def submit(self, decision=None, key="", **over):
+        if decision is None:
+            decision = proposal(**over)
+        return self.call("SubmitDecision", decision=decision, idempotency_key=key)
+
+    def session(self, operator):
+        return self.call("CreateSession", operator_id=operator).session_id
+
+    def close_session(self, sid):
+        return self.call("CloseSession", session_id=sid)
+
+    def get(self, did):
+        return self.call("GetDecision", decision_id=did).decision
+
+    def list(self, **fields):
+        return self.call("ListPendingDecisions", **fields)
+
+    def list_all(self, limit=500, **fields):
+        """Every match, following next_page_token; returns (decisions,
+        total_count of the first page, number of pages)."""
+        out, token, pages, total = [], "", 0, None
+        while True:
+            r = self.list(limit=limit, page_token=token, **fields)
+            pages += 1
+            if total is None:
+                total = r.total_count
+            out.extend(r.decisions)
+            token = r.next_page_token
+            if not token:
+                return out, total, pages
+            if pages > 10000:
+                raise AssertionError("paging does not end")
+
+    def approve(self, sid, did, **kw):
+        return self.call("ApproveDecision", session_id=sid, decision_id=did, **kw)
+
+    def reject(self, sid, did, **kw):
+        return self.call("RejectDecision", session_id=sid, decision_id=did, **kw)
+
+    def escalate(self, sid, did, **kw):
+        return self.call("EscalateDecision", session_id=sid, decision_id=did, **kw)
+
+    def metrics(self):
+        return self.call("GetMetrics").metrics
+
+    def stats(self, operator):
+        return self.call("GetSessionStats", operator_id=operator)
+
+    def stream_decisions(self, resume_after=0, timeout=None, **kw):
+        return self.stub("StreamDecisions")(
+            governance_pb2.StreamDecisionsRequest(resume_after=resume_after, **kw),
+            timeout=timeout if timeout is not None else 120 * SLOW)
+
+    def stream_events(self, timeout=None, **kw):
+        return self.stub("StreamEvents")(
+            governance_pb2.StreamEventsRequest(**kw),
+            timeout=timeout if timeout is not None else 120 * SLOW)
+
+
+class StreamReader:
+    """Reads a grpcio server stream on a thread into .items; .code and
+    .details are the final status (OK when the stream ended cleanly)."""
+
+    def __init__(self, call, name="stream"):
+        self.call = call
+        self.items = []
+        self.code = None
+        self.details = None
+        self.done = threading.Event()
+        self._cv = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            for m in self.call:
+                with self._cv:
+                    self.items.append(m)
+                    self._cv.notify_all()
+            self.code = grpc.StatusCode.OK
+        except grpc.RpcError as e:
+            self.code = e.code()
+            self.details = e.details()
+        finally:
+            with self._cv:
+                self.done.set()
+                self._cv.notify_all()
+
+    def wait(self, pred, timeout, what="stream items"):
+        """Waits until pred(items) is true; returns a copy of the items."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while not pred(self.items):
+                left = end - time.monotonic()
+                if left <= 0 or (self.done.is_set() and not pred(self.items)):
+                    raise AssertionError(
+                        "%s: timed out or ended (code %s %r) waiting for %s; have %d"
+                        % (self.thread.name, self.code, self.details, what, len(self.items)))
+                self._cv.wait(min(left, 0.2))
+            return list(self.items)
+
+    def wait_count(self, n, timeout):
+        return self.wait(lambda it: len(it) >= n, timeout, "%d items" % n)
+
+    def snapshot(self):
+        with self._cv:
+            return list(self.items)
+
+    def wait_end(self, timeout):
+        if not self.done.wait(timeout):
+            raise AssertionError("%s did not end within %.1fs" % (self.thread.name, timeout))
+        return self.code
+
+    def cancel(self):
+        self.call.cancel()
+        self.done.wait(10)

@@ -298,10 +298,11 @@ class Plaintext(ClientCase):
         self.assertEqual(r.returncode, 6, r.stdout + r.stderr)
         self.assertIn("NOT_SERVING", r.stdout + r.stderr)
 
-    def test_vcli_error_status_exit_5(self):
+    def test_vcli_error_status_exit_code(self):
+        # PERMISSION_DENIED is "not allowed": exit 10 (docs/vcli.md).
         self.srv.hc_mode = "error"
         r = self.vcli("health", "--server", self.srv.addr)
-        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 10, r.stdout + r.stderr)
         self.assertRegex(r.stderr, r"PERMISSION_DENIED|go away")
 
     def test_vcli_deadline_exit_4(self):
