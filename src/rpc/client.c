@@ -1037,7 +1037,8 @@ static void sync_done(void *ud, const vcli_call_result *r, const uint8_t *resp,
 				 "out of memory for response");
 			return;
 		}
-		memcpy(st->response->data, resp, len);
+		if (len)
+			memcpy(st->response->data, resp, len);
 		st->response->len = len;
 	}
 }
