@@ -5,7 +5,9 @@ enforcement) and --handshake-timeout."""
 
 import json
 import os
+import shutil
 import signal
+import tempfile
 import socket
 import subprocess
 import sys
@@ -27,8 +29,12 @@ SC = grpc.StatusCode
 
 def run_governd(args, timeout=10):
     """Runs governd without the wrapper; returns (rc, stdout+stderr).  A
-    governd that does not exit (it accepted the flags) is killed."""
-    p = subprocess.Popen([GOVERND] + args, stdin=subprocess.DEVNULL,
+    governd that does not exit (it accepted the flags) is killed.  Its
+    default database goes to a temporary state directory, never the
+    user's."""
+    state = tempfile.mkdtemp(prefix="vcli-itest-state-")
+    env = dict(os.environ, XDG_STATE_HOME=state)
+    p = subprocess.Popen([GOVERND] + args, stdin=subprocess.DEVNULL, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = p.communicate(timeout=timeout * SLOW)
@@ -39,7 +45,9 @@ def run_governd(args, timeout=10):
         except subprocess.TimeoutExpired:
             p.kill()
             out, err = p.communicate()
+        shutil.rmtree(state, ignore_errors=True)
         return None, (out or "") + (err or "")
+    shutil.rmtree(state, ignore_errors=True)
     return p.returncode, out + err
 
 
