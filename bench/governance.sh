@@ -26,6 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_governd() { # start_governd [extra flags...]
+  : >"$workdir/governd.log"   # exists before the child opens it: no race with sed
   "$GOVERND" --listen 127.0.0.1:0 --db "$workdir/gov.db" "$@" 2>"$workdir/governd.log" &
   gpid=$!
   for _ in $(seq 1 100); do
