@@ -1209,8 +1209,12 @@ static void ring_put(store *st, const struct effect *e)
 	r->at_ms = e->at_ms;
 	r->blob = dup_bytes(e->blob, e->len);
 	r->len = r->blob ? e->len : 0;
-	if (!st->ring_first || e->seq - st->ring_first >= st->ring_cap)
-		st->ring_first = e->seq >= st->ring_cap ? e->seq - st->ring_cap + 1 : 1;
+	/* ring_first is the oldest sequence the ring really holds: after a
+	 * restart the ring starts empty, and older events live only on disk. */
+	if (!st->ring_first)
+		st->ring_first = e->seq;
+	else if (e->seq - st->ring_first >= st->ring_cap)
+		st->ring_first = e->seq - st->ring_cap + 1;
 }
 
 static void apply(store *st)

@@ -117,6 +117,15 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static int count_ev(const store_event *ev, void *ud)
+{
+	uint64_t *last = ud;
+
+	assert_int_equal(ev->seq, *last + 1);
+	*last = ev->seq;
+	return 0;
+}
+
 static void lifecycle(void **state)
 {
 	store *st = open_store();
@@ -211,21 +220,33 @@ static void lifecycle(void **state)
 		store_page_release(&pg);
 	}
 	assert_int_equal(store_events_since(st, 99, 10, NULL, NULL), STORE_E_INVALID);
+	{
+		/* After a restart the memory ring holds only new events: a
+		 * resume from before the restart must still get every event,
+		 * from disk, and then the new one. */
+		struct waitop more[1];
+		size_t plen;
+		uint8_t *pp = proposal("LOW", 3600, &plen);
+		uint64_t last = 1;
+
+		memset(more, 0, sizeof(more));
+		more[0].op.kind = STORE_OP_SUBMIT;
+		more[0].op.proposal = pp;
+		more[0].op.proposal_len = plen;
+		run_all(st, more, 1);
+		assert_int_equal(store_last_seq(st), 32);
+		while (last < 32)
+			assert_int_equal(store_events_since(st, last, 8, count_ev, &last), STORE_OK);
+		assert_int_equal(last, 32);
+		free(pp);
+		free(more[0].decision);
+	}
 	store_close(st);
 	for (int i = 0; i < 30; i++) {
 		free(props[i]);
 		free(ids[i]);
 		free(sub[i].decision);
 	}
-}
-
-static int count_ev(const store_event *ev, void *ud)
-{
-	uint64_t *last = ud;
-
-	assert_int_equal(ev->seq, *last + 1);
-	*last = ev->seq;
-	return 0;
 }
 
 static void expiry_and_events(void **state)
