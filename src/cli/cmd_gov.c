@@ -396,16 +396,13 @@ static int run_write(struct cli *cli, struct write_call *w)
 	ProtobufCMessage *resp = NULL;
 	int rc;
 
+	/* A given id goes as it is: the server judges its length. */
 	if (o.request_id) {
-		snprintf(rid, sizeof(rid), "%s", o.request_id);
-		if (strlen(o.request_id) >= sizeof(rid))
-			return cli_usage_error(cli, "request id '%.40s...' is "
-					       "too long (at most %zu bytes)",
-					       o.request_id, sizeof(rid) - 1);
+		*w->request_id = (char *)o.request_id;
 	} else {
 		cli_request_id(rid, sizeof(rid));
+		*w->request_id = rid;
 	}
-	*w->request_id = rid;
 	out_sanitize(id, sizeof(id), cli->args[0]);
 	snprintf(action, sizeof(action), "cannot %s decision '%s'", w->verb,
 		 id);
@@ -435,9 +432,13 @@ static int run_write(struct cli *cli, struct write_call *w)
 failed:
 	rc = cli_rpc_failed(cli, w->method, action, &result);
 	if (result.status == VCLI_STATUS_UNAVAILABLE ||
-	    result.status == VCLI_STATUS_DEADLINE_EXCEEDED)
+	    result.status == VCLI_STATUS_DEADLINE_EXCEEDED) {
+		char shown[160];
+
+		out_sanitize(shown, sizeof(shown), *w->request_id);
 		fprintf(stderr, "the %s may or may not have happened; to retry "
-			"it safely, add --request-id '%s'\n", w->verb, rid);
+			"it safely, add --request-id '%s'\n", w->verb, shown);
+	}
 	return rc;
 }
 

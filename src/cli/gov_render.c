@@ -535,9 +535,12 @@ void gov_render_event(FILE *f, const gov_event *e)
 
 	format_time(e->timestamp, at, sizeof(at));
 	padded(f, at, 24, NULL, 0);
-	fputs(ev ? ev->name : "UNKNOWN", f);
+	if (m || (e->message && e->message[0]))
+		padded(f, ev ? ev->name : "UNKNOWN", 22, NULL, 0);
+	else
+		fputs(ev ? ev->name : "UNKNOWN", f);
 	if (m)
-		fprintf(f, "  pending=%d total=%d approved=%d rejected=%d "
+		fprintf(f, "pending=%d total=%d approved=%d rejected=%d "
 			"escalated=%d expired=%d critical=%d high=%d "
 			"sla_violations=%d", m->pending_count,
 			m->total_decisions, m->approved_count,
@@ -545,7 +548,8 @@ void gov_render_event(FILE *f, const gov_event *e)
 			m->expired_count, m->critical_count,
 			m->high_priority_count, m->sla_violations);
 	if (e->message && e->message[0]) {
-		fputs("  ", f);
+		if (m)
+			fputs("  ", f);
 		out_text(f, e->message);
 	}
 	fputc('\n', f);
