@@ -703,21 +703,39 @@ static void on_connect_timeout(uv_timer_t *t)
 	conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
 }
 
+/* Starts the TCP connect to addr (the live reference is already held). */
+static void conn_connect(struct cconn *c, const struct sockaddr *addr)
+{
+	vcli_client *cl = c->cl;
+	char msg[300];
+	int rc;
+
+	uv_tcp_init(&cl->loop, &c->tcp);
+	c->tcp.data = c;
+	c->tcp_open = 1;
+	c->refs++;
+	c->creq.data = c;
+	c->state = C_CONNECTING;
+	rc = uv_tcp_connect(&c->creq, &c->tcp, addr, on_connected);
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", cl->endpoint,
+			 uv_strerror(rc));
+		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
+	}
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 {
 	struct cconn *c = req->data;
-	vcli_client *cl;
 	char msg[300];
-	int rc;
 
 	if (c->state == C_DEAD) {
 		uv_freeaddrinfo(ai);
 		conn_unref(c);
 		return;
 	}
-	cl = c->cl;
 	if (status < 0 || !ai) {
-		snprintf(msg, sizeof(msg), "cannot resolve '%s': %s", cl->host,
+		snprintf(msg, sizeof(msg), "cannot resolve '%s': %s", c->cl->host,
 			 uv_strerror(status));
 		uv_freeaddrinfo(ai);
 		conn_unref(c); /* the resolver's reference */
@@ -725,19 +743,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 		return;
 	}
 	conn_unref(c); /* the resolver's reference; the live one remains */
-	uv_tcp_init(&cl->loop, &c->tcp);
-	c->tcp.data = c;
-	c->tcp_open = 1;
-	c->refs++;
-	c->creq.data = c;
-	c->state = C_CONNECTING;
-	rc = uv_tcp_connect(&c->creq, &c->tcp, ai->ai_addr, on_connected);
+	conn_connect(c, ai->ai_addr);
 	uv_freeaddrinfo(ai);
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", cl->endpoint,
-			 uv_strerror(rc));
-		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
-	}
 }
 
 static struct cconn *conn_open(vcli_client *cl)
@@ -757,15 +764,29 @@ static struct cconn *conn_open(vcli_client *cl)
 	c->ctimer_open = 1;
 	c->refs++;
 	uv_timer_start(&c->ctimer, on_connect_timeout, cl->connect_timeout_ms, 0);
+	cl->conn = c;
+	c->next_live = cl->live;
+	cl->live = c;
+	{
+		/* A numeric address needs no resolver: no thread-pool round
+		 * trip (and no threads started) for the common local case. */
+		struct sockaddr_in a4;
+		struct sockaddr_in6 a6;
+		if (uv_ip4_addr(cl->host, cl->port, &a4) == 0) {
+			conn_connect(c, (const struct sockaddr *)&a4);
+			return cl->conn == c ? c : NULL;
+		}
+		if (uv_ip6_addr(cl->host, cl->port, &a6) == 0) {
+			conn_connect(c, (const struct sockaddr *)&a6);
+			return cl->conn == c ? c : NULL;
+		}
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_family = AF_UNSPEC;
 	snprintf(port, sizeof(port), "%d", cl->port);
 	c->gai.data = c;
 	c->refs++; /* the resolver's */
-	cl->conn = c;
-	c->next_live = cl->live;
-	cl->live = c;
 	if (uv_getaddrinfo(&cl->loop, &c->gai, on_resolved, cl->host, port, &hints) < 0) {
 		c->refs--;
 		conn_fail(c, VCLI_STATUS_UNAVAILABLE, "cannot start name resolution");
