@@ -1,5 +1,7 @@
 #include "server/validate.h"
 
+#include "common/utf8.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,48 +9,18 @@
 int v_text(const char *s, size_t max, int allow_newlines)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = 0;
+	size_t n = s ? strlen(s) : 0;
 
-	if (!s)
-		return 0;
-	while (*p) {
-		unsigned c = *p;
-		size_t len;
-		unsigned cp;
-
-		if (c < 0x80) {
-			if (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
-				return -1;
-			if (c == 0x7f)
-				return -1;
-			len = 1;
-			cp = c;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
+	if (n > max)
+		return -1;
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_seq_len(p + i, n - i);
+		if (!len)
 			return -1;
-		}
-		for (size_t i = 1; i < len; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return -1;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		/* Overlong forms, surrogates and values past U+10FFFF. */
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+		if (len == 1 && ((p[i] < 0x20 && !(allow_newlines && (p[i] == '\n' ||
+			p[i] == '\t' || p[i] == '\r'))) || p[i] == 0x7f))
 			return -1;
-		p += len;
-		n += len;
-		if (n > max)
-			return -1;
+		i += len;
 	}
 	return 0;
 }
