@@ -143,6 +143,7 @@ struct worker {
 	int readbuf_busy;
 	uv_mutex_t task_lock;
 	struct task *tasks, *tasks_tail;
+	int no_wake;                /* loop ending: queue posts, do not wake */
 	int stopped;                /* loop gone: posts run inline */
 };
 
@@ -1444,6 +1445,11 @@ static void worker_main(void *arg)
 	snprintf(name, sizeof(name), "governd-w%d", w->index);
 	pthread_setname_np(pthread_self(), name);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* From here the wake-up handle is closing: a post (from the store's
+	 * writer thread, say) must not touch it; it is queued and run below. */
+	uv_mutex_lock(&w->task_lock);
+	w->no_wake = 1;
+	uv_mutex_unlock(&w->task_lock);
 	/* Stopped: connections are gone (or being closed); close the rest. */
 	for (struct conn *c = w->conns, *n; c; c = n) {
 		n = c->next;
@@ -1748,8 +1754,9 @@ void rpc_server_post(rpc_server *srv, int index, void (*fn)(uv_loop_t *, void *)
 	else
 		w->tasks = t;
 	w->tasks_tail = t;
+	if (!w->no_wake)
+		uv_async_send(&w->wake);
 	uv_mutex_unlock(&w->task_lock);
-	uv_async_send(&w->wake);
 }
 
 void rpc_server_wait(rpc_server *srv)
