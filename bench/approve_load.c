@@ -2,6 +2,7 @@
  * approve_load: durable approvals per second against a running governd.
  *
  *   approve_load --server HOST:PORT [--clients 50] [--inflight 1] [--decisions 100000]
+ *                [--governd-pid PID]
  *
  * Set-up (not timed): opens a session and submits the decisions, using the
  * same clients.  Then each of --clients threads (one connection each) keeps
@@ -9,12 +10,20 @@
  * until all are approved.  Prints approvals/s and latency percentiles.  An
  * approval counts only when governd answered OK, which it does only after
  * the change is committed (fsync'd) to its store.
+ *
+ * With --governd-pid, also prints the CPU time each governd thread and this
+ * load generator spent per approval during the timed phase (from /proc and
+ * getrusage): a figure that moves much less with the machine's other load
+ * than approvals/s does.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vcli/client.h"
 #include "governance.pb-c.h"
@@ -31,6 +40,74 @@ static uint64_t *lat_ns;
 static int nlat;
 static pthread_mutex_t lat_lock = PTHREAD_MUTEX_INITIALIZER;
 static int failures;
+static long governd_pid;
+
+/* CPU time of one process's threads, by thread name (summed per name). */
+#define MAX_THREADS 64
+struct cpu_sample {
+	int n;
+	char name[MAX_THREADS][32];
+	double secs[MAX_THREADS];
+};
+
+static void sample_threads(long pid, struct cpu_sample *out)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	long tick = sysconf(_SC_CLK_TCK);
+
+	out->n = 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if (!(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		char fn[320], line[1024], *rp;
+		unsigned long ut, stt;
+		FILE *f;
+		int i;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(fn, sizeof(fn), "/proc/%ld/task/%s/stat", pid, e->d_name);
+		if (!(f = fopen(fn, "r")))
+			continue;
+		if (!fgets(line, sizeof(line), f)) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		/* pid (comm) state ppid ... field 14 utime, 15 stime */
+		rp = strrchr(line, ')');
+		if (!rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				  &ut, &stt) != 2)
+			continue;
+		*rp = '\0';
+		rp = strchr(line, '(');
+		if (!rp)
+			continue;
+		for (i = 0; i < out->n && strcmp(out->name[i], rp + 1); i++)
+			;
+		if (i == out->n) {
+			if (out->n == MAX_THREADS)
+				continue;
+			snprintf(out->name[i], sizeof(out->name[i]), "%s", rp + 1);
+			out->secs[i] = 0;
+			out->n++;
+		}
+		out->secs[i] += (double)(ut + stt) / (double)tick;
+	}
+	closedir(d);
+}
+
+static double self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
 
 static uint64_t now_ns(void)
 {
@@ -172,13 +249,15 @@ int main(int argc, char **argv)
 	pthread_t *th;
 	vcli_client_options o;
 	uint64_t t0, t1;
-	double secs;
+	double secs, self0 = 0;
+	struct cpu_sample g0, g1;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--server")) server = argv[i + 1];
 		else if (!strcmp(argv[i], "--clients")) nclients = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--inflight")) inflight = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--decisions")) ndecisions = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--governd-pid")) governd_pid = atol(argv[i + 1]);
 		else {
 			fprintf(stderr, "approve_load: unknown option '%s'\n", argv[i]);
 			return 2;
@@ -229,12 +308,18 @@ int main(int argc, char **argv)
 		}
 		free(subs);
 	}
+	if (governd_pid) {
+		sample_threads(governd_pid, &g0);
+		self0 = self_cpu();
+	}
 	t0 = now_ns();
 	for (int i = 0; i < nclients; i++)
 		pthread_create(&th[i], NULL, run_worker, &ws[i]);
 	for (int i = 0; i < nclients; i++)
 		pthread_join(th[i], NULL);
 	t1 = now_ns();
+	if (governd_pid)
+		sample_threads(governd_pid, &g1);
 	secs = (double)(t1 - t0) / 1e9;
 	qsort(lat_ns, (size_t)nlat, sizeof(*lat_ns), cmp_u64);
 	printf("approvals      %d ok, %d failed, %d clients x %d in flight\n", nlat, failures,
@@ -245,6 +330,22 @@ int main(int argc, char **argv)
 		printf("latency ms     p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
 		       lat_ns[nlat / 2] / 1e6, lat_ns[nlat * 9 / 10] / 1e6,
 		       lat_ns[nlat * 99 / 100] / 1e6, lat_ns[nlat - 1] / 1e6);
+	if (governd_pid && nlat) {
+		double total = 0;
+
+		printf("cpu us/approval");
+		for (int i = 0; i < g1.n; i++) {
+			double before = 0;
+
+			for (int j = 0; j < g0.n; j++)
+				if (!strcmp(g0.name[j], g1.name[i]))
+					before = g0.secs[j];
+			total += g1.secs[i] - before;
+			printf("  %s %.1f", g1.name[i], (g1.secs[i] - before) * 1e6 / nlat);
+		}
+		printf("  governd %.1f  load-generator %.1f\n", total * 1e6 / nlat,
+		       (self_cpu() - self0) * 1e6 / nlat);
+	}
 	for (int i = 0; i < nclients; i++) {
 		vcli_client_free(ws[i].cl);
 		free(ws[i].slots);

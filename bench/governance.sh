@@ -42,7 +42,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "pass" : "miss" }'; }
 
 start_governd --demo
-echo "governd on $addr, store $workdir/gov.db (WAL, synchronous=FULL)"
+echo "governd on $addr, store $workdir/gov.db (WAL, each answer after the fdatasync covering its commit)"
 echo
 
 # 1. durable approvals

@@ -49,8 +49,13 @@ typedef struct store_options {
 	const char *path;          /* database file; created with its directory */
 	uint32_t max_batch;        /* ops per transaction at most; 0: 1024 */
 	uint32_t event_retention;  /* events kept for resume; 0: 100000 */
-	int synchronous_full;      /* 1 (default when the struct is zeroed by
-				      store_options_init): fsync per commit */
+	int synchronous_full;      /* 1 (store_options_init's default): no
+				      answer before an fdatasync of the log
+				      covers its commit; 0: answers at commit
+				      (for tests of other things only) */
+	uint32_t event_ring;       /* recent events kept in memory for
+				      store_events_since (older ones come from
+				      the database); 0: 16384 */
 } store_options;
 
 void store_options_init(store_options *o);

@@ -1,4 +1,8 @@
-/* Private to src/store: what the backend shares with demo.c and tests. */
+/*
+ * Private to src/store: what the SQLite backend (store_sqlite.c), the
+ * decision encoder (blob.c), the demo data (demo.c) and the unit test share.
+ * Nothing here is part of the store interface (store.h).
+ */
 #ifndef VCLI_STORE_INT_H
 #define VCLI_STORE_INT_H
 
@@ -7,10 +11,65 @@
 
 #include "store/store.h"
 
+/* Wall-clock milliseconds since the epoch. */
 int64_t store__now_ms(void);
-/* prefix + 32 lowercase hex digits of randomness */
+
+/*
+ * prefix + 32 lowercase hex digits: 12 of the time in milliseconds, then 20
+ * random (80 bits from getrandom).  Time first keeps rows made together next
+ * to each other in the id index; the random part keeps ids unguessable.
+ */
 void store__random_id(const char *prefix, char *out, size_t outlen);
+
 /* Transactions committed so far (group-commit checks in tests). */
 uint64_t store__commits(const store *st);
+
+/* ---- decision blobs (blob.c) ---- */
+
+/* What SUBMIT reads from a proposal. */
+struct store__proposal {
+	int rank;                 /* 0 CRITICAL .. 3 LOW */
+	int64_t expires_ms;
+	char *operation_type;     /* malloc'd */
+	char *assigned_operator;  /* malloc'd, "" when none */
+};
+
+/*
+ * Turns a proposal (packed Decision, validated by the caller) into the
+ * stored decision: decision_id, status PENDING, created/expires/updated at
+ * now, idempotency_key.  *out is malloc'd (caller frees), and so are the
+ * strings of *meta (store__proposal_release).  Returns 0, -1 when the
+ * proposal does not decode, -2 when memory runs out.
+ */
+int store__blob_submit(const uint8_t *proposal, size_t len, const char *id, int64_t now_ms,
+		       const char *idempotency_key, uint8_t **out, size_t *outlen,
+		       struct store__proposal *meta);
+void store__proposal_release(struct store__proposal *meta);
+
+/* A change to a stored decision.  Fields of the Decision that the change
+ * owns are replaced (an empty value clears them); the others keep their
+ * bytes. */
+struct store__change {
+	const char *status;
+	int64_t now_ms;               /* updated_at */
+	/* review (approve, reject, expire): history is replaced */
+	int history;
+	int64_t submitted_ms;
+	const char *reviewed_by, *outcome, *comment, *reasoning, *request_id;
+	int sla_violated;             /* expire */
+	/* escalation */
+	int escalate;
+	const char *escalated_to, *escalation_reason, *escalated_by;
+};
+
+/*
+ * Applies change to a packed Decision written by this store (fields in
+ * number order) without decoding the rest: the top-level fields are copied
+ * as they are and the changed ones spliced in at their place, so the
+ * result is what unpack, modify and pack would give.  *out is malloc'd.
+ * Returns 0, -1 when blob is not a well-formed message, -2 on no memory.
+ */
+int store__blob_change(const uint8_t *blob, size_t len, const struct store__change *c,
+		       uint8_t **out, size_t *outlen);
 
 #endif

@@ -1,47 +1,213 @@
 /*
  * The embedded store: SQLite in WAL mode behind src/store/store.h.
  *
- * One writer thread runs every write; each batch of queued operations is
- * one transaction (an operation per savepoint) and one fsync.  Open
- * decisions, the metrics counters and recent events are mirrored in memory
- * and updated after each commit under a lock that readers share.
+ * One writer thread runs every write.  It takes what queued up (max_batch at
+ * most) and runs it as one transaction: an operation that writes more than
+ * one statement gets a savepoint, so that its failure undoes it and nothing
+ * else.  After the COMMIT, the batch waits for a syncer thread's fdatasync
+ * of the log (the WAL file) while the writer goes on with the next batch;
+ * once synced, memory takes the batch's changes under the write lock, the
+ * event hook runs, and each operation's done() -- so an answer is durable,
+ * one fsync covers every batch committed before it started, and the disk's
+ * latency is not the writer's.
+ *
+ * What the writer needs to decide an operation is in memory, so an approval
+ * runs one statement (its resolution row; events go in with one multi-row
+ * INSERT per batch) and no query:
+ * - open decisions (the shared mirror, also what readers list);
+ * - open sessions (writer-private);
+ * - the overlay: the latest change to each id made by a batch not yet in
+ *   memory (committed and waiting for its sync, or being run), so that
+ *   operations see each other: the second approval of a decision in a batch
+ *   conflicts with the first.
+ * Only ids that are not open fall back to the database (to tell "not found"
+ * from "already resolved"), and request ids and idempotency keys are looked
+ * up there.
+ *
+ * Readers (store_get, store_list, ...) take the shared lock for what is in
+ * memory and a read-only connection from a small pool for the rest; WAL lets
+ * them read beside the writer.
  */
 #include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "common/buf.h"
-#include "governance.pb-c.h"
+#include "common/timeutil.h"
 #include "store/store_int.h"
 
-#define SCHEMA_VERSION 1
 #define RING_DEFAULT 16384
+#define TRIM_CHUNK 4096        /* events deleted per batch at most */
+#define TRIM_SLACK 1024        /* retention overshoot before trimming, at most */
+#define EVENT_CHUNK 64         /* ring events copied per lock hold */
+#define EVENTS_PER_INSERT 32   /* rows of one multi-row event INSERT */
+#define ID_MAX 40
+#define PATH_CAP 1024
 
-typedef Vertice__Governance__V1__Decision Decision;
+enum { ST_NONE = -1, ST_PENDING, ST_ESCALATED, ST_APPROVED, ST_REJECTED, ST_EXPIRED, ST_COUNT };
+static const char *const st_names[ST_COUNT] = { "PENDING", "ESCALATED", "APPROVED", "REJECTED",
+						"EXPIRED" };
+static const char *const rank_names[4] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
 
-/* ---- in-memory mirror ---- */
+static int is_open(int status)
+{
+	return status == ST_PENDING || status == ST_ESCALATED;
+}
+
+/* ---- a string-keyed hash map (open addressing, linear probing) ---- */
+
+struct slot {
+	uint64_t hash;
+	const char *key;       /* owned by the value */
+	void *val;
+};
+
+struct strmap {
+	struct slot *s;
+	size_t cap, n;         /* cap: 0 or a power of two */
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static void *strmap_get(const struct strmap *m, const char *key)
+{
+	uint64_t h;
+	size_t mask, i;
+
+	if (!m->n)
+		return NULL;
+	h = hash_str(key);
+	mask = m->cap - 1;
+	for (i = h & mask; m->s[i].key; i = (i + 1) & mask)
+		if (m->s[i].hash == h && strcmp(m->s[i].key, key) == 0)
+			return m->s[i].val;
+	return NULL;
+}
+
+static void strmap_place(struct strmap *m, uint64_t h, const char *key, void *val)
+{
+	size_t mask = m->cap - 1, i;
+
+	for (i = h & mask; m->s[i].key; i = (i + 1) & mask)
+		;
+	m->s[i].hash = h;
+	m->s[i].key = key;
+	m->s[i].val = val;
+	m->n++;
+}
+
+static int strmap_grow(struct strmap *m)
+{
+	struct slot *old = m->s;
+	size_t oldcap = m->cap;
+
+	m->cap = oldcap ? oldcap * 2 : 64;
+	m->s = calloc(m->cap, sizeof(*m->s));
+	if (!m->s) {
+		m->s = old;
+		m->cap = oldcap;
+		return -1;
+	}
+	m->n = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].key)
+			strmap_place(m, old[i].hash, old[i].key, old[i].val);
+	free(old);
+	return 0;
+}
+
+/* Sets key to val (replacing).  key must live as long as the entry. */
+static int strmap_put(struct strmap *m, const char *key, void *val)
+{
+	uint64_t h = hash_str(key);
+	size_t mask, i;
+
+	if (m->cap) {
+		mask = m->cap - 1;
+		for (i = h & mask; m->s[i].key; i = (i + 1) & mask) {
+			if (m->s[i].hash == h && strcmp(m->s[i].key, key) == 0) {
+				m->s[i].key = key;
+				m->s[i].val = val;
+				return 0;
+			}
+		}
+	}
+	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) < 0)
+		return -1;
+	strmap_place(m, h, key, val);
+	return 0;
+}
+
+static void strmap_del(struct strmap *m, const char *key)
+{
+	uint64_t h;
+	size_t mask, i, j;
+
+	if (!m->n)
+		return;
+	h = hash_str(key);
+	mask = m->cap - 1;
+	for (i = h & mask; m->s[i].key; i = (i + 1) & mask)
+		if (m->s[i].hash == h && strcmp(m->s[i].key, key) == 0)
+			break;
+	if (!m->s[i].key)
+		return;
+	/* Backward-shift deletion: pull later members of the run into the
+	 * hole when their home slot is not between the hole and them. */
+	for (j = (i + 1) & mask; m->s[j].key; j = (j + 1) & mask) {
+		size_t home = m->s[j].hash & mask;
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			m->s[i] = m->s[j];
+			i = j;
+		}
+	}
+	memset(&m->s[i], 0, sizeof(m->s[i]));
+	m->n--;
+}
+
+static void strmap_clear(struct strmap *m)
+{
+	if (m->n)
+		memset(m->s, 0, m->cap * sizeof(*m->s));
+	m->n = 0;
+}
+
+static void strmap_release(struct strmap *m)
+{
+	free(m->s);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- in-memory state ---- */
 
 struct odec {                  /* an open decision */
-	char id[40];
+	char id[ID_MAX];
+	int64_t rid;               /* its rowid: updates skip the id index */
+	int status;                /* ST_PENDING or ST_ESCALATED */
 	int rank;
 	int64_t created_ms, expires_ms;
-	char status[12];
-	char *op_type;
-	char *assigned;
+	char *op_type, *assigned;
 	uint8_t *blob;
 	size_t len;
-	int removed;
+	int removed;               /* resolved; dropped at the next compaction */
 };
 
 struct vec {                   /* open decisions of one priority, in order */
@@ -57,61 +223,137 @@ struct ring_ev {
 	size_t len;
 };
 
-/* What a committed operation changes in memory. */
-struct effect {
-	char id[40];
-	int old_status;            /* ST_* before (ST_NONE for a new one) */
-	int new_status;
-	int rank;
-	int64_t created_ms, expires_ms, reviewed_ms;
-	char *op_type, *assigned;
-	uint8_t *blob;             /* the decision after */
-	size_t len;
-	int event;                 /* -1: none */
-	uint64_t seq;
-	int64_t at_ms;
+struct session {               /* an open session (writer-private) */
+	char id[ID_MAX];
+	char *operator_id;
 };
 
-enum { ST_NONE = -1, ST_PENDING, ST_ESCALATED, ST_APPROVED, ST_REJECTED, ST_EXPIRED };
-static const char *const st_names[] = { "PENDING", "ESCALATED", "APPROVED", "REJECTED", "EXPIRED" };
+enum { FX_DECISION, FX_SESSION_OPEN, FX_SESSION_CLOSE };
+
+/* A change made by a batch, applied to memory once the batch is synced. */
+struct effect {
+	int kind;
+	char id[ID_MAX];           /* decision or session id */
+	int64_t rid;
+	int old_status, new_status;    /* ST_NONE as old: submitted now */
+	int rank;
+	int64_t created_ms, expires_ms, reviewed_ms;
+	char *op_type, *assigned;  /* owned copies (memory takes them) */
+	uint8_t *blob;             /* the decision after (owned) */
+	size_t len;
+	int event;                 /* store_event_type, -1: none */
+	uint64_t seq;
+	char *operator_id;         /* session open: owned */
+};
+
+/*
+ * A batch: the operations of one transaction and what they changed.  From
+ * its commit until an fdatasync of the log covers it, it waits in
+ * st->pending (its changes stay in the overlay, so the next batches see
+ * them); then memory takes its changes and its operations get answered.
+ */
+struct batch {
+	uint64_t id;               /* commits that must be synced before it ends */
+	store_op *ops;
+	int64_t now;
+	uint64_t trimmed_to;       /* oldest event kept, when it trimmed */
+	int rescan_expiry;
+	uint64_t last_seq;         /* its last event (0: none) */
+	struct effect **fx;        /* effect objects are kept for reuse */
+	size_t nfx, nalloc, capfx;
+	uint8_t **owned;           /* outputs to free once done() ran */
+	size_t nowned, capowned;
+	struct batch *next;
+};
+
+/* Review counts by operator, added up over a batch and written once. */
+struct opstat {
+	char operator_id[160];
+	int approved, rejected, escalated;
+	int64_t response_ms;
+};
+
+/* A read-only connection with its statements. */
+struct reader {
+	sqlite3 *db;
+	sqlite3_stmt *get, *events, *sess, *ostats;
+	sqlite3_stmt *count[8], *page[16];  /* by filter shape, prepared on use */
+	struct reader *next_idle, *next_all;
+};
 
 struct store {
 	store_options opts;
-	char path[1024];
-	sqlite3 *db;
+	char path[PATH_CAP];
 	int schema;
-	/* queue */
+	sqlite3 *db;               /* the writer's connection */
+
+	/* the queue */
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	store_op *qhead, *qtail;
 	int closing;
 	pthread_t writer;
 	int writer_started;
-	/* mirror */
+
+	/* shared with readers: the writer changes it under the write lock */
 	pthread_rwlock_t lock;
-	struct odec **byid;        /* open hash, power of two */
-	size_t byid_cap, byid_n;
+	struct strmap byid;        /* open decisions by id */
 	struct vec ranks[4];
-	int64_t earliest_expiry;   /* writer's view, for cheap sweeps */
+	uint32_t counts[ST_COUNT][4];  /* decisions by status and priority */
 	struct ring_ev *ring;
 	uint32_t ring_cap;
-	uint64_t ring_first;       /* seq of the oldest event in the ring (0: empty) */
+	uint64_t ring_first;       /* oldest seq in the ring (0: empty) */
+	uint64_t first_seq;        /* oldest seq in the events table (0: none) */
 	uint64_t last_seq;
 	store_metrics m;
-	int64_t resp_sum_ms;
-	int64_t resp_n;
-	/* writer-only */
-	struct effect *fx;
-	size_t nfx, capfx;
+	int64_t resp_sum_ms;       /* over approved + rejected */
+
+	/* the writer's own */
+	struct strmap sessions;    /* open sessions */
+	struct strmap overlay;     /* id -> latest effect of an unfinished batch */
+	struct batch *cur;         /* the batch being run */
+	struct batch *pending, *pending_tail;  /* committed, not yet answered */
+	struct batch *spare;
+	uint64_t committed;        /* transactions that wrote something */
+	uint64_t trim_first;       /* oldest event row not deleted */
+	int64_t max_rid;           /* of the decisions in memory's view */
+	int64_t floor_rid;         /* open_floor_rid as last written */
+	int64_t floor_ms;          /* when it was last considered */
+	int memory_short;          /* an open decision did not make it into
+				      memory: the floor must not pass it */
+	int broken;                /* a sync failed: every op fails from now on */
+	char broken_msg[160];
+	struct opstat *opst;
+	size_t nopst, capopst;
+	int in_savepoint;
+	struct opstat *review;     /* the op's operator, counted if it succeeds */
+	int review_status;
+	int64_t review_ms;
 	uint64_t next_seq;
-	uint64_t commits;
+	int64_t earliest_expiry;   /* <= every open decision's expires_ms */
+	atomic_uint_fast64_t commits;
 	void (*hook)(uint64_t, void *);
 	void *hook_ud;
-	/* prepared statements (writer) */
-	sqlite3_stmt *s_ins_dec, *s_upd_dec, *s_status, *s_idem, *s_sess, *s_ins_sess,
-		*s_close_sess, *s_req, *s_ins_req, *s_ins_ev, *s_trim_ev, *s_ins_esc,
-		*s_sp, *s_release, *s_rollback_to, *s_begin, *s_commit;
-	pthread_key_t reader_key;
+
+	/* the syncer (under qlock): fdatasync of the log for commits up to
+	 * sync_want; synced is how far that is done */
+	int use_syncer;
+	int wal_fd;
+	pthread_t syncer;
+	int syncer_started, sync_stop, sync_err;
+	pthread_cond_t scond;
+	uint64_t sync_want, synced;
+	uint32_t qlen;             /* ops in qhead..qtail */
+
+	/* the writer's statements, prepared once */
+	sqlite3_stmt *s_ins_dec, *s_esc_dec, *s_ins_res, *s_status, *s_idem, *s_floor,
+		*s_sess_get, *s_ins_sess, *s_close_sess, *s_req, *s_ins_req, *s_ins_ev,
+		*s_ins_evs, *s_trim_ev, *s_opstat, *s_sp, *s_release, *s_rollback_to, *s_begin,
+		*s_commit, *s_rollback;
+
+	/* readers */
+	pthread_mutex_t rlock;
+	struct reader *idle, *all;
 };
 
 const char *store_strerror(store_code code)
@@ -137,42 +379,51 @@ void store_options_init(store_options *o)
 	o->max_batch = 1024;
 	o->event_retention = 100000;
 	o->synchronous_full = 1;
+	o->event_ring = RING_DEFAULT;
 }
 
 int64_t store__now_ms(void)
 {
-	struct timespec ts;
+	int64_t sec;
+	int32_t nsec;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	time_wall(&sec, &nsec);
+	return sec * 1000 + nsec / 1000000;
 }
 
-/*
- * Ids are 32 hex digits: 12 of the creation time in milliseconds, then 20
- * random.  Time first keeps new rows next to each other in the B-tree (a
- * random key would scatter every batch over many pages); the random part
- * keeps ids unguessable and unique.
- */
 void store__random_id(const char *prefix, char *out, size_t outlen)
 {
+	static const char hex[] = "0123456789abcdef";
 	uint8_t r[10];
 	size_t n = 0;
 	uint64_t ms = (uint64_t)store__now_ms();
+	char id[33];
 
 	while (n < sizeof(r)) {
 		ssize_t k = getrandom(r + n, sizeof(r) - n, 0);
 		if (k > 0)
 			n += (size_t)k;
+		else if (errno != EINTR)
+			break;  /* not on Linux >= 3.17; the time part stays unique-ish */
 	}
-	n = (size_t)snprintf(out, outlen, "%s%012llx", prefix,
-			     (unsigned long long)(ms & 0xffffffffffffull));
-	for (size_t i = 0; i < sizeof(r) && n + 2 < outlen; i++, n += 2)
-		snprintf(out + n, outlen - n, "%02x", r[i]);
+	for (int i = 0; i < 12; i++)
+		id[i] = hex[(ms >> (44 - 4 * i)) & 0xf];
+	for (int i = 0; i < 10; i++) {
+		id[12 + 2 * i] = hex[r[i] >> 4];
+		id[13 + 2 * i] = hex[r[i] & 0xf];
+	}
+	id[32] = '\0';
+	snprintf(out, outlen, "%s%s", prefix, id);
+}
+
+uint64_t store__commits(const store *st)
+{
+	return atomic_load(&((store *)st)->commits);
 }
 
 static int status_index(const char *s)
 {
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < ST_COUNT; i++)
 		if (s && strcmp(s, st_names[i]) == 0)
 			return i;
 	return ST_NONE;
@@ -180,95 +431,27 @@ static int status_index(const char *s)
 
 static int rank_of(const char *p)
 {
-	static const char *const names[] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
 	for (int i = 0; i < 4; i++)
-		if (p && strcmp(p, names[i]) == 0)
+		if (p && strcmp(p, rank_names[i]) == 0)
 			return i;
-	return 3;
+	return -1;
 }
 
-/* ---- hash of open decisions ---- */
-
-static uint64_t hash_str(const char *s)
+static int empty(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return !s || !*s;
 }
 
-static struct odec *byid_find(const store *st, const char *id)
+static uint8_t *dup_bytes(const void *p, size_t n)
 {
-	size_t mask, i;
+	uint8_t *c = malloc(n ? n : 1);
 
-	if (!st->byid_cap)
-		return NULL;
-	mask = st->byid_cap - 1;
-	for (i = hash_str(id) & mask; st->byid[i]; i = (i + 1) & mask)
-		if (strcmp(st->byid[i]->id, id) == 0)
-			return st->byid[i];
-	return NULL;
+	if (c && n)
+		memcpy(c, p, n);
+	return c;
 }
 
-static int byid_insert(store *st, struct odec *d);
-
-static int byid_grow(store *st)
-{
-	struct odec **old = st->byid;
-	size_t oldcap = st->byid_cap;
-
-	st->byid_cap = oldcap ? oldcap * 2 : 1024;
-	st->byid = calloc(st->byid_cap, sizeof(*st->byid));
-	if (!st->byid) {
-		st->byid = old;
-		st->byid_cap = oldcap;
-		return -1;
-	}
-	st->byid_n = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			byid_insert(st, old[i]);
-	free(old);
-	return 0;
-}
-
-static int byid_insert(store *st, struct odec *d)
-{
-	size_t mask, i;
-
-	if ((st->byid_n + 1) * 2 > st->byid_cap && byid_grow(st) < 0)
-		return -1;
-	mask = st->byid_cap - 1;
-	for (i = hash_str(d->id) & mask; st->byid[i]; i = (i + 1) & mask)
-		;
-	st->byid[i] = d;
-	st->byid_n++;
-	return 0;
-}
-
-static void byid_remove(store *st, const char *id)
-{
-	size_t mask = st->byid_cap - 1, i, j;
-
-	if (!st->byid_cap)
-		return;
-	for (i = hash_str(id) & mask; st->byid[i]; i = (i + 1) & mask)
-		if (strcmp(st->byid[i]->id, id) == 0)
-			break;
-	if (!st->byid[i])
-		return;
-	st->byid[i] = NULL;
-	st->byid_n--;
-	/* Re-place the rest of the cluster (linear probing deletion). */
-	for (j = (i + 1) & mask; st->byid[j]; j = (j + 1) & mask) {
-		struct odec *d = st->byid[j];
-		st->byid[j] = NULL;
-		st->byid_n--;
-		byid_insert(st, d);
-	}
-}
-
-/* ---- ordered vectors ---- */
+/* ---- ordered vectors of open decisions ---- */
 
 static int odec_cmp(const struct odec *a, int64_t created, const char *id)
 {
@@ -283,7 +466,7 @@ static size_t vec_upper(const struct vec *v, int64_t created, const char *id)
 	size_t lo = 0, hi = v->n;
 
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
+		size_t mid = lo + (hi - lo) / 2;
 		if (odec_cmp(v->v[mid], created, id) <= 0)
 			lo = mid + 1;
 		else
@@ -297,14 +480,18 @@ static int vec_insert(struct vec *v, struct odec *d)
 	size_t at;
 
 	if (v->n == v->cap) {
-		size_t nc = v->cap ? v->cap * 2 : 256;
+		size_t nc = v->cap ? v->cap * 2 : 64;
 		struct odec **nv = realloc(v->v, nc * sizeof(*nv));
 		if (!nv)
 			return -1;
 		v->v = nv;
 		v->cap = nc;
 	}
-	at = vec_upper(v, d->created_ms, d->id);
+	/* New decisions are the newest: the append is the common case. */
+	if (v->n == 0 || odec_cmp(v->v[v->n - 1], d->created_ms, d->id) < 0)
+		at = v->n;
+	else
+		at = vec_upper(v, d->created_ms, d->id);
 	memmove(v->v + at + 1, v->v + at, (v->n - at) * sizeof(*v->v));
 	v->v[at] = d;
 	v->n++;
@@ -319,12 +506,12 @@ static void odec_free(struct odec *d)
 	free(d);
 }
 
-/* Drops removed entries once they are half the vector. */
+/* Frees resolved entries once they are a quarter of the vector. */
 static void vec_compact(struct vec *v)
 {
 	size_t w = 0;
 
-	if (v->removed * 2 < v->n)
+	if (v->removed * 4 < v->n)
 		return;
 	for (size_t i = 0; i < v->n; i++) {
 		if (v->v[i]->removed)
@@ -338,8 +525,28 @@ static void vec_compact(struct vec *v)
 
 /* ---- schema ---- */
 
+/*
+ * migrations[i] takes the schema from version i to i + 1.  A migration runs
+ * in one transaction with the user_version bump, so a crash leaves the
+ * database at the version before or after it, never between.
+ *
+ * Version 1 kept a decision as one row, rewritten in place at its review.
+ *
+ * Version 2.  A decision is a row of decisions from its submission on (an
+ * escalation updates it); its resolution (approve, reject, expire) is a row
+ * of resolutions, appended, and a decision is open exactly when it has none.
+ * So an approval writes one new row and one index entry instead of
+ * rewriting the decision in place (whose page, and the status index pages
+ * it moves between, are scattered when approvals come in another order
+ * than submissions): a third of the pages per commit.
+ * events and requests keep the decision as it was at that point; meta holds
+ * open_floor_rid, below which no decision is open (what open() loads);
+ * operator_stats keeps each operator's review counts, which version 1
+ * computed by scanning decisions and escalations.
+ */
 static const char *const migrations[] = {
-	/* 1: the initial schema */
+	/* 0 -> 1: the initial schema, kept as it was so that 1 -> 2 starts
+	 * from what every version 1 database holds */
 	"CREATE TABLE decisions ("
 	"  id TEXT PRIMARY KEY,"
 	"  status TEXT NOT NULL,"
@@ -378,14 +585,93 @@ static const char *const migrations[] = {
 	"  at_ms INTEGER NOT NULL,"
 	"  decision_id TEXT NOT NULL,"
 	"  blob BLOB NOT NULL);",
+
+	/* 1 -> 2: decisions split into decisions + resolutions (see above) */
+	"ALTER TABLE decisions RENAME TO decisions_v1;"
+	"DROP INDEX decisions_queue;"
+	"DROP INDEX decisions_reviewer;"
+	"ALTER TABLE requests RENAME TO requests_v1;"
+	"DROP INDEX sessions_operator;"
+	"CREATE TABLE decisions ("
+	"  rid INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  open_status TEXT NOT NULL,"          /* PENDING or ESCALATED while open */
+	"  priority_rank INTEGER NOT NULL,"      /* 0 CRITICAL .. 3 LOW */
+	"  created_ms INTEGER NOT NULL,"
+	"  expires_ms INTEGER NOT NULL,"
+	"  operation_type TEXT NOT NULL,"
+	"  assigned_operator TEXT NOT NULL,"
+	"  idempotency_key TEXT UNIQUE,"
+	"  blob BLOB NOT NULL);"
+	"CREATE TABLE resolutions ("
+	"  rid INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"                /* APPROVED, REJECTED, EXPIRED */
+	"  priority_rank INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  reviewed_ms INTEGER NOT NULL,"
+	"  reviewed_by TEXT NOT NULL,"
+	"  operation_type TEXT NOT NULL,"
+	"  assigned_operator TEXT NOT NULL,"
+	"  blob BLOB NOT NULL);"
+	"CREATE UNIQUE INDEX resolutions_by_status "
+	"  ON resolutions(status, priority_rank, created_ms, id);"
+	"CREATE INDEX sessions_by_operator ON sessions(operator_id, created_ms);"
+	"CREATE TABLE requests ("
+	"  request_id TEXT PRIMARY KEY,"
+	"  decision_id TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  processed_ms INTEGER NOT NULL,"
+	"  blob BLOB NOT NULL);"
+	"CREATE TABLE operator_stats ("
+	"  operator_id TEXT PRIMARY KEY,"
+	"  approved INTEGER NOT NULL,"
+	"  rejected INTEGER NOT NULL,"
+	"  escalated INTEGER NOT NULL,"
+	"  response_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO meta(key, value) VALUES('open_floor_rid', 0);"
+	/* a resolved decision's open_status: whether it was escalated first */
+	"INSERT INTO decisions(id, open_status, priority_rank, created_ms, expires_ms,"
+	"  operation_type, assigned_operator, idempotency_key, blob) "
+	"SELECT id, CASE WHEN status = 'ESCALATED' OR EXISTS (SELECT 1 FROM escalations e"
+	"  WHERE e.decision_id = d.id) THEN 'ESCALATED' ELSE 'PENDING' END,"
+	"  priority_rank, created_ms, expires_ms, operation_type, assigned_operator,"
+	"  idempotency_key, blob FROM decisions_v1 d ORDER BY created_ms, id;"
+	"INSERT INTO resolutions(id, status, priority_rank, created_ms, reviewed_ms,"
+	"  reviewed_by, operation_type, assigned_operator, blob) "
+	"SELECT id, status, priority_rank, created_ms, COALESCE(reviewed_ms, created_ms),"
+	"  COALESCE(reviewed_by, ''), operation_type, assigned_operator, blob "
+	"FROM decisions_v1 WHERE status IN ('APPROVED', 'REJECTED', 'EXPIRED') "
+	"ORDER BY reviewed_ms, id;"
+	"INSERT INTO requests SELECT * FROM requests_v1;"
+	"INSERT INTO operator_stats(operator_id, approved, rejected, escalated, response_ms) "
+	"SELECT op, SUM(a), SUM(r), SUM(e), SUM(ms) FROM ("
+	"  SELECT reviewed_by AS op, outcome = 'APPROVED' AS a, outcome = 'REJECTED' AS r,"
+	"    0 AS e, reviewed_ms - created_ms AS ms FROM decisions_v1"
+	"    WHERE outcome IN ('APPROVED', 'REJECTED') AND reviewed_by IS NOT NULL"
+	"  UNION ALL SELECT escalated_by, 0, 0, 1, 0 FROM escalations) GROUP BY op;"
+	"DROP TABLE decisions_v1;"
+	"DROP TABLE requests_v1;"
+	"DROP TABLE escalations;",
 };
+
+/* The resolution of decision d, if any (an index probe per status). */
+#define RESOLUTION_OF(d) \
+	"r.status IN ('APPROVED','REJECTED','EXPIRED') AND r.priority_rank = " d \
+	".priority_rank AND r.created_ms = " d ".created_ms AND r.id = " d ".id"
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		if (errlen)
+			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -396,7 +682,6 @@ static int migrate(store *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int v = 0;
-	int known = (int)(sizeof(migrations) / sizeof(migrations[0]));
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
@@ -405,26 +690,26 @@ static int migrate(store *st, char *err, size_t errlen)
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
-	if (v > known) {
+	if (v > SCHEMA_VERSION) {
 		snprintf(err, errlen,
-			 "database schema version %d is newer than this governd knows (%d); "
-			 "use a newer governd", v, known);
+			 "database schema version %d is newer than this build knows (%d); "
+			 "use a newer governd or another database", v, SCHEMA_VERSION);
 		return -1;
 	}
-	for (; v < known; v++) {
+	for (; v < SCHEMA_VERSION; v++) {
 		char pragma[64];
+
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
 		if (exec_sql(st->db, "BEGIN IMMEDIATE", err, errlen) < 0)
 			return -1;
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
 		if (exec_sql(st->db, migrations[v], err, errlen) < 0 ||
-		    exec_sql(st->db, pragma, err, errlen) < 0) {
-			exec_sql(st->db, "ROLLBACK", err + strlen(err), 0);
+		    exec_sql(st->db, pragma, err, errlen) < 0 ||
+		    exec_sql(st->db, "COMMIT", err, errlen) < 0) {
+			exec_sql(st->db, "ROLLBACK", NULL, 0);
 			return -1;
 		}
-		if (exec_sql(st->db, "COMMIT", err, errlen) < 0)
-			return -1;
 	}
-	st->schema = known;
+	st->schema = SCHEMA_VERSION;
 	return 0;
 }
 
@@ -433,224 +718,491 @@ int store_schema_version(const store *st)
 	return st->schema;
 }
 
+/* mkdir -p of path's directory, mode 0700 for what it creates. */
 static int mkdirs(const char *path)
 {
-	char tmp[1024];
+	char dir[PATH_CAP];
 	char *slash;
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	slash = strrchr(tmp, '/');
-	if (!slash || slash == tmp)
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
 	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
 }
 
-static int prepare(store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen)
-{
-	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
-		return -1;
-	}
-	return 0;
-}
-
-/* A read-only connection per reading thread (WAL: readers never wait for
- * the writer). */
-static void reader_free(void *p)
-{
-	sqlite3_close_v2(p);
-}
-
-static sqlite3 *reader(store *st)
-{
-	sqlite3 *db = pthread_getspecific(st->reader_key);
-
-	if (db)
-		return db;
-	if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close_v2(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	pthread_setspecific(st->reader_key, db);
-	return db;
-}
-
-/* Loads open decisions, counters and recent events into memory. */
-static int load(store *st, char *err, size_t errlen)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT id, status, priority_rank, created_ms, expires_ms, "
-			       "operation_type, assigned_operator, blob FROM decisions "
-			       "WHERE status IN ('PENDING','ESCALATED')", -1, &s, NULL) != SQLITE_OK)
-		goto sqlfail;
-	st->earliest_expiry = INT64_MAX;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct odec *d = calloc(1, sizeof(*d));
-		const void *b = sqlite3_column_blob(s, 7);
-		int bl = sqlite3_column_bytes(s, 7);
-		if (!d)
-			goto nomem;
-		snprintf(d->id, sizeof(d->id), "%s", (const char *)sqlite3_column_text(s, 0));
-		snprintf(d->status, sizeof(d->status), "%s", (const char *)sqlite3_column_text(s, 1));
-		d->rank = sqlite3_column_int(s, 2);
-		d->created_ms = sqlite3_column_int64(s, 3);
-		d->expires_ms = sqlite3_column_int64(s, 4);
-		d->op_type = strdup((const char *)sqlite3_column_text(s, 5));
-		d->assigned = strdup((const char *)sqlite3_column_text(s, 6));
-		d->blob = malloc(bl ? (size_t)bl : 1);
-		d->len = (size_t)bl;
-		if (!d->op_type || !d->assigned || !d->blob || d->rank < 0 || d->rank > 3) {
-			odec_free(d);
-			goto nomem;
-		}
-		memcpy(d->blob, b, (size_t)bl);
-		if (byid_insert(st, d) < 0 || vec_insert(&st->ranks[d->rank], d) < 0)
-			goto nomem;
-		if (d->expires_ms < st->earliest_expiry)
-			st->earliest_expiry = d->expires_ms;
-		st->m.pending++;
-		if (strcmp(d->status, "ESCALATED") == 0)
-			st->m.escalated++;
-		if (d->rank == 0)
-			st->m.critical++;
-		if (d->rank == 1)
-			st->m.high++;
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT COUNT(*), "
-			       "COALESCE(SUM(status='APPROVED'),0), COALESCE(SUM(status='REJECTED'),0), "
-			       "COALESCE(SUM(status='EXPIRED'),0), "
-			       "COALESCE(SUM(CASE WHEN status IN ('APPROVED','REJECTED') "
-			       "THEN reviewed_ms - created_ms END),0) FROM decisions",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto sqlfail;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		st->m.total = sqlite3_column_int(s, 0);
-		st->m.approved = sqlite3_column_int(s, 1);
-		st->m.rejected = sqlite3_column_int(s, 2);
-		st->m.expired = sqlite3_column_int(s, 3);
-		st->m.sla_violations = st->m.expired;
-		st->resp_sum_ms = sqlite3_column_int64(s, 4);
-		st->resp_n = st->m.approved + st->m.rejected;
-	}
-	sqlite3_finalize(s);
-	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(seq),0) FROM events", -1, &s, NULL) !=
-	    SQLITE_OK)
-		goto sqlfail;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		st->last_seq = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	st->next_seq = st->last_seq + 1;
-	return 0;
-sqlfail:
-	snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
-	return -1;
-nomem:
-	sqlite3_finalize(s);
-	snprintf(err, errlen, "out of memory loading the store");
-	return -1;
-}
-
-static void recompute_derived(store_metrics *m, int64_t sum_ms, int64_t n)
-{
-	m->avg_response_s = n ? (double)sum_ms / 1000.0 / (double)n : 0.0;
-	m->approval_rate = (m->approved + m->rejected) ?
-		(double)m->approved / (double)(m->approved + m->rejected) : 0.0;
-}
-
-static void *writer_main(void *arg);
-
-/* ---- decisions as protobuf ---- */
-
-static Google__Protobuf__Timestamp *ts_new(int64_t ms)
-{
-	Google__Protobuf__Timestamp *t = malloc(sizeof(*t));
-
-	if (!t)
-		return NULL;
-	google__protobuf__timestamp__init(t);
-	t->seconds = ms / 1000;
-	t->nanos = (int32_t)(ms % 1000) * 1000000;
-	return t;
-}
-
-static void ts_set(Google__Protobuf__Timestamp **f, int64_t ms)
-{
-	if (*f)
-		google__protobuf__timestamp__free_unpacked(*f, NULL);
-	*f = ts_new(ms);
-}
-
-/* Replaces a string field of an unpacked message (protobuf-c frees string
- * fields with free(), except its shared empty string). */
-static void str_set(char **f, const char *v)
-{
-	if (*f && *f != protobuf_c_empty_string)
-		free(*f);
-	*f = strdup(v ? v : "");
-}
-
-static int pack_decision(const Decision *d, uint8_t **out, size_t *len)
-{
-	size_t n = vertice__governance__v1__decision__get_packed_size(d);
-
-	*out = malloc(n ? n : 1);
-	if (!*out)
-		return -1;
-	*len = vertice__governance__v1__decision__pack(d, *out);
-	return 0;
-}
-
-static uint8_t *dup_bytes(const void *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	if (c && n)
-		memcpy(c, p, n);
-	return c;
-}
-
-/* ---- the writer ---- */
-
-struct cur {                   /* a decision's state as the writer sees it */
-	int status;
-	int rank;
-	int64_t created_ms, expires_ms;
-	const uint8_t *blob;
-	size_t len;
-};
+/* ---- statements ---- */
 
 static int bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	return sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
+/* Runs a statement that returns no rows we need; 0 or -1. */
 static int step_done(sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+		return NULL;
+	return s;
+}
+
+static const struct {
+	size_t off;
+	const char *sql;
+} writer_sql[] = {
+	{ offsetof(store, s_ins_dec),
+	  "INSERT INTO decisions(id, open_status, priority_rank, created_ms, expires_ms, "
+	  "operation_type, assigned_operator, idempotency_key, blob) "
+	  "VALUES(?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+	{ offsetof(store, s_esc_dec),
+	  "UPDATE decisions SET open_status='ESCALATED', assigned_operator=?1, blob=?2 "
+	  "WHERE rid=?3" },
+	{ offsetof(store, s_ins_res),
+	  "INSERT INTO resolutions(id, status, priority_rank, created_ms, reviewed_ms, "
+	  "reviewed_by, operation_type, assigned_operator, blob) "
+	  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
+	{ offsetof(store, s_status),
+	  "SELECT r.status, d.rid, d.open_status, d.priority_rank, d.created_ms, d.expires_ms, "
+	  "d.operation_type, d.assigned_operator, d.blob FROM decisions d "
+	  "LEFT JOIN resolutions r ON " RESOLUTION_OF("d") " WHERE d.id=?1" },
+	{ offsetof(store, s_idem),
+	  "SELECT COALESCE(r.blob, d.blob) FROM decisions d LEFT JOIN resolutions r ON "
+	  RESOLUTION_OF("d") " WHERE d.idempotency_key=?1" },
+	{ offsetof(store, s_floor),
+	  "UPDATE meta SET value=?1 WHERE key='open_floor_rid'" },
+	{ offsetof(store, s_sess_get), "SELECT closed_ms FROM sessions WHERE id=?1" },
+	{ offsetof(store, s_ins_sess),
+	  "INSERT INTO sessions(id, operator_id, created_ms) VALUES(?1, ?2, ?3)" },
+	{ offsetof(store, s_close_sess), "UPDATE sessions SET closed_ms=?1 WHERE id=?2" },
+	{ offsetof(store, s_req),
+	  "SELECT decision_id, processed_ms, blob FROM requests WHERE request_id=?1" },
+	{ offsetof(store, s_ins_req),
+	  "INSERT INTO requests(request_id, decision_id, kind, processed_ms, blob) "
+	  "VALUES(?1, ?2, ?3, ?4, ?5)" },
+	{ offsetof(store, s_ins_ev),
+	  "INSERT INTO events(seq, type, at_ms, decision_id, blob) VALUES(?1, ?2, ?3, ?4, ?5)" },
+	{ offsetof(store, s_trim_ev), "DELETE FROM events WHERE seq < ?1" },
+	{ offsetof(store, s_opstat),
+	  "INSERT INTO operator_stats(operator_id, approved, rejected, escalated, response_ms) "
+	  "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(operator_id) DO UPDATE SET "
+	  "approved = approved + excluded.approved, rejected = rejected + excluded.rejected, "
+	  "escalated = escalated + excluded.escalated, "
+	  "response_ms = response_ms + excluded.response_ms" },
+	{ offsetof(store, s_sp), "SAVEPOINT op" },
+	{ offsetof(store, s_release), "RELEASE op" },
+	{ offsetof(store, s_rollback_to), "ROLLBACK TO op" },
+	{ offsetof(store, s_begin), "BEGIN IMMEDIATE" },
+	{ offsetof(store, s_commit), "COMMIT" },
+	{ offsetof(store, s_rollback), "ROLLBACK" },
+};
+
+#define N_WRITER_SQL (sizeof(writer_sql) / sizeof(writer_sql[0]))
+
+static sqlite3_stmt **writer_stmt(store *st, size_t i)
+{
+	return (sqlite3_stmt **)((char *)st + writer_sql[i].off);
+}
+
+/* ---- readers: a pool of read-only connections ---- */
+
+static void reader_close(struct reader *r)
+{
+	sqlite3_finalize(r->get);
+	sqlite3_finalize(r->events);
+	sqlite3_finalize(r->sess);
+	sqlite3_finalize(r->ostats);
+	for (int i = 0; i < 8; i++)
+		sqlite3_finalize(r->count[i]);
+	for (int i = 0; i < 16; i++)
+		sqlite3_finalize(r->page[i]);
+	sqlite3_close_v2(r->db);
+	free(r);
+}
+
+/* Borrows a connection (opening one when none is idle); NULL on failure. */
+static struct reader *reader_get(store *st)
+{
+	struct reader *r;
+
+	pthread_mutex_lock(&st->rlock);
+	r = st->idle;
+	if (r)
+		st->idle = r->next_idle;
+	pthread_mutex_unlock(&st->rlock);
+	if (r)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	if (sqlite3_open_v2(st->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(r->db, 5000);
+	exec_sql(r->db, "PRAGMA mmap_size=268435456", NULL, 0);
+	r->get = prepare(r->db, "SELECT COALESCE(r.blob, d.blob) FROM decisions d LEFT JOIN "
+				"resolutions r ON " RESOLUTION_OF("d") " WHERE d.id=?1");
+	r->events = prepare(r->db, "SELECT seq, type, at_ms, blob FROM events "
+				   "WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
+	r->sess = prepare(r->db, "SELECT MIN(CASE WHEN closed_ms IS NULL THEN created_ms END), "
+				 "MAX(created_ms), COUNT(*) FROM sessions WHERE operator_id=?1");
+	r->ostats = prepare(r->db, "SELECT approved, rejected, escalated, response_ms "
+				   "FROM operator_stats WHERE operator_id=?1");
+	if (!r->get || !r->events || !r->sess || !r->ostats)
+		goto fail;
+	pthread_mutex_lock(&st->rlock);
+	r->next_all = st->all;
+	st->all = r;
+	pthread_mutex_unlock(&st->rlock);
+	return r;
+fail:
+	reader_close(r);
+	return NULL;
+}
+
+static void reader_put(store *st, struct reader *r)
+{
+	pthread_mutex_lock(&st->rlock);
+	r->next_idle = st->idle;
+	st->idle = r;
+	pthread_mutex_unlock(&st->rlock);
+}
+
+/* ---- loading at open ---- */
+
+static int load_decisions(store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT d.rid, d.id, d.open_status, d.priority_rank, d.created_ms, "
+			       "d.expires_ms, d.operation_type, d.assigned_operator, d.blob "
+			       "FROM decisions d WHERE d.rid >= COALESCE((SELECT value FROM meta "
+			       "WHERE key='open_floor_rid'), 0) AND NOT EXISTS (SELECT 1 FROM "
+			       "resolutions r WHERE " RESOLUTION_OF("d") ")", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct odec *d = calloc(1, sizeof(*d));
+		const char *id = (const char *)sqlite3_column_text(s, 1);
+		const char *op = (const char *)sqlite3_column_text(s, 6);
+		const char *as = (const char *)sqlite3_column_text(s, 7);
+		int bl = sqlite3_column_bytes(s, 8);
+
+		if (!d)
+			goto nomem;
+		d->rid = sqlite3_column_int64(s, 0);
+		snprintf(d->id, sizeof(d->id), "%s", id ? id : "");
+		d->status = status_index((const char *)sqlite3_column_text(s, 2));
+		d->rank = sqlite3_column_int(s, 3);
+		d->created_ms = sqlite3_column_int64(s, 4);
+		d->expires_ms = sqlite3_column_int64(s, 5);
+		d->op_type = strdup(op ? op : "");
+		d->assigned = strdup(as ? as : "");
+		d->blob = dup_bytes(sqlite3_column_blob(s, 8), (size_t)bl);
+		d->len = (size_t)bl;
+		if (!d->op_type || !d->assigned || !d->blob) {
+			odec_free(d);
+			goto nomem;
+		}
+		if (d->rank < 0 || d->rank > 3 || !is_open(d->status)) {
+			odec_free(d);
+			continue;
+		}
+		if (strmap_put(&st->byid, d->id, d) < 0) {
+			odec_free(d);
+			goto nomem;
+		}
+		if (vec_insert(&st->ranks[d->rank], d) < 0) {
+			strmap_del(&st->byid, d->id);
+			odec_free(d);
+			goto nomem;
+		}
+		if (d->expires_ms < st->earliest_expiry)
+			st->earliest_expiry = d->expires_ms;
+		st->counts[d->status][d->rank]++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+nomem:
+	sqlite3_finalize(s);
+	return -2;
+}
+
+/* The figures: open ones from memory (load_decisions first), resolved
+ * ones from the index of resolutions, response times from the operators'
+ * sums (the same transactions keep both). */
+static int load_counts(store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT status, priority_rank, COUNT(*) FROM resolutions "
+				       "GROUP BY status, priority_rank", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int status = status_index((const char *)sqlite3_column_text(s, 0));
+		int rank = sqlite3_column_int(s, 1);
+
+		if (status != ST_NONE && !is_open(status) && rank >= 0 && rank <= 3)
+			st->counts[status][rank] += (uint32_t)sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	for (int rank = 0; rank < 4; rank++) {
+		for (int status = 0; status < ST_COUNT; status++) {
+			int32_t n = (int32_t)st->counts[status][rank];
+
+			st->m.total += n;
+			switch (status) {
+			case ST_PENDING:
+			case ST_ESCALATED:
+				st->m.pending += n;
+				if (status == ST_ESCALATED)
+					st->m.escalated += n;
+				if (rank == 0)
+					st->m.critical += n;
+				if (rank == 1)
+					st->m.high += n;
+				break;
+			case ST_APPROVED: st->m.approved += n; break;
+			case ST_REJECTED: st->m.rejected += n; break;
+			case ST_EXPIRED:
+				st->m.expired += n;
+				st->m.sla_violations += n;
+				break;
+			}
+		}
+	}
+	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(SUM(response_ms), 0) FROM operator_stats",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		st->resp_sum_ms = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE((SELECT MAX(rid) FROM decisions), 0), "
+				       "(SELECT value FROM meta WHERE key='open_floor_rid')", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st->max_rid = sqlite3_column_int64(s, 0);
+		st->floor_rid = sqlite3_column_int64(s, 1);  /* NULL reads as 0 */
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int load_sessions(store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, operator_id FROM sessions WHERE closed_ms IS NULL", -1,
+			       &s, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct session *se = calloc(1, sizeof(*se));
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		const char *op = (const char *)sqlite3_column_text(s, 1);
+
+		if (!se || !(se->operator_id = strdup(op ? op : ""))) {
+			free(se);
+			sqlite3_finalize(s);
+			return -2;
+		}
+		snprintf(se->id, sizeof(se->id), "%s", id ? id : "");
+		if (strmap_put(&st->sessions, se->id, se) < 0) {
+			free(se->operator_id);
+			free(se);
+			sqlite3_finalize(s);
+			return -2;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int load_events(store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) "
+				       "FROM events", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		st->first_seq = (uint64_t)sqlite3_column_int64(s, 0);
+		st->last_seq = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	st->next_seq = st->last_seq + 1;
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static void recompute_derived(store *st)
+{
+	int32_t reviewed = st->m.approved + st->m.rejected;
+
+	st->m.avg_response_s = reviewed ? (double)st->resp_sum_ms / 1000.0 / reviewed : 0.0;
+	st->m.approval_rate = reviewed ? (double)st->m.approved / reviewed : 0.0;
+	st->m.last_seq = st->last_seq;
+}
+
+/* ---- the writer: per-batch state ---- */
+
+static void fx_release(struct effect *e)
+{
+	free(e->op_type);
+	free(e->assigned);
+	free(e->blob);
+	free(e->operator_id);
+	e->op_type = e->assigned = e->operator_id = NULL;
+	e->blob = NULL;
+}
+
+/* A fresh effect at the end of the current batch (NULL: no memory). */
+static struct effect *fx_add(store *st, int kind, const char *id)
+{
+	struct batch *b = st->cur;
+	struct effect *e;
+
+	if (b->nfx == b->nalloc) {
+		if (b->nalloc == b->capfx) {
+			size_t nc = b->capfx ? b->capfx * 2 : 64;
+			struct effect **n = realloc(b->fx, nc * sizeof(*n));
+			if (!n)
+				return NULL;
+			b->fx = n;
+			b->capfx = nc;
+		}
+		if (!(b->fx[b->nalloc] = malloc(sizeof(struct effect))))
+			return NULL;
+		b->nalloc++;
+	}
+	e = b->fx[b->nfx];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->event = -1;
+	e->old_status = e->new_status = ST_NONE;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	if (strmap_put(&st->overlay, e->id, e) < 0)
+		return NULL;
+	b->nfx++;
+	return e;
+}
+
+/* Forgets the current batch's effects from index mark on (an operation,
+ * or the whole batch, rolled back). */
+static void fx_truncate(store *st, size_t mark)
+{
+	struct batch *b = st->cur;
+
+	if (b->nfx == mark)
+		return;
+	while (b->nfx > mark)
+		fx_release(b->fx[--b->nfx]);
+	/* Rare (a statement failed): rebuild the overlay from what is left. */
+	strmap_clear(&st->overlay);
+	for (struct batch *p = st->pending; p; p = p->next)
+		for (size_t i = 0; i < p->nfx; i++)
+			strmap_put(&st->overlay, p->fx[i]->id, p->fx[i]);
+	for (size_t i = 0; i < b->nfx; i++)
+		strmap_put(&st->overlay, b->fx[i]->id, b->fx[i]);
+}
+
+static struct batch *batch_get(store *st)
+{
+	struct batch *b = st->spare;
+
+	if (b)
+		st->spare = b->next;
+	else if (!(b = calloc(1, sizeof(*b))))
+		return NULL;
+	b->next = NULL;
+	b->ops = NULL;
+	b->id = 0;
+	b->trimmed_to = 0;
+	b->rescan_expiry = 0;
+	b->last_seq = 0;
+	return b;
+}
+
+/* Drops an answered batch's effects (from the overlay too, unless a later
+ * batch changed the same id since) and keeps the batch for reuse. */
+static void batch_put(store *st, struct batch *b)
+{
+	for (size_t i = 0; i < b->nfx; i++) {
+		struct effect *e = b->fx[i];
+
+		if (strmap_get(&st->overlay, e->id) == e)
+			strmap_del(&st->overlay, e->id);
+		fx_release(e);
+	}
+	b->nfx = 0;
+	for (size_t i = 0; i < b->nowned; i++)
+		free(b->owned[i]);
+	b->nowned = 0;
+	b->next = st->spare;
+	st->spare = b;
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->nalloc; i++) {
+		fx_release(b->fx[i]);
+		free(b->fx[i]);
+	}
+	for (size_t i = 0; i < b->nowned; i++)
+		free(b->owned[i]);
+	free(b->fx);
+	free(b->owned);
+	free(b);
+}
+
+/* Keeps p (an op's output) until the batch's done() calls ran; -1 (and p
+ * freed) on no memory. */
+static int own(store *st, uint8_t *p)
+{
+	struct batch *b = st->cur;
+
+	if (b->nowned == b->capowned) {
+		size_t nc = b->capowned ? b->capowned * 2 : 16;
+		uint8_t **n = realloc(b->owned, nc * sizeof(*n));
+		if (!n) {
+			free(p);
+			return -1;
+		}
+		b->owned = n;
+		b->capowned = nc;
+	}
+	b->owned[b->nowned++] = p;
+	return 0;
 }
 
 static store_code io_fail(store *st, store_op *op)
@@ -659,102 +1211,224 @@ static store_code io_fail(store *st, store_op *op)
 	return STORE_E_IO;
 }
 
-/* Current state: this batch's changes first, then memory, then disk. */
+static store_code no_memory(store_op *op)
+{
+	snprintf(op->message, sizeof(op->message), "out of memory");
+	return STORE_E_NOMEM;
+}
+
+/* Opens the operation's savepoint before its first write. */
+/*
+ * Called once by an operation before its first write, with how many
+ * statements it will run.  One statement is atomic on its own; two or more
+ * get a savepoint so that a failure undoes the operation and nothing else.
+ */
+static int begin_writes(store *st, int statements)
+{
+	if (statements < 2 || st->in_savepoint)
+		return 0;
+	if (step_done(st->s_sp) < 0)
+		return -1;
+	st->in_savepoint = 1;
+	return 0;
+}
+
+/* Gives e the next sequence number; the row is written with the batch's
+ * other events just before the commit (write_events). */
+static void add_event(store *st, struct effect *e, int type)
+{
+	e->event = type;
+	e->seq = st->next_seq++;
+}
+
+static int write_events(store *st, int64_t now)
+{
+	struct batch *b = st->cur;
+	sqlite3_stmt *s;
+	size_t i = 0, k = 0;
+
+	/* EVENTS_PER_INSERT rows per statement while there are that many. */
+	for (;;) {
+		size_t n = 0, j;
+
+		for (j = i; j < b->nfx && n < EVENTS_PER_INSERT; j++)
+			n += b->fx[j]->event >= 0;
+		if (n < EVENTS_PER_INSERT)
+			break;
+		s = st->s_ins_evs;
+		for (k = 0; i < j; i++) {
+			const struct effect *e = b->fx[i];
+
+			if (e->event < 0)
+				continue;
+			sqlite3_bind_int64(s, (int)k * 5 + 1, (sqlite3_int64)e->seq);
+			sqlite3_bind_int(s, (int)k * 5 + 2, e->event);
+			sqlite3_bind_int64(s, (int)k * 5 + 3, now);
+			bind_text(s, (int)k * 5 + 4, e->id);
+			sqlite3_bind_blob(s, (int)k * 5 + 5, e->blob, (int)e->len, SQLITE_STATIC);
+			k++;
+		}
+		if (step_done(s) < 0)
+			return -1;
+	}
+	s = st->s_ins_ev;
+	for (; i < b->nfx; i++) {
+		const struct effect *e = b->fx[i];
+
+		if (e->event < 0)
+			continue;
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)e->seq);
+		sqlite3_bind_int(s, 2, e->event);
+		sqlite3_bind_int64(s, 3, now);
+		bind_text(s, 4, e->id);
+		sqlite3_bind_blob(s, 5, e->blob, (int)e->len, SQLITE_STATIC);
+		if (step_done(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static struct opstat *opstat_for(store *st, const char *operator_id)
+{
+	struct opstat *o;
+
+	for (size_t i = 0; i < st->nopst; i++)
+		if (strcmp(st->opst[i].operator_id, operator_id) == 0)
+			return &st->opst[i];
+	if (st->nopst == st->capopst) {
+		size_t nc = st->capopst ? st->capopst * 2 : 8;
+		struct opstat *n = realloc(st->opst, nc * sizeof(*n));
+		if (!n)
+			return NULL;
+		st->opst = n;
+		st->capopst = nc;
+	}
+	o = &st->opst[st->nopst++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->operator_id, sizeof(o->operator_id), "%s", operator_id);
+	return o;
+}
+
+/* A decision's state as the writer sees it: this batch's changes first,
+ * then the open decisions in memory, then the database (status only). */
+struct cur {
+	int status;
+	int64_t rid;
+	int rank;
+	int64_t created_ms, expires_ms;
+	const char *op_type, *assigned;
+	const uint8_t *blob;
+	size_t len;
+};
+
 static store_code lookup(store *st, const char *id, struct cur *c)
 {
+	struct effect *e = strmap_get(&st->overlay, id);
 	struct odec *d;
-	sqlite3_stmt *s = st->s_status;
+	sqlite3_stmt *s;
 	int rc;
 
-	for (size_t i = st->nfx; i-- > 0;) {
-		struct effect *e = &st->fx[i];
-		if (strcmp(e->id, id) == 0) {
-			c->status = e->new_status;
-			c->rank = e->rank;
-			c->created_ms = e->created_ms;
-			c->expires_ms = e->expires_ms;
-			c->blob = e->blob;
-			c->len = e->len;
-			return STORE_OK;
-		}
+	memset(c, 0, sizeof(*c));
+	if (e && e->kind == FX_DECISION) {
+		c->status = e->new_status;
+		c->rid = e->rid;
+		c->rank = e->rank;
+		c->created_ms = e->created_ms;
+		c->expires_ms = e->expires_ms;
+		c->op_type = e->op_type;
+		c->assigned = e->assigned;
+		c->blob = e->blob;
+		c->len = e->len;
+		return STORE_OK;
 	}
-	d = byid_find(st, id);
+	/* The writer is the only one changing the mirror: it reads it
+	 * without the lock. */
+	d = strmap_get(&st->byid, id);
 	if (d) {
-		c->status = status_index(d->status);
+		c->status = d->status;
+		c->rid = d->rid;
 		c->rank = d->rank;
 		c->created_ms = d->created_ms;
 		c->expires_ms = d->expires_ms;
+		c->op_type = d->op_type;
+		c->assigned = d->assigned;
 		c->blob = d->blob;
 		c->len = d->len;
 		return STORE_OK;
 	}
+	/* Not open in memory: resolved, unknown, or (should memory have
+	 * failed to take it) open in the database only. */
+	s = st->s_status;
 	bind_text(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		c->status = status_index((const char *)sqlite3_column_text(s, 0));
-		c->blob = NULL;
-		c->len = 0;
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+			c->status = status_index((const char *)sqlite3_column_text(s, 0));
+		} else {
+			struct batch *b = st->cur;
+			size_t ol = b->nowned;
+			uint8_t *op = NULL, *as = NULL, *bl = NULL;
+			const char *t;
+
+			c->status = status_index((const char *)sqlite3_column_text(s, 2));
+			c->rid = sqlite3_column_int64(s, 1);
+			c->rank = sqlite3_column_int(s, 3);
+			c->created_ms = sqlite3_column_int64(s, 4);
+			c->expires_ms = sqlite3_column_int64(s, 5);
+			c->len = (size_t)sqlite3_column_bytes(s, 8);
+			t = (const char *)sqlite3_column_text(s, 6);
+			op = (uint8_t *)strdup(t ? t : "");
+			t = (const char *)sqlite3_column_text(s, 7);
+			as = (uint8_t *)strdup(t ? t : "");
+			bl = dup_bytes(sqlite3_column_blob(s, 8), c->len);
+			if (!op || own(st, op) < 0 || !as || own(st, as) < 0 || !bl ||
+			    own(st, bl) < 0) {
+				if (b->nowned == ol)
+					free(op);
+				if (b->nowned <= ol + 1)
+					free(as);
+				if (b->nowned <= ol + 2)
+					free(bl);
+				sqlite3_reset(s);
+				return STORE_E_NOMEM;
+			}
+			c->op_type = (const char *)op;
+			c->assigned = (const char *)as;
+			c->blob = bl;
+		}
 	}
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_ROW)
-		return STORE_OK;
+		return c->status == ST_NONE ? STORE_E_IO : STORE_OK;
 	return rc == SQLITE_DONE ? STORE_E_NOTFOUND : STORE_E_IO;
 }
 
-static struct effect *fx_add(store *st)
+/* The operator of an open session, or NULL. */
+static const char *session_operator(store *st, const char *id)
 {
-	struct effect *e;
+	struct effect *e = strmap_get(&st->overlay, id);
+	struct session *se;
 
-	if (st->nfx == st->capfx) {
-		size_t nc = st->capfx ? st->capfx * 2 : 256;
-		struct effect *n = realloc(st->fx, nc * sizeof(*n));
-		if (!n)
-			return NULL;
-		st->fx = n;
-		st->capfx = nc;
-	}
-	e = &st->fx[st->nfx++];
-	memset(e, 0, sizeof(*e));
-	e->event = -1;
-	return e;
+	if (e && e->kind == FX_SESSION_OPEN)
+		return e->operator_id;
+	if (e && e->kind == FX_SESSION_CLOSE)
+		return NULL;
+	se = strmap_get(&st->sessions, id);
+	return se ? se->operator_id : NULL;
 }
 
-static void fx_release(struct effect *e)
-{
-	free(e->blob);
-	free(e->op_type);
-	free(e->assigned);
-}
-
-static int insert_event(store *st, struct effect *e, int type, int64_t now)
-{
-	sqlite3_stmt *s = st->s_ins_ev;
-
-	e->event = type;
-	e->seq = st->next_seq;
-	e->at_ms = now;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)e->seq);
-	sqlite3_bind_int(s, 2, type);
-	sqlite3_bind_int64(s, 3, now);
-	bind_text(s, 4, e->id);
-	sqlite3_bind_blob(s, 5, e->blob, (int)e->len, SQLITE_STATIC);
-	if (step_done(s) < 0)
-		return -1;
-	st->next_seq++;
-	return 0;
-}
+/* ---- the operations ---- */
 
 static store_code op_submit(store *st, store_op *op, int64_t now)
 {
-	Decision *d;
+	struct store__proposal meta;
 	struct effect *e;
 	sqlite3_stmt *s;
+	char id[ID_MAX];
+	int has_key = !empty(op->idempotency_key);
 	int rc;
-	char id[40];
-	int rank;
 
-	if (op->idempotency_key && *op->idempotency_key) {
+	if (has_key) {
 		s = st->s_idem;
 		bind_text(s, 1, op->idempotency_key);
 		rc = sqlite3_step(s);
@@ -763,349 +1437,313 @@ static store_code op_submit(store *st, store_op *op, int64_t now)
 			op->decision_len = (size_t)sqlite3_column_bytes(s, 0);
 			op->decision = dup_bytes(sqlite3_column_blob(s, 0), op->decision_len);
 			sqlite3_reset(s);
-			sqlite3_clear_bindings(s);
-			return op->decision ? STORE_OK : STORE_E_NOMEM;
+			if (!op->decision || own(st, op->decision) < 0) {
+				op->decision = NULL;
+				return no_memory(op);
+			}
+			return STORE_OK;
 		}
 		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
 		if (rc != SQLITE_DONE)
 			return io_fail(st, op);
 	}
-	d = vertice__governance__v1__decision__unpack(NULL, op->proposal_len, op->proposal);
-	if (!d) {
-		snprintf(op->message, sizeof(op->message), "proposal does not decode");
-		return STORE_E_INVALID;
-	}
 	store__random_id("d-", id, sizeof(id));
-	str_set(&d->decision_id, id);
-	str_set(&d->status, "PENDING");
-	str_set(&d->idempotency_key, op->idempotency_key);
-	ts_set(&d->created_at, now);
-	ts_set(&d->expires_at, now + (int64_t)d->sla_seconds * 1000);
-	ts_set(&d->updated_at, now);
-	rank = rank_of(d->priority);
-	e = fx_add(st);
-	if (!e || pack_decision(d, &e->blob, &e->len) < 0) {
-		if (e)
-			st->nfx--;
-		vertice__governance__v1__decision__free_unpacked(d, NULL);
-		return STORE_E_NOMEM;
+	e = fx_add(st, FX_DECISION, id);
+	if (!e)
+		return no_memory(op);
+	rc = store__blob_submit(op->proposal, op->proposal_len, id, now, op->idempotency_key,
+				&e->blob, &e->len, &meta);
+	if (rc < 0) {
+		if (rc == -1) {
+			snprintf(op->message, sizeof(op->message), "the proposal does not decode");
+			return STORE_E_INVALID;
+		}
+		return no_memory(op);
 	}
-	snprintf(e->id, sizeof(e->id), "%s", id);
-	e->old_status = ST_NONE;
+	e->op_type = meta.operation_type;
+	e->assigned = meta.assigned_operator;
 	e->new_status = ST_PENDING;
-	e->rank = rank;
+	e->rank = meta.rank;
 	e->created_ms = now;
-	e->expires_ms = now + (int64_t)d->sla_seconds * 1000;
-	e->op_type = strdup(d->operation_type);
-	e->assigned = strdup(d->assigned_operator ? d->assigned_operator : "");
-	vertice__governance__v1__decision__free_unpacked(d, NULL);
-	if (!e->op_type || !e->assigned) {
-		fx_release(e);
-		st->nfx--;
-		return STORE_E_NOMEM;
-	}
-	/* Bound SQLITE_STATIC: only buffers that outlive the step. */
+	e->expires_ms = meta.expires_ms;
 	s = st->s_ins_dec;
-	bind_text(s, 1, id);
-	sqlite3_bind_int(s, 2, rank);
+	bind_text(s, 1, e->id);
+	sqlite3_bind_int(s, 2, e->rank);
 	sqlite3_bind_int64(s, 3, now);
 	sqlite3_bind_int64(s, 4, e->expires_ms);
 	bind_text(s, 5, e->op_type);
 	bind_text(s, 6, e->assigned);
-	if (op->idempotency_key && *op->idempotency_key)
+	if (has_key)
 		bind_text(s, 7, op->idempotency_key);
 	else
 		sqlite3_bind_null(s, 7);
 	sqlite3_bind_blob(s, 8, e->blob, (int)e->len, SQLITE_STATIC);
-	if (step_done(s) < 0 ||
-	    insert_event(st, e, STORE_EV_NEW, now) < 0) {
-		fx_release(e);
-		st->nfx--;
+	if (step_done(s) < 0)
 		return io_fail(st, op);
-	}
+	e->rid = sqlite3_last_insert_rowid(st->db);
+	add_event(st, e, STORE_EV_NEW);
 	op->created = 1;
-	op->decision = dup_bytes(e->blob, e->len);
+	op->decision = e->blob;
 	op->decision_len = e->len;
-	return op->decision ? STORE_OK : STORE_E_NOMEM;
-}
-
-/* The session's operator, or STORE_E_SESSION. */
-static store_code session_operator(store *st, store_op *op, char *opr, size_t oprlen)
-{
-	sqlite3_stmt *s = st->s_sess;
-	int rc;
-	int open = 0;
-
-	bind_text(s, 1, op->session_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		snprintf(opr, oprlen, "%s", (const char *)sqlite3_column_text(s, 0));
-		open = sqlite3_column_type(s, 1) == SQLITE_NULL;
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return io_fail(st, op);
-	if (!open) {
-		snprintf(op->message, sizeof(op->message),
-			 "session '%.64s' is unknown or closed; open a new one with CreateSession",
-			 op->session_id ? op->session_id : "");
-		return STORE_E_SESSION;
-	}
+	op->processed_at_ms = now;
 	return STORE_OK;
 }
 
-/* A request id seen before: replay (OK) or DUPLICATE; STORE_E_NOTFOUND
- * when it is new. */
+/* A request id used before: a replay (STORE_OK) or STORE_E_DUPLICATE;
+ * STORE_E_NOTFOUND when it is new. */
 static store_code request_seen(store *st, store_op *op)
 {
 	sqlite3_stmt *s = st->s_req;
 	store_code res = STORE_E_NOTFOUND;
 	int rc;
 
-	if (!op->request_id || !*op->request_id)
+	if (empty(op->request_id))
 		return STORE_E_NOTFOUND;
 	bind_text(s, 1, op->request_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *did = (const char *)sqlite3_column_text(s, 0);
-		if (strcmp(did, op->decision_id) != 0) {
+
+		if (!did || strcmp(did, op->decision_id) != 0) {
 			snprintf(op->message, sizeof(op->message),
-				 "request id '%.64s' was used for decision '%.40s'", op->request_id, did);
+				 "request id '%.100s' was used for decision '%.40s'", op->request_id,
+				 did ? did : "");
 			res = STORE_E_DUPLICATE;
 		} else {
 			op->replayed = 1;
 			op->processed_at_ms = sqlite3_column_int64(s, 1);
 			op->decision_len = (size_t)sqlite3_column_bytes(s, 2);
 			op->decision = dup_bytes(sqlite3_column_blob(s, 2), op->decision_len);
-			res = op->decision ? STORE_OK : STORE_E_NOMEM;
+			if (!op->decision || own(st, op->decision) < 0) {
+				op->decision = NULL;
+				res = no_memory(op);
+			} else {
+				res = STORE_OK;
+			}
 		}
 	} else if (rc != SQLITE_DONE) {
 		res = io_fail(st, op);
 	}
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	return res;
+}
+
+/* Writes a change (an escalation updates the decision, a resolution is a
+ * row of its own) and gives it its event. */
+static int write_change(store *st, struct effect *e, const char *reviewed_by, int64_t now)
+{
+	sqlite3_stmt *s;
+
+	if (is_open(e->new_status)) {
+		s = st->s_esc_dec;
+		bind_text(s, 1, e->assigned);
+		sqlite3_bind_blob(s, 2, e->blob, (int)e->len, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, e->rid);
+		if (step_done(s) < 0)
+			return -1;
+		add_event(st, e, STORE_EV_UPDATED);
+		return 0;
+	}
+	s = st->s_ins_res;
+	bind_text(s, 1, e->id);
+	bind_text(s, 2, st_names[e->new_status]);
+	sqlite3_bind_int(s, 3, e->rank);
+	sqlite3_bind_int64(s, 4, e->created_ms);
+	sqlite3_bind_int64(s, 5, now);
+	bind_text(s, 6, reviewed_by);
+	bind_text(s, 7, e->op_type);
+	bind_text(s, 8, e->assigned);
+	sqlite3_bind_blob(s, 9, e->blob, (int)e->len, SQLITE_STATIC);
+	if (step_done(s) < 0)
+		return -1;
+	add_event(st, e, STORE_EV_RESOLVED);
+	return 0;
+}
+
+/* A new effect for decision id changed from c (blob set by the caller). */
+static struct effect *fx_change(store *st, const char *id, const struct cur *c, int new_status,
+				int64_t now)
+{
+	struct effect *e = fx_add(st, FX_DECISION, id);
+
+	if (!e)
+		return NULL;
+	e->rid = c->rid;
+	e->old_status = c->status;
+	e->new_status = new_status;
+	e->rank = c->rank;
+	e->created_ms = c->created_ms;
+	e->expires_ms = c->expires_ms;
+	e->reviewed_ms = now;
+	/* Each effect owns its copies: the odec or effect they come from
+	 * may change before this one is answered. */
+	e->op_type = strdup(c->op_type ? c->op_type : "");
+	e->assigned = strdup(c->assigned ? c->assigned : "");
+	if (!e->op_type || !e->assigned)
+		return NULL;
+	return e;
 }
 
 static store_code op_review(store *st, store_op *op, int64_t now)
 {
-	char opr[160];
-	struct cur c;
-	store_code rc;
-	Decision *d;
-	struct effect *e;
-	sqlite3_stmt *s;
+	const char *opr = session_operator(st, op->session_id ? op->session_id : "");
 	int new_status = op->kind == STORE_OP_APPROVE ? ST_APPROVED :
 			 op->kind == STORE_OP_REJECT ? ST_REJECTED : ST_ESCALATED;
+	struct store__change ch;
+	struct opstat *os;
+	struct effect *e;
+	struct cur c;
+	store_code rc;
+	int brc;
 
-	if ((rc = session_operator(st, op, opr, sizeof(opr))) != STORE_OK)
-		return rc;
-	rc = lookup(st, op->decision_id, &c);
+	if (!opr) {
+		snprintf(op->message, sizeof(op->message),
+			 "session '%.64s' is unknown or closed; open a new one with CreateSession",
+			 op->session_id ? op->session_id : "");
+		return STORE_E_SESSION;
+	}
+	rc = lookup(st, op->decision_id ? op->decision_id : "", &c);
 	if (rc == STORE_E_NOTFOUND) {
 		snprintf(op->message, sizeof(op->message), "decision '%.64s' not found",
-			 op->decision_id);
+			 op->decision_id ? op->decision_id : "");
 		return rc;
 	}
 	if (rc != STORE_OK)
 		return io_fail(st, op);
 	if ((rc = request_seen(st, op)) != STORE_E_NOTFOUND)
 		return rc;
-	if (c.status != ST_PENDING && c.status != ST_ESCALATED) {
+	if (!is_open(c.status)) {
 		snprintf(op->message, sizeof(op->message), "decision '%.64s' is already %s",
-			 op->decision_id, c.status >= 0 ? st_names[c.status] : "resolved");
+			 op->decision_id, c.status == ST_NONE ? "resolved" : st_names[c.status]);
 		return STORE_E_CONFLICT;
 	}
-	d = vertice__governance__v1__decision__unpack(NULL, c.len, c.blob);
-	if (!d) {
-		snprintf(op->message, sizeof(op->message), "stored decision does not decode");
+	/* The entry now (it may need memory), the counts once the op is done. */
+	if (!(os = opstat_for(st, opr)))
+		return no_memory(op);
+	memset(&ch, 0, sizeof(ch));
+	ch.status = st_names[new_status];
+	ch.now_ms = now;
+	if (new_status == ST_ESCALATED) {
+		ch.escalate = 1;
+		ch.escalated_to = op->target;
+		ch.escalation_reason = op->reason;
+		ch.escalated_by = opr;
+	} else {
+		ch.history = 1;
+		ch.submitted_ms = c.created_ms;
+		ch.reviewed_by = opr;
+		ch.outcome = st_names[new_status];
+		ch.comment = op->comment;
+		ch.reasoning = op->reasoning;
+		ch.request_id = op->request_id;
+	}
+	e = fx_change(st, op->decision_id, &c, new_status, now);
+	if (!e)
+		return no_memory(op);
+	if (new_status == ST_ESCALATED) {
+		free(e->assigned);
+		if (!(e->assigned = strdup(op->target ? op->target : "")))
+			return no_memory(op);
+	}
+	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
+	if (brc < 0) {
+		if (brc == -2)
+			return no_memory(op);
+		snprintf(op->message, sizeof(op->message),
+			 "stored decision '%.64s' does not decode", op->decision_id);
 		return STORE_E_IO;
 	}
-	str_set(&d->status, st_names[new_status]);
-	ts_set(&d->updated_at, now);
-	if (new_status == ST_ESCALATED) {
-		str_set(&d->escalated_to, op->target);
-		str_set(&d->escalation_reason, op->reason);
-		str_set(&d->escalated_by, opr);
-		ts_set(&d->escalated_at, now);
-		str_set(&d->assigned_operator, op->target);
-	} else {
-		Vertice__Governance__V1__DecisionHistory *h = d->history;
-		if (!h) {
-			h = malloc(sizeof(*h));
-			if (!h) {
-				vertice__governance__v1__decision__free_unpacked(d, NULL);
-				return STORE_E_NOMEM;
-			}
-			vertice__governance__v1__decision_history__init(h);
-			d->history = h;
-		}
-		ts_set(&h->submitted_at, c.created_ms);
-		ts_set(&h->reviewed_at, now);
-		str_set(&h->reviewed_by, opr);
-		str_set(&h->outcome, st_names[new_status]);
-		str_set(&h->comment, op->comment);
-		str_set(&h->reasoning, op->reasoning);
-		str_set(&h->request_id, op->request_id);
-	}
-	e = fx_add(st);
-	if (!e || pack_decision(d, &e->blob, &e->len) < 0) {
-		if (e)
-			st->nfx--;
-		vertice__governance__v1__decision__free_unpacked(d, NULL);
-		return STORE_E_NOMEM;
-	}
-	snprintf(e->id, sizeof(e->id), "%s", op->decision_id);
-	e->old_status = c.status;
-	e->new_status = new_status;
-	e->rank = c.rank;
-	e->created_ms = c.created_ms;
-	e->expires_ms = c.expires_ms;
-	e->reviewed_ms = now;
-	e->op_type = strdup(d->operation_type);
-	e->assigned = strdup(d->assigned_operator);
-	vertice__governance__v1__decision__free_unpacked(d, NULL);
-	s = st->s_upd_dec;
-	bind_text(s, 1, st_names[new_status]);
-	bind_text(s, 2, e->assigned);
-	if (new_status == ST_ESCALATED) {
-		sqlite3_bind_null(s, 3);
-		sqlite3_bind_null(s, 4);
-		sqlite3_bind_null(s, 5);
-	} else {
-		sqlite3_bind_int64(s, 3, now);
-		bind_text(s, 4, opr);
-		bind_text(s, 5, st_names[new_status]);
-	}
-	sqlite3_bind_blob(s, 6, e->blob, (int)e->len, SQLITE_STATIC);
-	bind_text(s, 7, op->decision_id);
-	if (!e->op_type || !e->assigned || step_done(s) < 0)
-		goto fail;
-	if (new_status == ST_ESCALATED) {
-		s = st->s_ins_esc;
-		bind_text(s, 1, op->decision_id);
-		bind_text(s, 2, opr);
-		sqlite3_bind_int64(s, 3, now);
-		if (step_done(s) < 0)
-			goto fail;
-	}
-	if (op->request_id && *op->request_id) {
-		s = st->s_ins_req;
+	if (begin_writes(st, empty(op->request_id) ? 1 : 2) < 0 ||
+	    write_change(st, e, opr, now) < 0)
+		return io_fail(st, op);
+	if (!empty(op->request_id)) {
+		sqlite3_stmt *s = st->s_ins_req;
+
 		bind_text(s, 1, op->request_id);
 		bind_text(s, 2, op->decision_id);
 		sqlite3_bind_int(s, 3, (int)op->kind);
 		sqlite3_bind_int64(s, 4, now);
 		sqlite3_bind_blob(s, 5, e->blob, (int)e->len, SQLITE_STATIC);
 		if (step_done(s) < 0)
-			goto fail;
+			return io_fail(st, op);
 	}
-	if (insert_event(st, e, new_status == ST_ESCALATED ? STORE_EV_UPDATED : STORE_EV_RESOLVED,
-			 now) < 0)
-		goto fail;
-	op->processed_at_ms = now;
-	op->decision = dup_bytes(e->blob, e->len);
+	st->review = os;
+	st->review_status = new_status;
+	st->review_ms = new_status == ST_ESCALATED ? 0 : now - c.created_ms;
+	op->decision = e->blob;
 	op->decision_len = e->len;
-	return op->decision ? STORE_OK : STORE_E_NOMEM;
-fail:
-	fx_release(e);
-	st->nfx--;
-	return io_fail(st, op);
+	op->processed_at_ms = now;
+	return STORE_OK;
 }
 
-static store_code expire_one(store *st, store_op *op, const char *id, int64_t now)
+static store_code expire_one(store *st, store_op *op, const char *id, int due, int64_t now)
 {
-	struct cur c;
-	Decision *d;
-	Vertice__Governance__V1__DecisionHistory *h;
+	struct store__change ch;
 	struct effect *e;
-	sqlite3_stmt *s;
+	struct cur c;
+	int brc;
 
-	if (lookup(st, id, &c) != STORE_OK || (c.status != ST_PENDING && c.status != ST_ESCALATED) ||
-	    c.expires_ms > now)
+	if (lookup(st, id, &c) != STORE_OK || !is_open(c.status) || c.expires_ms > now)
 		return STORE_OK;
-	d = vertice__governance__v1__decision__unpack(NULL, c.len, c.blob);
-	if (!d)
+	memset(&ch, 0, sizeof(ch));
+	ch.status = "EXPIRED";
+	ch.now_ms = now;
+	ch.history = 1;
+	ch.submitted_ms = c.created_ms;
+	ch.reviewed_by = "system";
+	ch.outcome = "EXPIRED";
+	ch.sla_violated = 1;
+	e = fx_change(st, id, &c, ST_EXPIRED, now);
+	if (!e)
+		return no_memory(op);
+	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
+	if (brc == -2)
+		return no_memory(op);
+	if (brc < 0) {
+		snprintf(op->message, sizeof(op->message),
+			 "stored decision '%.64s' does not decode", id);
 		return STORE_E_IO;
-	str_set(&d->status, "EXPIRED");
-	ts_set(&d->updated_at, now);
-	d->sla_violated = 1;
-	h = d->history;
-	if (!h && (h = malloc(sizeof(*h))) != NULL) {
-		vertice__governance__v1__decision_history__init(h);
-		d->history = h;
 	}
-	if (h) {
-		ts_set(&h->submitted_at, c.created_ms);
-		ts_set(&h->reviewed_at, now);
-		str_set(&h->reviewed_by, "system");
-		str_set(&h->outcome, "EXPIRED");
-	}
-	e = fx_add(st);
-	if (!e || pack_decision(d, &e->blob, &e->len) < 0) {
-		if (e)
-			st->nfx--;
-		vertice__governance__v1__decision__free_unpacked(d, NULL);
-		return STORE_E_NOMEM;
-	}
-	snprintf(e->id, sizeof(e->id), "%s", id);
-	e->old_status = c.status;
-	e->new_status = ST_EXPIRED;
-	e->rank = c.rank;
-	e->created_ms = c.created_ms;
-	e->expires_ms = c.expires_ms;
-	e->reviewed_ms = now;
-	e->op_type = strdup(d->operation_type);
-	e->assigned = strdup(d->assigned_operator);
-	vertice__governance__v1__decision__free_unpacked(d, NULL);
-	s = st->s_upd_dec;
-	bind_text(s, 1, "EXPIRED");
-	bind_text(s, 2, e->assigned);
-	sqlite3_bind_int64(s, 3, now);
-	bind_text(s, 4, "system");
-	bind_text(s, 5, "EXPIRED");
-	sqlite3_bind_blob(s, 6, e->blob, (int)e->len, SQLITE_STATIC);
-	bind_text(s, 7, id);
-	if (!e->op_type || !e->assigned || step_done(s) < 0 ||
-	    insert_event(st, e, STORE_EV_RESOLVED, now) < 0) {
-		fx_release(e);
-		st->nfx--;
+	if (begin_writes(st, due) < 0 || write_change(st, e, "system", now) < 0)
 		return io_fail(st, op);
-	}
 	op->expired++;
 	return STORE_OK;
 }
 
 static store_code op_expire(store *st, store_op *op, int64_t now)
 {
-	char (*due)[40] = NULL;
+	char (*due)[ID_MAX] = NULL;
 	size_t n = 0, cap = 0;
 	store_code rc = STORE_OK;
 
 	if (now < st->earliest_expiry)
 		return STORE_OK;
-	/* Collect first: expiring changes what the loop would walk. */
+	st->cur->rescan_expiry = 1;
+	/* Collect first: expiring changes what the walk would visit.  What this
+	 * batch submitted is not due yet (sla_seconds >= 1). */
 	for (int r = 0; r < 4; r++) {
-		struct vec *v = &st->ranks[r];
+		const struct vec *v = &st->ranks[r];
+
 		for (size_t i = 0; i < v->n; i++) {
-			struct odec *d = v->v[i];
+			const struct odec *d = v->v[i];
+
 			if (d->removed || d->expires_ms > now)
 				continue;
 			if (n == cap) {
 				size_t nc = cap ? cap * 2 : 64;
-				char (*nd)[40] = realloc(due, nc * sizeof(*nd));
+				char (*nd)[ID_MAX] = realloc(due, nc * sizeof(*nd));
 				if (!nd) {
 					free(due);
-					return STORE_E_NOMEM;
+					return no_memory(op);
 				}
 				due = nd;
 				cap = nc;
 			}
-			snprintf(due[n++], 40, "%s", d->id);
+			memcpy(due[n++], d->id, ID_MAX);
 		}
 	}
 	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = expire_one(st, op, due[i], now);
+		rc = expire_one(st, op, due[i], (int)(n < 2 ? n : 2), now);
 	free(due);
 	return rc;
 }
@@ -1113,41 +1751,53 @@ static store_code op_expire(store *st, store_op *op, int64_t now)
 static store_code op_session_open(store *st, store_op *op, int64_t now)
 {
 	sqlite3_stmt *s = st->s_ins_sess;
+	struct effect *e;
 
 	store__random_id("s-", op->session_id_out, sizeof(op->session_id_out));
-	bind_text(s, 1, op->session_id_out);
-	bind_text(s, 2, op->operator_id);
+	e = fx_add(st, FX_SESSION_OPEN, op->session_id_out);
+	if (!e || !(e->operator_id = strdup(op->operator_id ? op->operator_id : "")))
+		return no_memory(op);
+	e->created_ms = now;
+	bind_text(s, 1, e->id);
+	bind_text(s, 2, e->operator_id);
 	sqlite3_bind_int64(s, 3, now);
 	if (step_done(s) < 0)
 		return io_fail(st, op);
 	op->session_created_ms = now;
+	op->processed_at_ms = now;
 	return STORE_OK;
 }
 
 static store_code op_session_close(store *st, store_op *op, int64_t now)
 {
-	sqlite3_stmt *s = st->s_sess;
-	int rc, open = 0;
+	const char *id = op->session_id ? op->session_id : "";
+	sqlite3_stmt *s;
+	struct effect *e;
+	int rc;
 
-	bind_text(s, 1, op->session_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		open = sqlite3_column_type(s, 1) == SQLITE_NULL;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc == SQLITE_DONE) {
-		snprintf(op->message, sizeof(op->message), "session '%.64s' not found",
-			 op->session_id);
+	if (!session_operator(st, id)) {
+		/* Not open: closed already (fine) or never opened. */
+		s = st->s_sess_get;
+		bind_text(s, 1, id);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc == SQLITE_ROW)
+			return STORE_OK;
+		if (rc != SQLITE_DONE)
+			return io_fail(st, op);
+		snprintf(op->message, sizeof(op->message), "session '%.64s' not found", id);
 		return STORE_E_NOTFOUND;
 	}
-	if (rc != SQLITE_ROW)
-		return io_fail(st, op);
-	if (!open)
-		return STORE_OK;
+	e = fx_add(st, FX_SESSION_CLOSE, id);
+	if (!e)
+		return no_memory(op);
 	s = st->s_close_sess;
 	sqlite3_bind_int64(s, 1, now);
-	bind_text(s, 2, op->session_id);
-	return step_done(s) < 0 ? io_fail(st, op) : STORE_OK;
+	bind_text(s, 2, id);
+	if (step_done(s) < 0)
+		return io_fail(st, op);
+	op->processed_at_ms = now;
+	return STORE_OK;
 }
 
 static store_code run_op(store *st, store_op *op, int64_t now)
@@ -1161,119 +1811,193 @@ static store_code run_op(store *st, store_op *op, int64_t now)
 	case STORE_OP_SESSION_OPEN: return op_session_open(st, op, now);
 	case STORE_OP_SESSION_CLOSE: return op_session_close(st, op, now);
 	}
-	snprintf(op->message, sizeof(op->message), "unknown operation");
+	snprintf(op->message, sizeof(op->message), "unknown operation %d", (int)op->kind);
 	return STORE_E_INVALID;
 }
 
 /* ---- after a commit: memory follows the database ---- */
 
-static void metrics_leave(store *st, int status, int rank)
+static void metrics_move(store *st, int from, int to, int rank)
 {
-	if (status == ST_PENDING || status == ST_ESCALATED) {
-		st->m.pending--;
-		if (status == ST_ESCALATED)
-			st->m.escalated--;
-		if (rank == 0)
-			st->m.critical--;
-		if (rank == 1)
-			st->m.high--;
-	}
-}
+	store_metrics *m = &st->m;
 
-static void metrics_enter(store *st, int status, int rank)
-{
-	switch (status) {
+	if (from == ST_NONE) {
+		m->total++;
+	} else {
+		st->counts[from][rank]--;
+		if (is_open(from)) {
+			m->pending--;
+			m->escalated -= from == ST_ESCALATED;
+			m->critical -= rank == 0;
+			m->high -= rank == 1;
+		}
+	}
+	st->counts[to][rank]++;
+	switch (to) {
 	case ST_PENDING:
 	case ST_ESCALATED:
-		st->m.pending++;
-		if (status == ST_ESCALATED)
-			st->m.escalated++;
-		if (rank == 0)
-			st->m.critical++;
-		if (rank == 1)
-			st->m.high++;
+		m->pending++;
+		m->escalated += to == ST_ESCALATED;
+		m->critical += rank == 0;
+		m->high += rank == 1;
 		break;
-	case ST_APPROVED: st->m.approved++; break;
-	case ST_REJECTED: st->m.rejected++; break;
-	case ST_EXPIRED: st->m.expired++; st->m.sla_violations++; break;
+	case ST_APPROVED: m->approved++; break;
+	case ST_REJECTED: m->rejected++; break;
+	case ST_EXPIRED:
+		m->expired++;
+		m->sla_violations++;
+		break;
 	}
 }
 
-static void ring_put(store *st, const struct effect *e)
+static void ring_put(store *st, const struct effect *e, int64_t at_ms)
 {
 	struct ring_ev *r = &st->ring[e->seq % st->ring_cap];
+	uint8_t *copy = dup_bytes(e->blob, e->len);
 
 	free(r->blob);
+	if (!copy) {
+		/* The ring must not claim an event it cannot give: readers see
+		 * seq 0 here and go to the database. */
+		memset(r, 0, sizeof(*r));
+		return;
+	}
 	r->seq = e->seq;
 	r->type = e->event;
-	r->at_ms = e->at_ms;
-	r->blob = dup_bytes(e->blob, e->len);
-	r->len = r->blob ? e->len : 0;
-	/* ring_first is the oldest sequence the ring really holds: after a
-	 * restart the ring starts empty, and older events live only on disk. */
+	r->at_ms = at_ms;
+	r->blob = copy;
+	r->len = e->len;
+	/* Events arrive in order without gaps: the ring holds the last
+	 * ring_cap of them. */
 	if (!st->ring_first)
 		st->ring_first = e->seq;
 	else if (e->seq - st->ring_first >= st->ring_cap)
 		st->ring_first = e->seq - st->ring_cap + 1;
 }
 
-static void apply(store *st)
+/* An open decision enters memory or changes there. */
+static void apply_open(store *st, struct effect *e)
+{
+	struct odec *d = strmap_get(&st->byid, e->id);
+
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d) {
+			st->memory_short = 1;
+			return;
+		}
+		memcpy(d->id, e->id, sizeof(d->id));
+		d->rid = e->rid;
+		d->rank = e->rank;
+		d->created_ms = e->created_ms;
+		d->expires_ms = e->expires_ms;
+		d->op_type = e->op_type;
+		e->op_type = NULL;
+		if (!d->op_type || strmap_put(&st->byid, d->id, d) < 0) {
+			odec_free(d);
+			st->memory_short = 1;
+			return;
+		}
+		if (vec_insert(&st->ranks[d->rank], d) < 0) {
+			strmap_del(&st->byid, d->id);
+			odec_free(d);
+			st->memory_short = 1;
+			return;
+		}
+		if (d->expires_ms < st->earliest_expiry)
+			st->earliest_expiry = d->expires_ms;
+	}
+	d->status = e->new_status;
+	if (e->assigned) {
+		free(d->assigned);
+		d->assigned = e->assigned;
+		e->assigned = NULL;
+	}
+	if (e->rid > st->max_rid)
+		st->max_rid = e->rid;
+	if (!d->assigned && !(d->assigned = strdup(""))) {
+		/* Filters read it: without one the entry cannot be listed. */
+		strmap_del(&st->byid, d->id);
+		d->removed = 1;
+		st->ranks[d->rank].removed++;
+		st->memory_short = 1;
+		return;
+	}
+	{
+		/* op->decision still points at e->blob until done() ran. */
+		uint8_t *copy = dup_bytes(e->blob, e->len);
+		if (copy) {
+			free(d->blob);
+			d->blob = copy;
+			d->len = e->len;
+		}
+	}
+}
+
+static void apply_resolved(store *st, const struct effect *e)
+{
+	struct odec *d = strmap_get(&st->byid, e->id);
+
+	if (!d)
+		return;
+	strmap_del(&st->byid, e->id);
+	d->removed = 1;
+	st->ranks[d->rank].removed++;
+	vec_compact(&st->ranks[d->rank]);
+}
+
+static void apply_session(store *st, struct effect *e)
+{
+	if (e->kind == FX_SESSION_OPEN) {
+		struct session *se = calloc(1, sizeof(*se));
+
+		if (!se)
+			return;
+		memcpy(se->id, e->id, sizeof(se->id));
+		se->operator_id = e->operator_id;
+		e->operator_id = NULL;
+		if (strmap_put(&st->sessions, se->id, se) < 0) {
+			free(se->operator_id);
+			free(se);
+		}
+	} else {
+		struct session *se = strmap_get(&st->sessions, e->id);
+
+		if (se) {
+			strmap_del(&st->sessions, e->id);
+			free(se->operator_id);
+			free(se);
+		}
+	}
+}
+
+static void apply(store *st, const struct batch *b)
 {
 	pthread_rwlock_wrlock(&st->lock);
-	for (size_t i = 0; i < st->nfx; i++) {
-		struct effect *e = &st->fx[i];
-		int open_now = e->new_status == ST_PENDING || e->new_status == ST_ESCALATED;
-		struct odec *d = byid_find(st, e->id);
+	for (size_t i = 0; i < b->nfx; i++) {
+		struct effect *e = b->fx[i];
 
-		if (e->event >= 0)
-			ring_put(st, e);
-		if (e->old_status == ST_NONE)
-			st->m.total++;
-		else
-			metrics_leave(st, e->old_status, e->rank);
-		metrics_enter(st, e->new_status, e->rank);
-		if (e->new_status == ST_APPROVED || e->new_status == ST_REJECTED) {
-			st->resp_sum_ms += e->reviewed_ms - e->created_ms;
-			st->resp_n++;
+		if (e->kind != FX_DECISION) {
+			apply_session(st, e);
+			continue;
 		}
-		if (open_now) {
-			if (!d) {
-				d = calloc(1, sizeof(*d));
-				if (!d)
-					continue; /* memory stays behind; reads fall back to disk */
-				snprintf(d->id, sizeof(d->id), "%s", e->id);
-				d->rank = e->rank;
-				d->created_ms = e->created_ms;
-				d->expires_ms = e->expires_ms;
-				if (byid_insert(st, d) < 0 || vec_insert(&st->ranks[d->rank], d) < 0) {
-					byid_remove(st, d->id);
-					free(d);
-					continue;
-				}
-			}
-			snprintf(d->status, sizeof(d->status), "%s", st_names[e->new_status]);
-			free(d->op_type);
-			free(d->assigned);
-			free(d->blob);
-			d->op_type = e->op_type;
-			d->assigned = e->assigned;
-			d->blob = e->blob;
-			d->len = e->len;
-			e->op_type = e->assigned = NULL;
-			e->blob = NULL;
-			if (d->expires_ms < st->earliest_expiry)
-				st->earliest_expiry = d->expires_ms;
-		} else if (d) {
-			byid_remove(st, d->id);
-			d->removed = 1;
-			st->ranks[d->rank].removed++;
-			vec_compact(&st->ranks[d->rank]);
-		}
-		if (e->seq > st->last_seq)
+		if (e->event >= 0) {
+			ring_put(st, e, b->now);
+			if (!st->first_seq)
+				st->first_seq = e->seq;
 			st->last_seq = e->seq;
+		}
+		metrics_move(st, e->old_status, e->new_status, e->rank);
+		if (e->new_status == ST_APPROVED || e->new_status == ST_REJECTED)
+			st->resp_sum_ms += e->reviewed_ms - e->created_ms;
+		if (is_open(e->new_status))
+			apply_open(st, e);
+		else
+			apply_resolved(st, e);
 	}
-	recompute_derived(&st->m, st->resp_sum_ms, st->resp_n);
-	st->m.last_seq = st->last_seq;
+	if (b->trimmed_to > st->first_seq)
+		st->first_seq = b->trimmed_to;
+	recompute_derived(st);
 	pthread_rwlock_unlock(&st->lock);
 }
 
@@ -1288,134 +2012,356 @@ static void recompute_earliest(store *st)
 	st->earliest_expiry = e;
 }
 
+/* ---- the batch ---- */
+
 static void finish_ops(store_op *list)
 {
 	while (list) {
 		store_op *next = list->next;
-		uint8_t *dec = list->decision;
+
 		/* done() may free op (its owner's): touch nothing after it. */
 		list->done(list);
-		free(dec);
 		list = next;
 	}
+}
+
+static void fail_all(store_op *list, const char *what, const char *err)
+{
+	for (store_op *op = list; op; op = op->next) {
+		op->result = STORE_E_IO;
+		snprintf(op->message, sizeof(op->message), "database error: %s: %.180s", what, err);
+		op->decision = NULL;
+		op->decision_len = 0;
+		op->created = op->replayed = 0;
+		op->expired = 0;
+	}
+}
+
+/* Deletes the oldest events past the retention, a bounded chunk per batch.
+ * Returns the new oldest retained sequence number (0: nothing trimmed). */
+static uint64_t trim_events(store *st, int *failed)
+{
+	uint64_t last = st->next_seq - 1, upto;
+	uint64_t first = st->trim_first ? st->trim_first : 1;  /* 0: none yet */
+	uint64_t keep = st->opts.event_retention;
+	/* Trim in chunks, not at every batch: let it overshoot a little. */
+	uint64_t slack = keep / 16 < 1 ? 1 : keep / 16 > TRIM_SLACK ? TRIM_SLACK : keep / 16;
+
+	if (last < first || last - first + 1 <= keep + slack)
+		return 0;
+	upto = last - st->opts.event_retention + 1;  /* keep seq >= upto */
+	if (upto > first + TRIM_CHUNK)
+		upto = first + TRIM_CHUNK;
+	sqlite3_bind_int64(st->s_trim_ev, 1, (sqlite3_int64)upto);
+	if (step_done(st->s_trim_ev) < 0) {
+		*failed = 1;
+		return 0;
+	}
+	st->trim_first = upto;
+	return upto;
+}
+
+/*
+ * Now and then (a second apart at most) raises meta.open_floor_rid to the
+ * smallest rowid of an open decision, so that open() reads only the
+ * decisions from there on.  Memory lags the batches still waiting for
+ * their sync, but those only resolve decisions or add ones with larger
+ * rowids, so the floor stays at or below every open decision.
+ */
+static int raise_floor(store *st, int64_t now)
+{
+	int64_t floor = st->max_rid + 1;
+
+	if (st->memory_short || now - st->floor_ms < 1000)
+		return 0;
+	st->floor_ms = now;
+	for (int r = 0; r < 4; r++)
+		for (size_t i = 0; i < st->ranks[r].n; i++)
+			if (!st->ranks[r].v[i]->removed && st->ranks[r].v[i]->rid < floor)
+				floor = st->ranks[r].v[i]->rid;
+	if (floor <= st->floor_rid)
+		return 0;
+	sqlite3_bind_int64(st->s_floor, 1, floor);
+	if (step_done(st->s_floor) < 0)
+		return -1;
+	st->floor_rid = floor;
+	return 0;
+}
+
+static int flush_opstats(store *st)
+{
+	sqlite3_stmt *s = st->s_opstat;
+
+	for (size_t i = 0; i < st->nopst; i++) {
+		const struct opstat *o = &st->opst[i];
+
+		bind_text(s, 1, o->operator_id);
+		sqlite3_bind_int(s, 2, o->approved);
+		sqlite3_bind_int(s, 3, o->rejected);
+		sqlite3_bind_int(s, 4, o->escalated);
+		sqlite3_bind_int64(s, 5, o->response_ms);
+		if (step_done(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void reset_outputs(store_op *op)
+{
+	op->result = STORE_OK;
+	op->message[0] = '\0';
+	op->decision = NULL;
+	op->decision_len = 0;
+	op->created = op->replayed = 0;
+	op->processed_at_ms = 0;
+	op->expired = 0;
+}
+
+/* Answers the batches an fdatasync has covered (every pending one, failed,
+ * when the sync failed): memory takes their changes, the hook hears of
+ * their events, then each operation's done() runs. */
+static void complete(store *st, uint64_t synced, int sync_err)
+{
+	while (st->pending && (st->pending->id <= synced || sync_err)) {
+		struct batch *b = st->pending;
+
+		st->pending = b->next;
+		if (!st->pending)
+			st->pending_tail = NULL;
+		if (b->id > synced) {
+			snprintf(st->broken_msg, sizeof(st->broken_msg),
+				 "the store stopped: syncing its log failed: %s; restart governd",
+				 strerror(sync_err));
+			st->broken = 1;
+			fail_all(b->ops, "sync", strerror(sync_err));
+		} else {
+			apply(st, b);
+			if (b->rescan_expiry)
+				recompute_earliest(st);
+			if (b->last_seq && st->hook)
+				st->hook(b->last_seq, st->hook_ud);
+		}
+		finish_ops(b->ops);
+		batch_put(st, b);
+	}
+}
+
+/* Queues a run batch for its answers, which wait for the sync of commit
+ * b->id. */
+static void batch_queue(store *st, struct batch *b)
+{
+	b->next = NULL;
+	if (st->pending_tail)
+		st->pending_tail->next = b;
+	else
+		st->pending = b;
+	st->pending_tail = b;
+	pthread_mutex_lock(&st->qlock);
+	if (!st->use_syncer) {
+		st->synced = st->committed;
+	} else if (b->id > st->synced && b->id > st->sync_want) {
+		st->sync_want = b->id;
+		pthread_cond_signal(&st->scond);
+	}
+	pthread_mutex_unlock(&st->qlock);
 }
 
 static void run_batch(store *st, store_op *list)
 {
 	int64_t now = store__now_ms();
-	char err[256];
-	int any_events = 0, expired_any = 0;
-	uint64_t first_seq = st->next_seq;
+	uint64_t first_seq = st->next_seq, trim_first = st->trim_first;
+	int64_t floor_rid = st->floor_rid;
+	sqlite3_int64 changes;
+	int trim_failed = 0, aborted = 0;
+	struct batch *b;
 
-	st->nfx = 0;
-	if (step_done(st->s_begin) < 0) {
-		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st->db));
+	if (st->broken) {
 		for (store_op *op = list; op; op = op->next) {
 			op->result = STORE_E_IO;
-			snprintf(op->message, sizeof(op->message), "database error: %.200s", err);
+			snprintf(op->message, sizeof(op->message), "%s", st->broken_msg);
 		}
 		finish_ops(list);
 		return;
+	}
+	/* The sweeper's every-250-ms call usually finds nothing due. */
+	if (!list->next && list->kind == STORE_OP_EXPIRE_DUE && now < st->earliest_expiry) {
+		list->processed_at_ms = now;
+		finish_ops(list);
+		return;
+	}
+	if (!(b = batch_get(st))) {
+		for (store_op *op = list; op; op = op->next)
+			op->result = no_memory(op);
+		finish_ops(list);
+		return;
+	}
+	b->ops = list;
+	b->now = now;
+	st->cur = b;
+	st->nopst = 0;
+	changes = sqlite3_total_changes64(st->db);
+	if (step_done(st->s_begin) < 0) {
+		fail_all(list, "begin", sqlite3_errmsg(st->db));
+		goto queue;
 	}
 	for (store_op *op = list; op; op = op->next) {
-		size_t mark = st->nfx;
+		size_t mark = b->nfx;
 		uint64_t seq_mark = st->next_seq;
 
-		step_done(st->s_sp);
+		st->in_savepoint = 0;
+		st->review = NULL;
+		if (sqlite3_get_autocommit(st->db)) {
+			/* A failed statement made SQLite roll the transaction back:
+			 * running the rest would commit each on its own. */
+			aborted = 1;
+			break;
+		}
 		op->result = run_op(st, op, now);
+		if (op->result == STORE_OK && st->in_savepoint && step_done(st->s_release) < 0)
+			op->result = io_fail(st, op);
 		if (op->result == STORE_OK) {
-			step_done(st->s_release);
-			if (op->kind == STORE_OP_EXPIRE_DUE && op->expired)
-				expired_any = 1;
-		} else {
+			/* Counted only once the op can no longer fail. */
+			struct opstat *os = st->review;
+			if (os) {
+				os->approved += st->review_status == ST_APPROVED;
+				os->rejected += st->review_status == ST_REJECTED;
+				os->escalated += st->review_status == ST_ESCALATED;
+				os->response_ms += st->review_ms;
+			}
+			continue;
+		}
+		if (st->in_savepoint) {
 			step_done(st->s_rollback_to);
 			step_done(st->s_release);
-			while (st->nfx > mark)
-				fx_release(&st->fx[--st->nfx]);
-			st->next_seq = seq_mark;
-			free(op->decision);
-			op->decision = NULL;
-			op->decision_len = 0;
 		}
+		fx_truncate(st, mark);
+		st->next_seq = seq_mark;
+		op->decision = NULL;
+		op->decision_len = 0;
+		op->created = op->replayed = 0;
+		op->expired = 0;
 	}
-	/* Retention: trim old events now and then, inside the same commit. */
-	if (st->next_seq - 1 > st->opts.event_retention &&
-	    (st->next_seq - 1) / 1024 != (first_seq - 1) / 1024) {
-		sqlite3_bind_int64(st->s_trim_ev, 1,
-				   (sqlite3_int64)(st->next_seq - 1 - st->opts.event_retention));
-		step_done(st->s_trim_ev);
-	}
-	if (step_done(st->s_commit) < 0) {
+	st->in_savepoint = 0;
+	if (!aborted && write_events(st, now) < 0)
+		aborted = 2;
+	if (!aborted)
+		b->trimmed_to = trim_events(st, &trim_failed);
+	if (aborted || trim_failed || flush_opstats(st) < 0 || raise_floor(st, now) < 0 ||
+	    step_done(st->s_commit) < 0) {
+		char err[200];
+
 		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st->db));
-		exec_sql(st->db, "ROLLBACK", err + strlen(err), 0);
-		for (size_t i = 0; i < st->nfx; i++)
-			fx_release(&st->fx[i]);
-		st->nfx = 0;
-		st->next_seq = st->last_seq + 1;
-		for (store_op *op = list; op; op = op->next) {
-			if (op->result == STORE_OK) {
-				op->result = STORE_E_IO;
-				snprintf(op->message, sizeof(op->message),
-					 "database error: commit failed: %.180s", err);
-				free(op->decision);
-				op->decision = NULL;
-			}
-		}
-		finish_ops(list);
-		return;
+		fail_all(list, aborted == 1 ? "transaction rolled back" :
+			 aborted ? "writing events" : trim_failed ? "trimming events" : "commit",
+			 err);
+		if (!sqlite3_get_autocommit(st->db))
+			step_done(st->s_rollback);
+		fx_truncate(st, 0);
+		st->next_seq = first_seq;
+		st->trim_first = trim_first;
+		st->floor_rid = floor_rid;
+		b->trimmed_to = 0;
+		goto queue;
 	}
-	st->commits++;
-	any_events = st->next_seq != first_seq;
-	apply(st);
-	for (size_t i = 0; i < st->nfx; i++)
-		fx_release(&st->fx[i]);
-	st->nfx = 0;
-	if (expired_any)
-		recompute_earliest(st);
-	if (any_events && st->hook)
-		st->hook(st->last_seq, st->hook_ud);
-	finish_ops(list);
+	atomic_fetch_add(&st->commits, 1);
+	if (sqlite3_total_changes64(st->db) != changes)
+		st->committed++;
+	if (st->next_seq != first_seq)
+		b->last_seq = st->next_seq - 1;
+queue:
+	/* Answers wait for the sync of everything committed so far, failed
+	 * ones too: what they saw may be a change not yet on disk. */
+	b->id = st->committed;
+	st->cur = NULL;
+	batch_queue(st, b);
 }
 
 static void *writer_main(void *arg)
 {
 	store *st = arg;
 
+	pthread_setname_np(pthread_self(), "store-writer");
 	for (;;) {
-		store_op *list, *tail;
+		store_op *list = NULL, *tail;
+		uint64_t synced;
+		int sync_err;
 		uint32_t n = 1;
 
 		pthread_mutex_lock(&st->qlock);
-		while (!st->qhead && !st->closing)
+		for (;;) {
+			synced = st->synced;
+			sync_err = st->sync_err;
+			if (st->pending && (st->pending->id <= synced || sync_err))
+				break;
+			if (st->closing && !st->pending)
+				break;
+			/* While a sync runs, a commit now would wait for the
+			 * next one anyway: let the queue grow into one larger
+			 * batch (fewer commits, fewer log pages to sync). */
+			if (st->qhead && (!st->use_syncer || st->sync_want <= synced ||
+					  st->qlen >= st->opts.max_batch || st->closing))
+				break;
 			pthread_cond_wait(&st->qcond, &st->qlock);
-		if (!st->qhead) {
+		}
+		/* Closing ends here only: with nothing queued nor waiting. */
+		if (st->closing && !st->qhead && !st->pending) {
 			pthread_mutex_unlock(&st->qlock);
 			break;
 		}
-		list = tail = st->qhead;
-		while (tail->next && n < st->opts.max_batch) {
-			tail = tail->next;
-			n++;
+		if (st->qhead) {
+			list = tail = st->qhead;
+			while (tail->next && n < st->opts.max_batch) {
+				tail = tail->next;
+				n++;
+			}
+			st->qhead = tail->next;
+			if (!st->qhead)
+				st->qtail = NULL;
+			tail->next = NULL;
+			st->qlen -= n;
 		}
-		st->qhead = tail->next;
-		if (!st->qhead)
-			st->qtail = NULL;
-		tail->next = NULL;
 		pthread_mutex_unlock(&st->qlock);
-		run_batch(st, list);
+		complete(st, synced, sync_err);
+		if (list)
+			run_batch(st, list);
 	}
+	return NULL;
+}
+
+/* fdatasync of the log off the writer thread: the writer runs the next
+ * batch while the disk syncs the previous one. */
+static void *syncer_main(void *arg)
+{
+	store *st = arg;
+
+	pthread_setname_np(pthread_self(), "store-syncer");
+	pthread_mutex_lock(&st->qlock);
+	for (;;) {
+		uint64_t want;
+		int err;
+
+		while (st->sync_want <= st->synced && !st->sync_stop && !st->sync_err)
+			pthread_cond_wait(&st->scond, &st->qlock);
+		if (st->sync_want <= st->synced || st->sync_err)
+			break;
+		want = st->sync_want;
+		pthread_mutex_unlock(&st->qlock);
+		err = fdatasync(st->wal_fd) == 0 ? 0 : errno;
+		pthread_mutex_lock(&st->qlock);
+		if (err)
+			st->sync_err = err;
+		else
+			st->synced = want;
+		pthread_cond_signal(&st->qcond);
+	}
+	pthread_mutex_unlock(&st->qlock);
 	return NULL;
 }
 
 void store_submit(store *st, store_op *op)
 {
 	op->next = NULL;
-	op->result = STORE_OK;
-	op->message[0] = '\0';
-	op->decision = NULL;
-	op->decision_len = 0;
-	op->created = op->replayed = 0;
-	op->expired = 0;
+	reset_outputs(op);
 	pthread_mutex_lock(&st->qlock);
 	if (st->closing) {
 		pthread_mutex_unlock(&st->qlock);
@@ -1429,7 +2375,11 @@ void store_submit(store *st, store_op *op)
 	else
 		st->qhead = op;
 	st->qtail = op;
-	pthread_cond_signal(&st->qcond);
+	st->qlen++;
+	/* While a sync runs the writer waits for it, not for this op (see
+	 * writer_main): no wake-up per op. */
+	if (!st->use_syncer || st->sync_want <= st->synced || st->qlen >= st->opts.max_batch)
+		pthread_cond_signal(&st->qcond);
 	pthread_mutex_unlock(&st->qlock);
 }
 
@@ -1439,137 +2389,193 @@ void store_set_event_hook(store *st, void (*fn)(uint64_t, void *), void *ud)
 	st->hook_ud = ud;
 }
 
-uint64_t store__commits(const store *st)
+/* ---- open / close ---- */
+
+/*
+ * Opens the log (the -wal file SQLite made when the store was loaded) for
+ * the syncer, makes its directory entry durable and starts the syncer.
+ * 0 or an errno.
+ */
+static int start_syncer(store *st)
 {
-	return st->commits;
+	char wal[PATH_CAP + 8], dir[PATH_CAP];
+	char *slash;
+	int dfd, rc;
+
+	snprintf(wal, sizeof(wal), "%s-wal", st->path);
+	st->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
+	if (st->wal_fd < 0)
+		return errno;
+	snprintf(dir, sizeof(dir), "%s", st->path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	if (fdatasync(st->wal_fd) < 0)
+		return errno;
+	st->use_syncer = 1;
+	rc = pthread_create(&st->syncer, NULL, syncer_main, st);
+	if (rc)
+		return rc;
+	st->syncer_started = 1;
+	return 0;
 }
 
-/* ---- open / close ---- */
+static store_code open_fail(store *st, store_code rc, char *err, size_t errlen, const char *what)
+{
+	char tmp[512];
+
+	snprintf(tmp, sizeof(tmp), "%s", what);
+	snprintf(err, errlen, "%s: %s", st->path, tmp);
+	store_close(st);
+	return rc;
+}
 
 store_code store_open(const store_options *o, store **out, char *err, size_t errlen)
 {
+	static const char *const pragmas[] = {
+		/* A page cache for the hot pages (not larger: SQLite walks the
+		 * cache's hash table at every commit, which a 64 MiB cache made
+		 * a fifth of the writer's time), memory-mapped reads of the
+		 * rest, savepoint journals in memory rather than in a temporary
+		 * file, and checkpoints every 32 MiB of log. */
+		"PRAGMA cache_size=-16384",
+		"PRAGMA mmap_size=268435456",
+		"PRAGMA temp_store=MEMORY",
+		"PRAGMA wal_autocheckpoint=8192",
+	};
+	char msg[400];
 	store *st;
-	store_options def;
+	int rc;
 
-	if (!o) {
-		store_options_init(&def);
-		o = &def;
-	}
-	if (!o->path || !*o->path) {
+	*out = NULL;
+	if (!o || empty(o->path)) {
 		snprintf(err, errlen, "no database path given");
 		return STORE_E_INVALID;
 	}
+	if (strlen(o->path) >= PATH_CAP) {
+		snprintf(err, errlen, "database path '%.64s...' is too long", o->path);
+		return STORE_E_INVALID;
+	}
 	st = calloc(1, sizeof(*st));
-	if (!st)
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
 		return STORE_E_NOMEM;
+	}
 	st->opts = *o;
 	if (!st->opts.max_batch)
 		st->opts.max_batch = 1024;
 	if (!st->opts.event_retention)
 		st->opts.event_retention = 100000;
-	st->ring_cap = RING_DEFAULT;
+	st->ring_cap = st->opts.event_ring ? st->opts.event_ring : RING_DEFAULT;
+	st->earliest_expiry = INT64_MAX;
 	snprintf(st->path, sizeof(st->path), "%s", o->path);
+	st->wal_fd = -1;
 	pthread_mutex_init(&st->qlock, NULL);
 	pthread_cond_init(&st->qcond, NULL);
-	pthread_rwlock_init(&st->lock, NULL);
-	pthread_key_create(&st->reader_key, reader_free);
+	pthread_cond_init(&st->scond, NULL);
+	{
+		/* Readers never take it twice; the writer must not starve
+		 * behind a stream of them. */
+		pthread_rwlockattr_t ra;
+
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&st->lock, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
+	pthread_mutex_init(&st->rlock, NULL);
+	atomic_init(&st->commits, 0);
 	st->ring = calloc(st->ring_cap, sizeof(*st->ring));
 	if (!st->ring)
-		goto nomem;
+		return open_fail(st, STORE_E_NOMEM, err, errlen, "out of memory");
 	if (mkdirs(st->path) < 0) {
-		snprintf(err, errlen, "cannot create the directory of '%s': %s", st->path,
-			 strerror(errno));
-		goto fail;
+		snprintf(msg, sizeof(msg), "cannot create its directory: %s", strerror(errno));
+		return open_fail(st, STORE_E_IO, err, errlen, msg);
 	}
-	if (sqlite3_open_v2(st->path, &st->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open '%s': %s", st->path,
-			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		goto fail;
+	rc = sqlite3_open_v2(st->path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(msg, sizeof(msg), "cannot open: %s",
+			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		return open_fail(st, STORE_E_IO, err, errlen, msg);
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	/* A page cache that holds the working set and memory-mapped reads:
-	 * without them every batch re-reads its pages through read(2).  A
-	 * larger auto-checkpoint spreads checkpoint work over more commits. */
-	if (exec_sql(st->db, "PRAGMA journal_mode=WAL", err, errlen) < 0 ||
-	    exec_sql(st->db, "PRAGMA cache_size=-65536", err, errlen) < 0 ||
-	    exec_sql(st->db, "PRAGMA mmap_size=268435456", err, errlen) < 0 ||
-	    exec_sql(st->db, "PRAGMA wal_autocheckpoint=8192", err, errlen) < 0 ||
-	    exec_sql(st->db, st->opts.synchronous_full ? "PRAGMA synchronous=FULL" :
-			     "PRAGMA synchronous=NORMAL", err, errlen) < 0 ||
-	    migrate(st, err, errlen) < 0)
-		goto fail_named;
-	if (prepare(st, &st->s_ins_dec,
-		    "INSERT INTO decisions(id, status, priority_rank, created_ms, expires_ms, "
-		    "operation_type, assigned_operator, idempotency_key, blob) "
-		    "VALUES(?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err, errlen) < 0 ||
-	    prepare(st, &st->s_upd_dec,
-		    "UPDATE decisions SET status=?1, assigned_operator=?2, reviewed_ms=?3, "
-		    "reviewed_by=?4, outcome=?5, blob=?6 WHERE id=?7", err, errlen) < 0 ||
-	    prepare(st, &st->s_status, "SELECT status FROM decisions WHERE id=?1", err,
-		    errlen) < 0 ||
-	    prepare(st, &st->s_idem, "SELECT blob FROM decisions WHERE idempotency_key=?1", err,
-		    errlen) < 0 ||
-	    prepare(st, &st->s_sess, "SELECT operator_id, closed_ms FROM sessions WHERE id=?1",
-		    err, errlen) < 0 ||
-	    prepare(st, &st->s_ins_sess,
-		    "INSERT INTO sessions(id, operator_id, created_ms) VALUES(?1, ?2, ?3)", err,
-		    errlen) < 0 ||
-	    prepare(st, &st->s_close_sess, "UPDATE sessions SET closed_ms=?1 WHERE id=?2", err,
-		    errlen) < 0 ||
-	    prepare(st, &st->s_req,
-		    "SELECT decision_id, processed_ms, blob FROM requests WHERE request_id=?1", err,
-		    errlen) < 0 ||
-	    prepare(st, &st->s_ins_req,
-		    "INSERT INTO requests(request_id, decision_id, kind, processed_ms, blob) "
-		    "VALUES(?1, ?2, ?3, ?4, ?5)", err, errlen) < 0 ||
-	    prepare(st, &st->s_ins_ev,
-		    "INSERT INTO events(seq, type, at_ms, decision_id, blob) "
-		    "VALUES(?1, ?2, ?3, ?4, ?5)", err, errlen) < 0 ||
-	    prepare(st, &st->s_trim_ev, "DELETE FROM events WHERE seq <= ?1", err, errlen) < 0 ||
-	    prepare(st, &st->s_ins_esc,
-		    "INSERT INTO escalations(decision_id, escalated_by, at_ms) VALUES(?1, ?2, ?3)",
-		    err, errlen) < 0 ||
-	    prepare(st, &st->s_sp, "SAVEPOINT op", err, errlen) < 0 ||
-	    prepare(st, &st->s_release, "RELEASE op", err, errlen) < 0 ||
-	    prepare(st, &st->s_rollback_to, "ROLLBACK TO op", err, errlen) < 0 ||
-	    prepare(st, &st->s_begin, "BEGIN IMMEDIATE", err, errlen) < 0 ||
-	    prepare(st, &st->s_commit, "COMMIT", err, errlen) < 0)
-		goto fail_named;
-	if (load(st, err, errlen) < 0)
-		goto fail_named;
-	recompute_derived(&st->m, st->resp_sum_ms, st->resp_n);
-	st->m.last_seq = st->last_seq;
-	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
-		snprintf(err, errlen, "cannot start the store's writer thread");
-		goto fail;
+	{
+		sqlite3_stmt *s = NULL;
+		int wal = 0;
+
+		if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL) == SQLITE_OK &&
+		    sqlite3_step(s) == SQLITE_ROW)
+			wal = sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+		sqlite3_finalize(s);
+		if (!wal) {
+			snprintf(msg, sizeof(msg), "cannot switch to WAL mode: %s",
+				 sqlite3_errmsg(st->db));
+			return open_fail(st, STORE_E_IO, err, errlen, msg);
+		}
 	}
+	for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		if (exec_sql(st->db, pragmas[i], msg, sizeof(msg)) < 0)
+			return open_fail(st, STORE_E_IO, err, errlen, msg);
+	}
+
+	/* NORMAL: SQLite syncs around checkpoints (the database stays
+	 * consistent); the syncer thread adds the fdatasync of the log per
+	 * commit that makes an answer durable (FULL without the wait). */
+	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL", msg, sizeof(msg)) < 0 ||
+	    migrate(st, msg, sizeof(msg)) < 0)
+		return open_fail(st, STORE_E_IO, err, errlen, msg);
+	for (size_t i = 0; i < N_WRITER_SQL; i++) {
+		if (!(*writer_stmt(st, i) = prepare(st->db, writer_sql[i].sql))) {
+			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
+			return open_fail(st, STORE_E_IO, err, errlen, msg);
+		}
+	}
+	{
+		/* The batch's events, EVENTS_PER_INSERT rows a statement. */
+		buf sql = BUF_INIT(8192);
+
+		buf_printf(&sql, "INSERT INTO events(seq, type, at_ms, decision_id, blob) VALUES");
+		for (int i = 0; i < EVENTS_PER_INSERT; i++)
+			buf_printf(&sql, "%s(?, ?, ?, ?, ?)", i ? "," : "");
+		st->s_ins_evs = prepare(st->db, buf_cstr(&sql));
+		buf_release(&sql);
+		if (!st->s_ins_evs) {
+			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
+			return open_fail(st, STORE_E_IO, err, errlen, msg);
+		}
+	}
+	if ((rc = load_decisions(st)) < 0 || (rc = load_counts(st)) < 0 ||
+	    (rc = load_sessions(st)) < 0 || (rc = load_events(st)) < 0) {
+		if (rc == -2)
+			return open_fail(st, STORE_E_NOMEM, err, errlen, "out of memory loading");
+		snprintf(msg, sizeof(msg), "loading: %s", sqlite3_errmsg(st->db));
+		return open_fail(st, STORE_E_IO, err, errlen, msg);
+	}
+	recompute_derived(st);
+	st->trim_first = st->first_seq;
+	if (st->opts.synchronous_full && (rc = start_syncer(st)) != 0) {
+		snprintf(msg, sizeof(msg), "cannot sync its log: %s", strerror(rc));
+		return open_fail(st, STORE_E_IO, err, errlen, msg);
+	}
+	if (pthread_create(&st->writer, NULL, writer_main, st) != 0)
+		return open_fail(st, STORE_E_IO, err, errlen, "cannot start the writer thread");
 	st->writer_started = 1;
 	*out = st;
 	return STORE_OK;
-fail_named:
-	{
-		char tmp[1600];
-		snprintf(tmp, sizeof(tmp), "%s: %s", st->path, err);
-		snprintf(err, errlen, "%s", tmp);
-	}
-fail:
-	store_close(st);
-	return STORE_E_IO;
-nomem:
-	store_close(st);
-	return STORE_E_NOMEM;
 }
 
 void store_close(store *st)
 {
-	sqlite3_stmt **stmts[] = { &st->s_ins_dec, &st->s_upd_dec, &st->s_status, &st->s_idem,
-				   &st->s_sess, &st->s_ins_sess, &st->s_close_sess, &st->s_req,
-				   &st->s_ins_req, &st->s_ins_ev, &st->s_trim_ev, &st->s_ins_esc,
-				   &st->s_sp, &st->s_release, &st->s_rollback_to, &st->s_begin,
-				   &st->s_commit };
-
 	if (!st)
 		return;
 	pthread_mutex_lock(&st->qlock);
@@ -1578,29 +2584,52 @@ void store_close(store *st)
 	pthread_mutex_unlock(&st->qlock);
 	if (st->writer_started)
 		pthread_join(st->writer, NULL);
-	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
-		sqlite3_finalize(*stmts[i]);
+	if (st->syncer_started) {
+		pthread_mutex_lock(&st->qlock);
+		st->sync_stop = 1;
+		pthread_cond_signal(&st->scond);
+		pthread_mutex_unlock(&st->qlock);
+		pthread_join(st->syncer, NULL);
+	}
+	if (st->wal_fd >= 0)
+		close(st->wal_fd);
+	for (size_t i = 0; i < N_WRITER_SQL; i++)
+		sqlite3_finalize(*writer_stmt(st, i));
+	sqlite3_finalize(st->s_ins_evs);
+	while (st->all) {
+		struct reader *r = st->all;
+		st->all = r->next_all;
+		reader_close(r);
+	}
 	if (st->db)
 		sqlite3_close_v2(st->db);
-	{
-		sqlite3 *r = pthread_getspecific(st->reader_key);
-		if (r) {
-			sqlite3_close_v2(r);
-			pthread_setspecific(st->reader_key, NULL);
-		}
-	}
-	pthread_key_delete(st->reader_key);
 	for (int r = 0; r < 4; r++) {
 		for (size_t i = 0; i < st->ranks[r].n; i++)
 			odec_free(st->ranks[r].v[i]);
 		free(st->ranks[r].v);
 	}
-	free(st->byid);
+	strmap_release(&st->byid);
+	for (size_t i = 0; i < st->sessions.cap; i++) {
+		struct session *se = st->sessions.s[i].val;
+		if (st->sessions.s[i].key) {
+			free(se->operator_id);
+			free(se);
+		}
+	}
+	strmap_release(&st->sessions);
+	strmap_release(&st->overlay);
+	while (st->spare) {
+		struct batch *b = st->spare;
+		st->spare = b->next;
+		batch_free(b);
+	}
+	free(st->opst);
 	for (uint32_t i = 0; st->ring && i < st->ring_cap; i++)
 		free(st->ring[i].blob);
 	free(st->ring);
-	free(st->fx);
+	pthread_mutex_destroy(&st->rlock);
 	pthread_rwlock_destroy(&st->lock);
+	pthread_cond_destroy(&st->scond);
 	pthread_cond_destroy(&st->qcond);
 	pthread_mutex_destroy(&st->qlock);
 	free(st);
@@ -1611,13 +2640,17 @@ void store_close(store *st)
 store_code store_get(store *st, const char *id, uint8_t **blob, size_t *len)
 {
 	struct odec *d;
-	sqlite3 *db;
+	struct reader *r;
 	sqlite3_stmt *s;
 	store_code res = STORE_E_NOTFOUND;
 	int rc;
 
+	*blob = NULL;
+	*len = 0;
+	if (empty(id))
+		return STORE_E_INVALID;
 	pthread_rwlock_rdlock(&st->lock);
-	d = byid_find(st, id);
+	d = strmap_get(&st->byid, id);
 	if (d) {
 		*blob = dup_bytes(d->blob, d->len);
 		*len = d->len;
@@ -1625,10 +2658,9 @@ store_code store_get(store *st, const char *id, uint8_t **blob, size_t *len)
 	pthread_rwlock_unlock(&st->lock);
 	if (d)
 		return *blob ? STORE_OK : STORE_E_NOMEM;
-	db = reader(st);
-	if (!db || sqlite3_prepare_v2(db, "SELECT blob FROM decisions WHERE id=?1", -1, &s, NULL) !=
-			   SQLITE_OK)
+	if (!(r = reader_get(st)))
 		return STORE_E_IO;
+	s = r->get;
 	bind_text(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1638,13 +2670,9 @@ store_code store_get(store *st, const char *id, uint8_t **blob, size_t *len)
 	} else if (rc != SQLITE_DONE) {
 		res = STORE_E_IO;
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	reader_put(st, r);
 	return res;
-}
-
-static int empty(const char *s)
-{
-	return !s || !*s;
 }
 
 static uint32_t filter_hash(const store_filter *f)
@@ -1655,60 +2683,60 @@ static uint32_t filter_hash(const store_filter *f)
 	for (int i = 0; i < 4; i++) {
 		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ 0xff) * 1099511628211ull;
+		h = (h ^ 0x1ff) * 1099511628211ull;  /* a separator no byte equals */
 	}
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-struct pos {
+struct pos {                   /* the last item of a page */
 	int rank;
 	int64_t created;
-	char id[40];
+	char id[ID_MAX];
 };
 
-/* Token: "v1.<filter hash>.<rank>.<created_ms>.<id>" of the last item. */
+/* Token: "1.<filter hash>.<rank>.<created_ms>.<id>" of the page's last item. */
+static void token_make(char *out, size_t outlen, uint32_t fh, int rank, int64_t created,
+		       const char *id)
+{
+	snprintf(out, outlen, "1.%08x.%d.%lld.%s", fh, rank, (long long)created, id);
+}
+
 static int token_parse(const char *t, uint32_t want, struct pos *p)
 {
-	unsigned long h;
-	int n = 0;
+	unsigned int h;
 	long long c;
+	int n = 0;
 
-	if (sscanf(t, "v1.%8lx.%d.%lld.%39[a-z0-9-]%n", &h, &p->rank, &c, p->id, &n) != 4 ||
-	    t[n] != '\0' || (uint32_t)h != want || p->rank < 0 || p->rank > 3)
+	if (strlen(t) > 100 ||
+	    sscanf(t, "1.%8x.%1d.%18lld.%39[a-z0-9-]%n", &h, &p->rank, &c, p->id, &n) != 4 ||
+	    t[n] != '\0' || h != want || p->rank < 0 || p->rank > 3 || c < 0)
 		return -1;
 	p->created = c;
 	return 0;
 }
 
-static int page_add(store_page *pg, const uint8_t *b, size_t len, uint32_t limit)
+/* Builds a page: capacity for limit entries, data grown as needed. */
+static int page_add(store_page *pg, const uint8_t *b, size_t len, uint32_t limit, buf *data)
 {
-	size_t at = pg->data_len;
-
 	if (!pg->offsets) {
 		pg->offsets = calloc(limit, sizeof(size_t));
 		pg->lengths = calloc(limit, sizeof(size_t));
 		if (!pg->offsets || !pg->lengths)
 			return -1;
 	}
-	{
-		uint8_t *nd = realloc(pg->data, at + len + 1);
-		if (!nd)
-			return -1;
-		pg->data = nd;
-	}
-	memcpy(pg->data + at, b, len);
-	pg->offsets[pg->count] = at;
+	pg->offsets[pg->count] = data->len;
 	pg->lengths[pg->count] = len;
+	if (buf_append(data, b, len) < 0)
+		return -1;
 	pg->count++;
-	pg->data_len += len;
 	return 0;
 }
 
-static int matches(const struct odec *d, const store_filter *f)
+static int odec_matches(const struct odec *d, int want_status, const store_filter *f)
 {
 	if (d->removed)
 		return 0;
-	if (!empty(f->status) && strcmp(d->status, f->status) != 0)
+	if (want_status != ST_NONE && d->status != want_status)
 		return 0;
 	if (!empty(f->operation_type) && strcmp(d->op_type, f->operation_type) != 0)
 		return 0;
@@ -1717,10 +2745,11 @@ static int matches(const struct odec *d, const store_filter *f)
 	return 1;
 }
 
-static store_code list_open(store *st, const store_filter *f, const struct pos *after,
-			    uint32_t limit, uint32_t fh, store_page *pg)
+static store_code list_open(store *st, const store_filter *f, int want_status, int want_rank,
+			    const struct pos *after, uint32_t limit, uint32_t fh, store_page *pg,
+			    buf *data)
 {
-	int want_rank = empty(f->priority) ? -1 : rank_of(f->priority);
+	int counted = empty(f->operation_type) && empty(f->assigned_operator);
 	const struct odec *last = NULL;
 	int more = 0;
 
@@ -1731,23 +2760,28 @@ static store_code list_open(store *st, const store_filter *f, const struct pos *
 
 		if (want_rank >= 0 && r != want_rank)
 			continue;
-		for (size_t i = 0; i < v->n; i++)
-			if (matches(v->v[i], f))
-				pg->total++;
-		if (after) {
-			if (r < after->rank)
-				continue;
-			if (r == after->rank)
-				start = vec_upper(v, after->created, after->id);
+		/* Totals: the counters when only status and priority filter,
+		 * else a walk (the open set is in memory). */
+		if (counted) {
+			for (int s = ST_PENDING; s <= ST_ESCALATED; s++)
+				if (want_status == ST_NONE || want_status == s)
+					pg->total += st->counts[s][r];
+		} else {
+			for (size_t i = 0; i < v->n; i++)
+				pg->total += (uint32_t)odec_matches(v->v[i], want_status, f);
 		}
-		for (size_t i = start; i < v->n && !more; i++) {
-			if (!matches(v->v[i], f))
+		if (more || (after && r < after->rank))
+			continue;
+		if (after && r == after->rank)
+			start = vec_upper(v, after->created, after->id);
+		for (size_t i = start; i < v->n; i++) {
+			if (!odec_matches(v->v[i], want_status, f))
 				continue;
 			if (pg->count == limit) {
 				more = 1;
 				break;
 			}
-			if (page_add(pg, v->v[i]->blob, v->v[i]->len, limit) < 0) {
+			if (page_add(pg, v->v[i]->blob, v->v[i]->len, limit, data) < 0) {
 				pthread_rwlock_unlock(&st->lock);
 				return STORE_E_NOMEM;
 			}
@@ -1755,106 +2789,162 @@ static store_code list_open(store *st, const store_filter *f, const struct pos *
 		}
 	}
 	if (more && last)
-		snprintf(pg->next_token, sizeof(pg->next_token), "v1.%08x.%d.%lld.%s", fh, last->rank,
-			 (long long)last->created_ms, last->id);
+		token_make(pg->next_token, sizeof(pg->next_token), fh, last->rank, last->created_ms,
+			   last->id);
 	pthread_rwlock_unlock(&st->lock);
 	return STORE_OK;
 }
 
-static store_code list_resolved(store *st, const store_filter *f, const struct pos *after,
-				uint32_t limit, uint32_t fh, store_page *pg)
+/* The WHERE clause of a resolved listing by filter shape: bit 0 priority,
+ * bit 1 operation type, bit 2 assigned operator, bit 3 after a position. */
+static void where_sql(char *out, size_t outlen, int shape)
 {
-	char where[512], sql[768];
-	sqlite3 *db = reader(st);
-	sqlite3_stmt *s;
-	int rc, k = 2, last_rank = 0;
-	long long last_created = 0;
-	char last_id[40] = "";
+	snprintf(out, outlen, "status=?1%s%s%s%s", (shape & 1) ? " AND priority_rank=?2" : "",
+		 (shape & 2) ? " AND operation_type=?3" : "",
+		 (shape & 4) ? " AND assigned_operator=?4" : "",
+		 (shape & 8) ? " AND (priority_rank, created_ms, id) > (?5, ?6, ?7)" : "");
+}
 
-	if (!db)
-		return STORE_E_IO;
-	snprintf(where, sizeof(where), "status=?1%s%s%s",
-		 empty(f->priority) ? "" : " AND priority_rank=?2",
-		 empty(f->operation_type) ? "" : " AND operation_type=?3",
-		 empty(f->assigned_operator) ? "" : " AND assigned_operator=?4");
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM decisions WHERE %s", where);
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return STORE_E_IO;
+static void bind_filter(sqlite3_stmt *s, const store_filter *f, int rank)
+{
 	bind_text(s, 1, f->status);
-	if (!empty(f->priority))
-		sqlite3_bind_int(s, 2, rank_of(f->priority));
+	if (rank >= 0)
+		sqlite3_bind_int(s, 2, rank);
 	if (!empty(f->operation_type))
 		bind_text(s, 3, f->operation_type);
 	if (!empty(f->assigned_operator))
 		bind_text(s, 4, f->assigned_operator);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		pg->total = (uint32_t)sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	snprintf(sql, sizeof(sql),
-		 "SELECT blob, priority_rank, created_ms, id FROM decisions WHERE %s%s "
-		 "ORDER BY priority_rank, created_ms, id LIMIT ?8", where,
-		 after ? " AND (priority_rank, created_ms, id) > (?5, ?6, ?7)" : "");
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+}
+
+static store_code list_resolved(store *st, const store_filter *f, int want_status, int want_rank,
+				const struct pos *after, uint32_t limit, uint32_t fh,
+				store_page *pg, buf *data)
+{
+	int shape = (want_rank >= 0) | (!empty(f->operation_type) << 1) |
+		    (!empty(f->assigned_operator) << 2);
+	char where[256], sql[512];
+	struct reader *r;
+	sqlite3_stmt *s;
+	int rc, last_rank = 0;
+	long long last_created = 0;
+	char last_id[ID_MAX] = "";
+	store_code res = STORE_OK;
+
+	if (shape < 2) {
+		/* Status and priority only: the counters have the total. */
+		pthread_rwlock_rdlock(&st->lock);
+		for (int k = 0; k < 4; k++)
+			if (want_rank < 0 || want_rank == k)
+				pg->total += st->counts[want_status][k];
+		pthread_rwlock_unlock(&st->lock);
+	}
+	if (!(r = reader_get(st)))
 		return STORE_E_IO;
-	bind_text(s, 1, f->status);
-	if (!empty(f->priority))
-		sqlite3_bind_int(s, 2, rank_of(f->priority));
-	if (!empty(f->operation_type))
-		bind_text(s, 3, f->operation_type);
-	if (!empty(f->assigned_operator))
-		bind_text(s, 4, f->assigned_operator);
+	/* One read transaction: the count and the page see the same data. */
+	if (exec_sql(r->db, "BEGIN", NULL, 0) < 0) {
+		reader_put(st, r);
+		return STORE_E_IO;
+	}
+	if (shape >= 2) {
+		if (!r->count[shape]) {
+			where_sql(where, sizeof(where), shape);
+			snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM resolutions WHERE %s", where);
+			r->count[shape] = prepare(r->db, sql);
+		}
+		if (!(s = r->count[shape])) {
+			res = STORE_E_IO;
+			goto out;
+		}
+		bind_filter(s, f, want_rank);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			pg->total = (uint32_t)sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	}
+	if (after)
+		shape |= 8;
+	if (!r->page[shape]) {
+		where_sql(where, sizeof(where), shape);
+		snprintf(sql, sizeof(sql),
+			 "SELECT blob, priority_rank, created_ms, id FROM resolutions WHERE %s "
+			 "ORDER BY priority_rank, created_ms, id LIMIT ?8", where);
+		r->page[shape] = prepare(r->db, sql);
+	}
+	if (!(s = r->page[shape])) {
+		res = STORE_E_IO;
+		goto out;
+	}
+	sqlite3_clear_bindings(s);
+	bind_filter(s, f, want_rank);
 	if (after) {
 		sqlite3_bind_int(s, 5, after->rank);
 		sqlite3_bind_int64(s, 6, after->created);
 		bind_text(s, 7, after->id);
 	}
-	sqlite3_bind_int(s, 8, (int)limit + 1);
-	(void)k;
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)limit + 1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 3);
+
 		if (pg->count == limit) {
-			snprintf(pg->next_token, sizeof(pg->next_token), "v1.%08x.%d.%lld.%s", fh,
-				 last_rank, last_created, last_id);
+			token_make(pg->next_token, sizeof(pg->next_token), fh, last_rank,
+				   last_created, last_id);
 			break;
 		}
 		if (page_add(pg, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
-			     limit) < 0) {
-			sqlite3_finalize(s);
-			return STORE_E_NOMEM;
+			     limit, data) < 0) {
+			res = STORE_E_NOMEM;
+			break;
 		}
 		last_rank = sqlite3_column_int(s, 1);
 		last_created = sqlite3_column_int64(s, 2);
-		snprintf(last_id, sizeof(last_id), "%s", (const char *)sqlite3_column_text(s, 3));
+		snprintf(last_id, sizeof(last_id), "%s", id ? id : "");
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_E_IO;
+	if (res == STORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		res = STORE_E_IO;
+	sqlite3_reset(s);
+out:
+	exec_sql(r->db, "COMMIT", NULL, 0);
+	reader_put(st, r);
+	return res;
 }
 
 store_code store_list(store *st, const store_filter *f, const char *token, uint32_t limit,
 		      store_page *out)
 {
-	uint32_t fh = filter_hash(f);
+	static const store_filter none = { NULL, NULL, NULL, NULL };
+	uint32_t fh;
 	struct pos p;
 	const struct pos *after = NULL;
-	int st_idx = empty(f->status) ? -1 : status_index(f->status);
+	int want_status = ST_NONE, want_rank = -1;
+	buf data;
 	store_code rc;
 
 	memset(out, 0, sizeof(*out));
-	if (limit == 0)
-		limit = 1;
-	if (token && *token) {
+	if (!f)
+		f = &none;
+	if (!empty(f->status) && (want_status = status_index(f->status)) == ST_NONE)
+		return STORE_E_INVALID;
+	if (!empty(f->priority) && (want_rank = rank_of(f->priority)) < 0)
+		return STORE_E_INVALID;
+	fh = filter_hash(f);
+	if (!empty(token)) {
 		if (token_parse(token, fh, &p) < 0)
 			return STORE_E_INVALID;
 		after = &p;
 	}
-	if (st_idx == ST_NONE && !empty(f->status))
-		return STORE_E_INVALID;
-	if (st_idx == -1 || st_idx == ST_PENDING || st_idx == ST_ESCALATED)
-		rc = list_open(st, f, after, limit, fh, out);
+	if (limit == 0)
+		limit = 1;
+	buf_init(&data, SIZE_MAX);
+	if (want_status == ST_NONE || is_open(want_status))
+		rc = list_open(st, f, want_status, want_rank, after, limit, fh, out, &data);
 	else
-		rc = list_resolved(st, f, after, limit, fh, out);
-	if (rc != STORE_OK)
+		rc = list_resolved(st, f, want_status, want_rank, after, limit, fh, out, &data);
+	if (rc != STORE_OK) {
+		buf_release(&data);
 		store_page_release(out);
-	return rc;
+		return rc;
+	}
+	out->data = buf_detach(&data, &out->data_len);
+	return STORE_OK;
 }
 
 void store_page_release(store_page *p)
@@ -1875,45 +2965,48 @@ void store_get_metrics(store *st, store_metrics *m)
 store_code store_get_operator_stats(store *st, const char *operator_id,
 				    store_operator_stats *out)
 {
-	sqlite3 *db = reader(st);
+	struct reader *r;
 	sqlite3_stmt *s;
-	int found = 0;
+	store_code res = STORE_E_NOTFOUND;
+	int reviewed;
 
 	memset(out, 0, sizeof(*out));
-	if (!db)
+	if (empty(operator_id))
+		return STORE_E_INVALID;
+	if (!(r = reader_get(st)))
 		return STORE_E_IO;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT (SELECT MIN(created_ms) FROM sessions WHERE operator_id=?1 "
-			       "AND closed_ms IS NULL), (SELECT MAX(created_ms) FROM sessions "
-			       "WHERE operator_id=?1)", -1, &s, NULL) != SQLITE_OK)
+	if (exec_sql(r->db, "BEGIN", NULL, 0) < 0) {
+		reader_put(st, r);
 		return STORE_E_IO;
+	}
+	s = r->sess;
 	bind_text(s, 1, operator_id);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 1) != SQLITE_NULL) {
-		found = 1;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		res = STORE_E_IO;
+	} else if (sqlite3_column_int64(s, 2) > 0) {
+		res = STORE_OK;
+		/* The oldest open session, else the most recent one. */
 		out->session_start_ms = sqlite3_column_type(s, 0) != SQLITE_NULL ?
 			sqlite3_column_int64(s, 0) : sqlite3_column_int64(s, 1);
 	}
-	sqlite3_finalize(s);
-	if (!found)
-		return STORE_E_NOTFOUND;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT COALESCE(SUM(outcome='APPROVED'),0), "
-			       "COALESCE(SUM(outcome='REJECTED'),0), "
-			       "COALESCE(AVG(reviewed_ms - created_ms),0), "
-			       "(SELECT COUNT(*) FROM escalations WHERE escalated_by=?1) "
-			       "FROM decisions WHERE reviewed_by=?1 AND outcome IN ('APPROVED','REJECTED')",
-			       -1, &s, NULL) != SQLITE_OK)
-		return STORE_E_IO;
-	bind_text(s, 1, operator_id);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->approved = sqlite3_column_int(s, 0);
-		out->rejected = sqlite3_column_int(s, 1);
-		out->avg_response_s = sqlite3_column_double(s, 2) / 1000.0;
-		out->escalated = sqlite3_column_int(s, 3);
+	sqlite3_reset(s);
+	if (res == STORE_OK) {
+		s = r->ostats;
+		bind_text(s, 1, operator_id);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			out->approved = sqlite3_column_int(s, 0);
+			out->rejected = sqlite3_column_int(s, 1);
+			out->escalated = sqlite3_column_int(s, 2);
+			reviewed = out->approved + out->rejected;
+			out->avg_response_s = reviewed ?
+				(double)sqlite3_column_int64(s, 3) / 1000.0 / reviewed : 0.0;
+		}
+		sqlite3_reset(s);
+		out->total = out->approved + out->rejected + out->escalated;
 	}
-	sqlite3_finalize(s);
-	out->total = out->approved + out->rejected + out->escalated;
-	return STORE_OK;
+	exec_sql(r->db, "COMMIT", NULL, 0);
+	reader_put(st, r);
+	return res;
 }
 
 uint64_t store_last_seq(store *st)
@@ -1926,58 +3019,122 @@ uint64_t store_last_seq(store *st)
 	return v;
 }
 
-store_code store_events_since(store *st, uint64_t after, uint32_t max,
-			      int (*fn)(const store_event *, void *), void *ud)
+struct ev_copy {
+	store_event ev;
+	size_t off;
+};
+
+/*
+ * Events after *cur from the ring, copied (at most n) so that fn runs
+ * without the lock.  Returns how many; 0 when the ring does not hold
+ * *cur + 1.
+ */
+static size_t ring_copy(store *st, uint64_t cur, uint64_t last, size_t n, struct ev_copy *out,
+			buf *data)
 {
-	uint64_t last;
+	size_t k = 0;
+
+	buf_reset(data);
+	pthread_rwlock_rdlock(&st->lock);
+	for (uint64_t q = cur + 1; q <= last && k < n; q++) {
+		const struct ring_ev *r = &st->ring[q % st->ring_cap];
+
+		if (!st->ring_first || q < st->ring_first || r->seq != q)
+			break;
+		out[k].ev.seq = q;
+		out[k].ev.type = (store_event_type)r->type;
+		out[k].ev.at_ms = r->at_ms;
+		out[k].ev.decision_len = r->len;
+		out[k].off = data->len;
+		if (buf_append(data, r->blob, r->len) < 0)
+			break;
+		k++;
+	}
+	pthread_rwlock_unlock(&st->lock);
+	return k;
+}
+
+store_code store_events_since(store *st, uint64_t after, uint32_t max,
+			      int (*fn)(const store_event *ev, void *ud), void *ud)
+{
+	struct ev_copy chunk[EVENT_CHUNK];
+	uint64_t last, first, cur = after;
 	uint32_t sent = 0;
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int rc;
+	store_code res = STORE_OK;
+	int stop = 0;
+	buf data;
 
 	pthread_rwlock_rdlock(&st->lock);
 	last = st->last_seq;
-	if (after > last) {
-		pthread_rwlock_unlock(&st->lock);
-		return STORE_E_INVALID;
-	}
-	if (st->ring_first && after + 1 >= st->ring_first) {
-		for (uint64_t q = after + 1; q <= last && sent < max; q++, sent++) {
-			const struct ring_ev *r = &st->ring[q % st->ring_cap];
-			store_event ev = { r->seq, (store_event_type)r->type, r->at_ms, r->blob, r->len };
-			if (r->seq != q || fn(&ev, ud))
-				break;
-		}
-		pthread_rwlock_unlock(&st->lock);
-		return STORE_OK;
-	}
+	first = st->first_seq;
 	pthread_rwlock_unlock(&st->lock);
-	if (after == last)
-		return STORE_OK;
-	db = reader(st);
-	if (!db || sqlite3_prepare_v2(db,
-				      "SELECT seq, type, at_ms, blob FROM events WHERE seq > ?1 "
-				      "ORDER BY seq LIMIT ?2", -1, &s, NULL) != SQLITE_OK)
-		return STORE_E_IO;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
-	sqlite3_bind_int(s, 2, (int)(max ? max : 1));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_event ev;
-		ev.seq = (uint64_t)sqlite3_column_int64(s, 0);
-		if (sent == 0 && ev.seq != after + 1) {
-			sqlite3_finalize(s);
-			return STORE_E_RANGE; /* trimmed by retention */
-		}
-		ev.type = (store_event_type)sqlite3_column_int(s, 1);
-		ev.at_ms = sqlite3_column_int64(s, 2);
-		ev.decision = sqlite3_column_blob(s, 3);
-		ev.decision_len = (size_t)sqlite3_column_bytes(s, 3);
-		sent++;
-		if (fn(&ev, ud))
-			break;
-	}
-	sqlite3_finalize(s);
-	if (sent == 0 && rc == SQLITE_DONE)
+	if (after > last)
+		return STORE_E_INVALID;
+	if (first && after + 1 < first)
 		return STORE_E_RANGE;
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_E_IO;
+	buf_init(&data, SIZE_MAX);
+	while (!stop && sent < max && cur < last) {
+		size_t want = max - sent < EVENT_CHUNK ? max - sent : EVENT_CHUNK;
+		size_t k = ring_copy(st, cur, last, want, chunk, &data);
+
+		if (k) {
+			for (size_t i = 0; i < k && !stop; i++) {
+				chunk[i].ev.decision = data.data + chunk[i].off;
+				sent++;
+				cur = chunk[i].ev.seq;
+				stop = fn(&chunk[i].ev, ud) != 0;
+			}
+			continue;
+		}
+		/* Older than the ring: from the database, up to where the ring
+		 * takes over (or max). */
+		{
+			struct reader *r = reader_get(st);
+			sqlite3_stmt *s;
+			int rc;
+			uint32_t got = 0;
+
+			if (!r) {
+				res = STORE_E_IO;
+				break;
+			}
+			s = r->events;
+			sqlite3_bind_int64(s, 1, (sqlite3_int64)cur);
+			sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
+			sqlite3_bind_int64(s, 3, (sqlite3_int64)(max - sent < 1024 ? max - sent :
+								    1024));
+			while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+				store_event ev;
+
+				ev.seq = (uint64_t)sqlite3_column_int64(s, 0);
+				if (ev.seq != cur + 1) {
+					/* Trimmed under us. */
+					rc = SQLITE_DONE;
+					break;
+				}
+				ev.type = (store_event_type)sqlite3_column_int(s, 1);
+				ev.at_ms = sqlite3_column_int64(s, 2);
+				ev.decision = sqlite3_column_blob(s, 3);
+				ev.decision_len = (size_t)sqlite3_column_bytes(s, 3);
+				got++;
+				sent++;
+				cur = ev.seq;
+				stop = fn(&ev, ud) != 0;
+			}
+			if (!stop && rc != SQLITE_ROW && rc != SQLITE_DONE)
+				res = STORE_E_IO;
+			sqlite3_reset(s);
+			reader_put(st, r);
+			if (res != STORE_OK)
+				break;
+			if (!got) {
+				/* Neither the ring nor the table has cur + 1. */
+				if (!sent)
+					res = STORE_E_RANGE;
+				break;
+			}
+		}
+	}
+	buf_release(&data);
+	return res;
 }

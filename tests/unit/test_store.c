@@ -1,7 +1,14 @@
 /*
  * The SQLite store through its interface (src/store/store.h): durability
- * across reopen, first-resolution-wins inside one batch, group commit,
- * paging, expiry and event resume from the database.
+ * across reopen and the schema version, submission and idempotency, first
+ * resolution wins inside one batch, request-id replay, sessions, expiry,
+ * listing (order, filters, pages), exact metrics, operator stats, event
+ * resume from memory and from the database, group commit, closing.
+ *
+ * Every test gets its own database under a mkdtemp directory (removed at
+ * the end).  Operations are queued with store_submit and waited for; a
+ * "gate" op whose done() blocks holds the writer so that what is queued
+ * behind it is run as one batch.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,19 +17,26 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "governance.pb-c.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
-struct waitop {
+typedef Vertice__Governance__V1__Decision Decision;
+
+static char dir[64];
+
+/* ---- waiting for operations ---- */
+
+struct wop {
 	store_op op;
-	pthread_mutex_t *lock;
-	pthread_cond_t *cond;
-	int *pending;
-	uint8_t *decision;
+	uint8_t *decision;     /* copies of the outputs, valid after done() */
 	size_t len;
+	char message[256];
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,21 +45,21 @@ static int pending;
 
 static void on_done(store_op *op)
 {
-	struct waitop *w = (struct waitop *)op;
+	struct wop *w = (struct wop *)op;
 
 	if (op->decision) {
-		w->decision = malloc(op->decision_len);
+		w->decision = malloc(op->decision_len ? op->decision_len : 1);
 		memcpy(w->decision, op->decision, op->decision_len);
 		w->len = op->decision_len;
 	}
+	snprintf(w->message, sizeof(w->message), "%s", op->message);
 	pthread_mutex_lock(&lock);
 	pending--;
-	pthread_cond_signal(&cond);
+	pthread_cond_broadcast(&cond);
 	pthread_mutex_unlock(&lock);
 }
 
-/* Queues every op, then waits for all: they share batches. */
-static void run_all(store *st, struct waitop *ops, int n)
+static void queue(store *st, struct wop *ops, int n)
 {
 	pthread_mutex_lock(&lock);
 	pending += n;
@@ -54,16 +68,82 @@ static void run_all(store *st, struct waitop *ops, int n)
 		ops[i].op.done = on_done;
 		store_submit(st, &ops[i].op);
 	}
+}
+
+static void wait_all(void)
+{
 	pthread_mutex_lock(&lock);
 	while (pending)
 		pthread_cond_wait(&cond, &lock);
 	pthread_mutex_unlock(&lock);
 }
 
-static char dir[64];
-static char path[128];
+static void run(store *st, struct wop *ops, int n)
+{
+	queue(st, ops, n);
+	wait_all();
+}
 
-static store *open_store(void)
+static void wop_release(struct wop *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(w[i].decision);
+		w[i].decision = NULL;
+	}
+}
+
+/* A gate: an op whose done() blocks the writer until gate_open(). */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_held, gate_reached;
+
+static void gate_done(store_op *op)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_reached = 1;
+	pthread_cond_broadcast(&gate_cond);
+	while (gate_held)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	on_done(op);
+}
+
+/* Queues a session open whose done() holds the writer, and waits until it
+ * does: what is queued next runs as one batch after gate_open(). */
+static void gate_close(store *st, struct wop *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->op.kind = STORE_OP_SESSION_OPEN;
+	g->op.operator_id = "gatekeeper";
+	gate_held = 1;
+	gate_reached = 0;
+	pthread_mutex_lock(&lock);
+	pending++;
+	pthread_mutex_unlock(&lock);
+	g->op.done = gate_done;
+	store_submit(st, &g->op);
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_reached)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void gate_open(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_held = 0;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* ---- stores and decisions ---- */
+
+static void db_path(char *out, size_t outlen, const char *name)
+{
+	snprintf(out, outlen, "%s/%s/nested/gov.db", dir, name);
+}
+
+static store *open_at(const char *path, uint32_t ring, uint32_t retention)
 {
 	store_options o;
 	store *st = NULL;
@@ -71,41 +151,1458 @@ static store *open_store(void)
 
 	store_options_init(&o);
 	o.path = path;
-	assert_int_equal(store_open(&o, &st, err, sizeof(err)), STORE_OK);
+	o.event_ring = ring;
+	o.event_retention = retention;
+	if (store_open(&o, &st, err, sizeof(err)) != STORE_OK)
+		fail_msg("store_open: %s", err);
 	return st;
 }
 
-static uint8_t *proposal(const char *prio, int sla, size_t *len)
+static uint8_t *proposal(const char *op_type, const char *prio, int sla, const char *assigned,
+			 size_t *len)
 {
-	Vertice__Governance__V1__Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+	Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+	Vertice__Governance__V1__Risk risk = VERTICE__GOVERNANCE__V1__RISK__INIT;
+	Vertice__Governance__V1__Decision__ContextEntry ce =
+		VERTICE__GOVERNANCE__V1__DECISION__CONTEXT_ENTRY__INIT;
+	Vertice__Governance__V1__Decision__ContextEntry *ctx[1] = { &ce };
+	char *factors[1] = { "2,400 failed logins in 10 minutes" };
 	uint8_t *b;
 
-	d.operation_type = "block_ip";
+	d.operation_type = (char *)op_type;
 	d.priority = (char *)prio;
 	d.sla_seconds = sla;
+	d.assigned_operator = (char *)(assigned ? assigned : "");
+	ce.key = "source_ip";
+	ce.value = "203.0.113.45";
+	d.n_context = 1;
+	d.context = ctx;
+	risk.score = 0.8;
+	risk.level = "HIGH";
+	risk.n_factors = 1;
+	risk.factors = factors;
+	d.risk_assessment = &risk;
 	*len = vertice__governance__v1__decision__get_packed_size(&d);
 	b = malloc(*len + 1);
 	vertice__governance__v1__decision__pack(&d, b);
 	return b;
 }
 
-static char *decision_id(const struct waitop *w)
+static Decision *decode(const uint8_t *b, size_t len)
 {
-	Vertice__Governance__V1__Decision *d =
-		vertice__governance__v1__decision__unpack(NULL, w->len, w->decision);
-	char *id;
+	Decision *d = vertice__governance__v1__decision__unpack(NULL, len, b);
 
 	assert_non_null(d);
-	id = strdup(d->decision_id);
+	return d;
+}
+
+static int64_t ts_ms(const Google__Protobuf__Timestamp *t)
+{
+	return t ? t->seconds * 1000 + t->nanos / 1000000 : 0;
+}
+
+struct sub {
+	char id[40];
+	int rank;
+	int64_t created;
+};
+
+/* Submits n decisions (one batch if they queue up) and records them. */
+static void submit_many(store *st, int n, const char *op_type, const char *const *prios,
+			int nprios, const char *assigned, struct sub *out)
+{
+	struct wop *w = calloc((size_t)n, sizeof(*w));
+	uint8_t **props = calloc((size_t)n, sizeof(*props));
+
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		props[i] = proposal(op_type, prios[i % nprios], 3600, assigned, &len);
+		w[i].op.kind = STORE_OP_SUBMIT;
+		w[i].op.proposal = props[i];
+		w[i].op.proposal_len = len;
+	}
+	run(st, w, n);
+	for (int i = 0; i < n; i++) {
+		Decision *d;
+
+		assert_int_equal(w[i].op.result, STORE_OK);
+		assert_int_equal(w[i].op.created, 1);
+		d = decode(w[i].decision, w[i].len);
+		if (out) {
+			snprintf(out[i].id, sizeof(out[i].id), "%s", d->decision_id);
+			out[i].rank = !strcmp(d->priority, "CRITICAL") ? 0 :
+				      !strcmp(d->priority, "HIGH") ? 1 :
+				      !strcmp(d->priority, "MEDIUM") ? 2 : 3;
+			out[i].created = ts_ms(d->created_at);
+		}
+		vertice__governance__v1__decision__free_unpacked(d, NULL);
+		free(props[i]);
+	}
+	wop_release(w, n);
+	free(w);
+	free(props);
+}
+
+static void session_open(store *st, const char *operator_id, char *sid, size_t sidlen)
+{
+	struct wop w;
+
+	memset(&w, 0, sizeof(w));
+	w.op.kind = STORE_OP_SESSION_OPEN;
+	w.op.operator_id = operator_id;
+	run(st, &w, 1);
+	assert_int_equal(w.op.result, STORE_OK);
+	assert_int_equal(strlen(w.op.session_id_out), 34);
+	assert_memory_equal(w.op.session_id_out, "s-", 2);
+	snprintf(sid, sidlen, "%s", w.op.session_id_out);
+}
+
+/* One review op; the result, with the outputs copied into *w. */
+static store_code review(store *st, struct wop *w, store_op_kind kind, const char *sid,
+			 const char *id, const char *rid)
+{
+	memset(w, 0, sizeof(*w));
+	w->op.kind = kind;
+	w->op.session_id = sid;
+	w->op.decision_id = id;
+	w->op.request_id = rid;
+	w->op.comment = kind == STORE_OP_REJECT ? "not proportionate" : "looks right";
+	w->op.reasoning = "checked the evidence";
+	w->op.target = "bob";
+	w->op.reason = "needs the network team";
+	run(st, w, 1);
+	return w->op.result;
+}
+
+static Decision *get(store *st, const char *id)
+{
+	uint8_t *b = NULL;
+	size_t len = 0;
+	Decision *d;
+
+	assert_int_equal(store_get(st, id, &b, &len), STORE_OK);
+	d = decode(b, len);
+	free(b);
+	return d;
+}
+
+static int is_hex32(const char *s)
+{
+	if (strlen(s) != 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ---- tests ---- */
+
+static void reopen_and_schema(void **state)
+{
+	char path[256];
+	struct sub subs[3];
+	static const char *const prios[] = { "HIGH" };
+	store_metrics m;
+	store *st;
+	sqlite3 *db;
+	store_options o;
+	char err[512];
+	struct stat sb;
+	Decision *d;
+
+	db_path(path, sizeof(path), "reopen");
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_last_seq(st), 0);
+	/* The directory was made, private. */
+	{
+		char parent[256];
+		snprintf(parent, sizeof(parent), "%s/reopen/nested", dir);
+		assert_int_equal(stat(parent, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0700);
+	}
+	submit_many(st, 3, "block_ip", prios, 1, NULL, subs);
+	store_close(st);
+
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_schema_version(st), 2);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.total, 3);
+	assert_int_equal(m.pending, 3);
+	assert_int_equal(m.high, 3);
+	assert_int_equal(store_last_seq(st), 3);
+	d = get(st, subs[1].id);
+	assert_string_equal(d->status, "PENDING");
+	assert_string_equal(d->decision_id, subs[1].id);
 	vertice__governance__v1__decision__free_unpacked(d, NULL);
-	return id;
+	store_close(st);
+
+	/* A database from a newer build is refused, naming the versions. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	store_options_init(&o);
+	o.path = path;
+	st = NULL;
+	assert_int_equal(store_open(&o, &st, err, sizeof(err)), STORE_E_IO);
+	assert_null(st);
+	assert_non_null(strstr(err, "schema version 99 is newer"));
+	assert_non_null(strstr(err, path));
+
+	/* No path: a clear error. */
+	o.path = "";
+	assert_int_equal(store_open(&o, &st, err, sizeof(err)), STORE_E_INVALID);
+}
+
+/* A version 1 decision blob, as version 1 stored it. */
+static void v1_insert(sqlite3 *db, const char *id, const char *status, const char *prio,
+		      int rank, int64_t created, int64_t reviewed, const char *reviewed_by)
+{
+	Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+	Google__Protobuf__Timestamp c = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	Google__Protobuf__Timestamp e = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	sqlite3_stmt *s;
+	uint8_t b[512];
+	size_t len;
+
+	d.decision_id = (char *)id;
+	d.operation_type = "block_ip";
+	d.status = (char *)status;
+	d.priority = (char *)prio;
+	d.assigned_operator = "";
+	c.seconds = created / 1000;
+	e.seconds = created / 1000 + 3600;
+	d.created_at = &c;
+	d.expires_at = &e;
+	len = vertice__governance__v1__decision__get_packed_size(&d);
+	assert_true(len <= sizeof(b));
+	vertice__governance__v1__decision__pack(&d, b);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"INSERT INTO decisions(id, status, priority_rank, created_ms, expires_ms, "
+		"operation_type, assigned_operator, reviewed_ms, reviewed_by, outcome, blob) "
+		"VALUES(?1, ?2, ?3, ?4, ?5, 'block_ip', '', ?6, ?7, ?8, ?9)", -1, &s, NULL),
+		SQLITE_OK);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, rank);
+	sqlite3_bind_int64(s, 4, created);
+	sqlite3_bind_int64(s, 5, created + 3600000);
+	if (reviewed) {
+		sqlite3_bind_int64(s, 6, reviewed);
+		sqlite3_bind_text(s, 7, reviewed_by, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 8, status, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_blob(s, 9, b, (int)len, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+}
+
+/* A database written by a version 1 governd opens as version 2 with
+ * nothing lost: decisions, resolutions, replays, operator figures. */
+static void migrate_from_v1(void **state)
+{
+	char path[256], parent[256];
+	int64_t t = (int64_t)time(NULL) * 1000 - 60000;
+	store_metrics m;
+	store_operator_stats os;
+	struct wop w;
+	sqlite3 *db;
+	store *st;
+	Decision *d;
+
+	db_path(path, sizeof(path), "v1");
+	snprintf(parent, sizeof(parent), "%s/v1", dir);
+	mkdir(parent, 0700);
+	snprintf(parent, sizeof(parent), "%s/v1/nested", dir);
+	mkdir(parent, 0700);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"PRAGMA journal_mode=WAL;"
+		"CREATE TABLE decisions (id TEXT PRIMARY KEY, status TEXT NOT NULL,"
+		"  priority_rank INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+		"  expires_ms INTEGER NOT NULL, operation_type TEXT NOT NULL,"
+		"  assigned_operator TEXT NOT NULL DEFAULT '', idempotency_key TEXT UNIQUE,"
+		"  reviewed_ms INTEGER, reviewed_by TEXT, outcome TEXT, blob BLOB NOT NULL)"
+		"  WITHOUT ROWID;"
+		"CREATE INDEX decisions_queue ON decisions(status, priority_rank, created_ms, id);"
+		"CREATE INDEX decisions_reviewer ON decisions(reviewed_by);"
+		"CREATE TABLE sessions (id TEXT PRIMARY KEY, operator_id TEXT NOT NULL,"
+		"  created_ms INTEGER NOT NULL, closed_ms INTEGER) WITHOUT ROWID;"
+		"CREATE INDEX sessions_operator ON sessions(operator_id);"
+		"CREATE TABLE requests (request_id TEXT PRIMARY KEY, decision_id TEXT NOT NULL,"
+		"  kind INTEGER NOT NULL, processed_ms INTEGER NOT NULL, blob BLOB NOT NULL)"
+		"  WITHOUT ROWID;"
+		"CREATE TABLE escalations (decision_id TEXT NOT NULL, escalated_by TEXT NOT NULL,"
+		"  at_ms INTEGER NOT NULL);"
+		"CREATE INDEX escalations_by ON escalations(escalated_by);"
+		"CREATE TABLE events (seq INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
+		"  at_ms INTEGER NOT NULL, decision_id TEXT NOT NULL, blob BLOB NOT NULL);"
+		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	v1_insert(db, "d-pending", "PENDING", "HIGH", 1, t, 0, NULL);
+	v1_insert(db, "d-approved", "APPROVED", "CRITICAL", 0, t + 1, t + 5001, "alice");
+	v1_insert(db, "d-escalated", "ESCALATED", "LOW", 3, t + 2, t + 3002, "bob");
+	v1_insert(db, "d-rejected", "REJECTED", "MEDIUM", 2, t + 3, t + 9003, "carol");
+	v1_insert(db, "d-expired", "EXPIRED", "HIGH", 1, t + 4, t + 3600004, "system");
+	assert_int_equal(sqlite3_exec(db,
+		"INSERT INTO escalations VALUES('d-escalated', 'bob', 0);"
+		"INSERT INTO escalations VALUES('d-rejected', 'bob', 0);"
+		"INSERT INTO sessions VALUES('s-alice', 'alice', 0, NULL);"
+		"INSERT INTO sessions VALUES('s-bob', 'bob', 0, NULL);"
+		"INSERT INTO sessions VALUES('s-carol', 'carol', 0, NULL);"
+		"INSERT INTO requests SELECT 'req-a', id, 1, reviewed_ms, blob FROM decisions"
+		"  WHERE id = 'd-approved';"
+		"INSERT INTO events VALUES(1, 1, 0, 'd-pending', x'');"
+		"INSERT INTO events VALUES(2, 1, 0, 'd-approved', x'');"
+		"INSERT INTO events VALUES(3, 3, 0, 'd-approved', x'');", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_last_seq(st), 3);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.total, 5);
+	assert_int_equal(m.pending, 2);
+	assert_int_equal(m.escalated, 1);
+	assert_int_equal(m.approved, 1);
+	assert_int_equal(m.rejected, 1);
+	assert_int_equal(m.expired, 1);
+	assert_int_equal(m.sla_violations, 1);
+	assert_int_equal(m.high, 1);
+	assert_true(m.avg_response_s > 6.99 && m.avg_response_s < 7.01);
+	d = get(st, "d-approved");
+	assert_string_equal(d->status, "APPROVED");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	d = get(st, "d-escalated");
+	assert_string_equal(d->status, "ESCALATED");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	assert_int_equal(store_get_operator_stats(st, "alice", &os), STORE_OK);
+	assert_int_equal(os.approved, 1);
+	assert_true(os.avg_response_s > 4.99 && os.avg_response_s < 5.01);
+	assert_int_equal(store_get_operator_stats(st, "bob", &os), STORE_OK);
+	assert_int_equal(os.escalated, 2);
+	assert_int_equal(os.total, 2);
+	assert_int_equal(store_get_operator_stats(st, "carol", &os), STORE_OK);
+	assert_int_equal(os.rejected, 1);
+	/* A request id from version 1 still replays; the first outcome stays. */
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, "s-alice", "d-approved", "req-a"),
+			 STORE_OK);
+	assert_int_equal(w.op.replayed, 1);
+	wop_release(&w, 1);
+	assert_int_equal(review(st, &w, STORE_OP_REJECT, "s-carol", "d-approved", NULL),
+			 STORE_E_CONFLICT);
+	/* What was open is reviewable, and stays so across a restart. */
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, "s-alice", "d-escalated", NULL),
+			 STORE_OK);
+	wop_release(&w, 1);
+	store_close(st);
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_schema_version(st), 2);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.pending, 1);
+	assert_int_equal(m.approved, 2);
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, "s-alice", "d-pending", NULL), STORE_OK);
+	wop_release(&w, 1);
+	store_close(st);
+}
+
+static void submit_and_idempotency(void **state)
+{
+	char path[256];
+	struct wop w[3];
+	size_t len1, len2;
+	uint8_t *p1 = proposal("quarantine_host", "CRITICAL", 600, "alice", &len1);
+	uint8_t *p2 = proposal("block_ip", "LOW", 60, "", &len2);
+	store_metrics m;
+	Decision *d;
+	store *st;
+	int64_t before = store__now_ms();
+
+	db_path(path, sizeof(path), "submit");
+	st = open_at(path, 0, 0);
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < 3; i++) {
+		w[i].op.kind = STORE_OP_SUBMIT;
+		w[i].op.idempotency_key = "producer-42";
+	}
+	w[0].op.proposal = p1;
+	w[0].op.proposal_len = len1;
+	/* The same key with another body: still the first decision. */
+	w[1].op.proposal = p2;
+	w[1].op.proposal_len = len2;
+	w[2].op.proposal = p1;
+	w[2].op.proposal_len = len1;
+	run(st, w, 1);
+	run(st, w + 1, 2);
+	assert_int_equal(w[0].op.result, STORE_OK);
+	assert_int_equal(w[0].op.created, 1);
+	d = decode(w[0].decision, w[0].len);
+	assert_memory_equal(d->decision_id, "d-", 2);
+	assert_true(is_hex32(d->decision_id + 2));
+	assert_string_equal(d->status, "PENDING");
+	assert_string_equal(d->operation_type, "quarantine_host");
+	assert_string_equal(d->assigned_operator, "alice");
+	assert_string_equal(d->idempotency_key, "producer-42");
+	assert_int_equal(d->n_context, 1);
+	assert_true(ts_ms(d->created_at) >= before);
+	assert_int_equal(ts_ms(d->expires_at), ts_ms(d->created_at) + 600 * 1000);
+	assert_int_equal(ts_ms(d->updated_at), ts_ms(d->created_at));
+	assert_null(d->history);
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(w[i].op.result, STORE_OK);
+		assert_int_equal(w[i].op.created, 0);
+		assert_int_equal(w[i].len, w[0].len);
+		assert_memory_equal(w[i].decision, w[0].decision, w[0].len);
+	}
+	store_get_metrics(st, &m);
+	assert_int_equal(m.total, 1);
+	assert_int_equal(m.critical, 1);
+	assert_int_equal(store_last_seq(st), 1);  /* no event for a match */
+
+	/* Submitted and matched in one batch. */
+	{
+		struct wop g, b[2];
+
+		gate_close(st, &g);
+		memset(b, 0, sizeof(b));
+		for (int i = 0; i < 2; i++) {
+			b[i].op.kind = STORE_OP_SUBMIT;
+			b[i].op.proposal = p2;
+			b[i].op.proposal_len = len2;
+			b[i].op.idempotency_key = "same-batch";
+		}
+		queue(st, b, 2);
+		gate_open();
+		wait_all();
+		assert_int_equal(b[0].op.created, 1);
+		assert_int_equal(b[1].op.created, 0);
+		assert_memory_equal(b[0].decision, b[1].decision, b[0].len);
+		wop_release(b, 2);
+		wop_release(&g, 1);
+	}
+	/* Garbage that is not a Decision. */
+	{
+		static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+		struct wop j;
+
+		memset(&j, 0, sizeof(j));
+		j.op.kind = STORE_OP_SUBMIT;
+		j.op.proposal = junk;
+		j.op.proposal_len = sizeof(junk);
+		run(st, &j, 1);
+		assert_int_equal(j.op.result, STORE_E_INVALID);
+	}
+	store_get_metrics(st, &m);
+	assert_int_equal(m.total, 2);
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(w, 3);
+	store_close(st);
+	free(p1);
+	free(p2);
+}
+
+static void first_resolution_wins(void **state)
+{
+	char path[256], sid[40];
+	struct sub subs[2];
+	static const char *const prios[] = { "MEDIUM" };
+	struct wop g, a[20], rj;
+	uint64_t commits;
+	store_metrics m;
+	int ok = 0, conflict = 0;
+	Decision *d;
+	store *st;
+	char want[160];
+
+	db_path(path, sizeof(path), "firstwins");
+	st = open_at(path, 0, 0);
+	submit_many(st, 2, "rotate_credentials", prios, 1, NULL, subs);
+	session_open(st, "alice", sid, sizeof(sid));
+
+	/* 20 approvals of one decision, all in one batch behind the gate. */
+	gate_close(st, &g);
+	memset(a, 0, sizeof(a));
+	for (int i = 0; i < 20; i++) {
+		a[i].op.kind = STORE_OP_APPROVE;
+		a[i].op.session_id = sid;
+		a[i].op.decision_id = subs[0].id;
+		a[i].op.comment = "ok";
+	}
+	queue(st, a, 20);
+	commits = store__commits(st);
+	gate_open();
+	wait_all();
+	/* One transaction for the 20 (group commit). */
+	assert_int_equal(store__commits(st) - commits, 1);
+	snprintf(want, sizeof(want), "decision '%s' is already APPROVED", subs[0].id);
+	for (int i = 0; i < 20; i++) {
+		if (a[i].op.result == STORE_OK) {
+			ok++;
+			d = decode(a[i].decision, a[i].len);
+			assert_string_equal(d->status, "APPROVED");
+			assert_non_null(d->history);
+			assert_string_equal(d->history->reviewed_by, "alice");
+			assert_string_equal(d->history->outcome, "APPROVED");
+			assert_string_equal(d->history->comment, "ok");
+			assert_int_equal(ts_ms(d->history->submitted_at), ts_ms(d->created_at));
+			assert_int_equal(ts_ms(d->history->reviewed_at), a[i].op.processed_at_ms);
+			vertice__governance__v1__decision__free_unpacked(d, NULL);
+		} else {
+			assert_int_equal(a[i].op.result, STORE_E_CONFLICT);
+			assert_string_equal(a[i].message, want);
+			assert_null(a[i].decision);
+			conflict++;
+		}
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(conflict, 19);
+	assert_int_equal(a[0].op.result, STORE_OK);  /* queue order */
+
+	/* Reject: the other decision; rejecting the approved one conflicts. */
+	assert_int_equal(review(st, &rj, STORE_OP_REJECT, sid, subs[1].id, NULL), STORE_OK);
+	d = decode(rj.decision, rj.len);
+	assert_string_equal(d->status, "REJECTED");
+	assert_string_equal(d->history->outcome, "REJECTED");
+	assert_string_equal(d->history->comment, "not proportionate");
+	assert_string_equal(d->history->reasoning, "checked the evidence");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(&rj, 1);
+	assert_int_equal(review(st, &rj, STORE_OP_REJECT, sid, subs[0].id, NULL),
+			 STORE_E_CONFLICT);
+	assert_int_equal(review(st, &rj, STORE_OP_APPROVE, sid, "d-00000000000000000000000000000000",
+				NULL), STORE_E_NOTFOUND);
+	assert_non_null(strstr(rj.message, "not found"));
+	assert_int_equal(review(st, &rj, STORE_OP_ESCALATE, sid, subs[1].id, NULL),
+			 STORE_E_CONFLICT);
+	assert_non_null(strstr(rj.message, "is already REJECTED"));
+
+	store_get_metrics(st, &m);
+	assert_int_equal(m.approved, 1);
+	assert_int_equal(m.rejected, 1);
+	assert_int_equal(m.pending, 0);
+	assert_true(m.approval_rate > 0.49 && m.approval_rate < 0.51);
+	/* The resolved decisions from the database. */
+	d = get(st, subs[0].id);
+	assert_string_equal(d->status, "APPROVED");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(a, 20);
+	wop_release(&g, 1);
+	store_close(st);
+}
+
+static void escalate_then_approve(void **state)
+{
+	char path[256], sid[40], sid2[40];
+	struct sub subs[1];
+	static const char *const prios[] = { "HIGH" };
+	struct wop w;
+	store_page pg;
+	store_filter f = { NULL, NULL, NULL, "bob" };
+	store_metrics m;
+	Decision *d;
+	store *st;
+
+	db_path(path, sizeof(path), "escalate");
+	st = open_at(path, 0, 0);
+	submit_many(st, 1, "disable_account", prios, 1, "alice", subs);
+	session_open(st, "alice", sid, sizeof(sid));
+	session_open(st, "bob", sid2, sizeof(sid2));
+	assert_int_equal(review(st, &w, STORE_OP_ESCALATE, sid, subs[0].id, NULL), STORE_OK);
+	d = decode(w.decision, w.len);
+	assert_string_equal(d->status, "ESCALATED");
+	assert_string_equal(d->escalated_to, "bob");
+	assert_string_equal(d->escalated_by, "alice");
+	assert_string_equal(d->escalation_reason, "needs the network team");
+	assert_string_equal(d->assigned_operator, "bob");
+	assert_int_equal(ts_ms(d->escalated_at), w.op.processed_at_ms);
+	assert_int_equal(ts_ms(d->updated_at), w.op.processed_at_ms);
+	assert_null(d->history);
+	assert_string_equal(d->operation_type, "disable_account");
+	assert_int_equal(d->n_context, 1);
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(&w, 1);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.escalated, 1);
+	assert_int_equal(m.pending, 1);
+
+	/* Listed by its new assignee, and as ESCALATED. */
+	assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
+	assert_int_equal(pg.total, 1);
+	assert_int_equal(pg.count, 1);
+	store_page_release(&pg);
+	f.assigned_operator = "alice";
+	assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
+	assert_int_equal(pg.total, 0);
+	store_page_release(&pg);
+	f.assigned_operator = NULL;
+	f.status = "ESCALATED";
+	assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
+	assert_int_equal(pg.total, 1);
+	store_page_release(&pg);
+
+	/* Escalating again is allowed while open; then approve. */
+	assert_int_equal(review(st, &w, STORE_OP_ESCALATE, sid2, subs[0].id, NULL), STORE_OK);
+	wop_release(&w, 1);
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, sid2, subs[0].id, NULL), STORE_OK);
+	d = decode(w.decision, w.len);
+	assert_string_equal(d->status, "APPROVED");
+	assert_string_equal(d->escalated_by, "bob");
+	assert_string_equal(d->history->reviewed_by, "bob");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(&w, 1);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.escalated, 0);
+	assert_int_equal(m.pending, 0);
+	assert_int_equal(m.approved, 1);
+
+	/* The resolved one is listed from the database, with the filters. */
+	f.status = "APPROVED";
+	f.assigned_operator = "bob";
+	f.operation_type = "disable_account";
+	assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
+	assert_int_equal(pg.total, 1);
+	assert_int_equal(pg.count, 1);
+	d = decode(pg.data + pg.offsets[0], pg.lengths[0]);
+	assert_string_equal(d->decision_id, subs[0].id);
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	store_page_release(&pg);
+	store_close(st);
+}
+
+static void request_ids(void **state)
+{
+	char path[256], sid[40];
+	struct sub subs[2];
+	static const char *const prios[] = { "LOW" };
+	struct wop w1, w2;
+	store *st;
+
+	db_path(path, sizeof(path), "requests");
+	st = open_at(path, 0, 0);
+	submit_many(st, 2, "revoke_token", prios, 1, NULL, subs);
+	session_open(st, "carol", sid, sizeof(sid));
+	assert_int_equal(review(st, &w1, STORE_OP_APPROVE, sid, subs[0].id, "req-1"), STORE_OK);
+	assert_int_equal(w1.op.replayed, 0);
+	usleep(5000);
+	/* The retry gets the first outcome, processed_at included. */
+	assert_int_equal(review(st, &w2, STORE_OP_APPROVE, sid, subs[0].id, "req-1"), STORE_OK);
+	assert_int_equal(w2.op.replayed, 1);
+	assert_int_equal(w2.op.processed_at_ms, w1.op.processed_at_ms);
+	assert_int_equal(w2.len, w1.len);
+	assert_memory_equal(w2.decision, w1.decision, w1.len);
+	wop_release(&w2, 1);
+	/* Even as another kind: the request id names the first outcome. */
+	assert_int_equal(review(st, &w2, STORE_OP_REJECT, sid, subs[0].id, "req-1"), STORE_OK);
+	assert_int_equal(w2.op.replayed, 1);
+	wop_release(&w2, 1);
+	/* On another decision it is a duplicate. */
+	assert_int_equal(review(st, &w2, STORE_OP_APPROVE, sid, subs[1].id, "req-1"),
+			 STORE_E_DUPLICATE);
+	{
+		char want[200];
+		snprintf(want, sizeof(want), "request id 'req-1' was used for decision '%s'",
+			 subs[0].id);
+		assert_string_equal(w2.message, want);
+	}
+	/* Without a request id the same approval again conflicts. */
+	assert_int_equal(review(st, &w2, STORE_OP_APPROVE, sid, subs[0].id, NULL),
+			 STORE_E_CONFLICT);
+	/* An escalation's replay returns the decision as it was then. */
+	assert_int_equal(review(st, &w2, STORE_OP_ESCALATE, sid, subs[1].id, "req-2"), STORE_OK);
+	wop_release(&w2, 1);
+	store_close(st);
+
+	/* Replays survive a restart. */
+	st = open_at(path, 0, 0);
+	assert_int_equal(review(st, &w2, STORE_OP_APPROVE, sid, subs[0].id, "req-1"), STORE_OK);
+	assert_int_equal(w2.op.replayed, 1);
+	assert_int_equal(w2.op.processed_at_ms, w1.op.processed_at_ms);
+	assert_memory_equal(w2.decision, w1.decision, w1.len);
+	wop_release(&w2, 1);
+	assert_int_equal(review(st, &w2, STORE_OP_APPROVE, sid, subs[1].id, "req-2"), STORE_OK);
+	assert_int_equal(w2.op.replayed, 1);
+	{
+		Decision *d = decode(w2.decision, w2.len);
+		assert_string_equal(d->status, "ESCALATED");
+		vertice__governance__v1__decision__free_unpacked(d, NULL);
+	}
+	wop_release(&w2, 1);
+	wop_release(&w1, 1);
+	store_close(st);
+}
+
+static void sessions(void **state)
+{
+	char path[256], sid[40], want[200];
+	struct sub subs[1];
+	static const char *const prios[] = { "LOW" };
+	struct wop w, g, b[3];
+	store_operator_stats os;
+	store *st;
+
+	db_path(path, sizeof(path), "sessions");
+	st = open_at(path, 0, 0);
+	submit_many(st, 1, "scale_deployment", prios, 1, NULL, subs);
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, "s-unknown", subs[0].id, NULL),
+			 STORE_E_SESSION);
+	assert_string_equal(w.message, "session 's-unknown' is unknown or closed; "
+				       "open a new one with CreateSession");
+	session_open(st, "dave", sid, sizeof(sid));
+	assert_int_equal(store_get_operator_stats(st, "dave", &os), STORE_OK);
+	assert_true(os.session_start_ms > 0);
+	assert_int_equal(os.total, 0);
+	assert_int_equal(store_get_operator_stats(st, "nobody", &os), STORE_E_NOTFOUND);
+
+	memset(&w, 0, sizeof(w));
+	w.op.kind = STORE_OP_SESSION_CLOSE;
+	w.op.session_id = sid;
+	run(st, &w, 1);
+	assert_int_equal(w.op.result, STORE_OK);
+	run(st, &w, 1);  /* closing twice is fine */
+	assert_int_equal(w.op.result, STORE_OK);
+	w.op.session_id = "s-never";
+	run(st, &w, 1);
+	assert_int_equal(w.op.result, STORE_E_NOTFOUND);
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, sid, subs[0].id, NULL), STORE_E_SESSION);
+	snprintf(want, sizeof(want),
+		 "session '%s' is unknown or closed; open a new one with CreateSession", sid);
+	assert_string_equal(w.message, want);
+	/* Known operator with no open session: stats still answer. */
+	assert_int_equal(store_get_operator_stats(st, "dave", &os), STORE_OK);
+
+	/* Used and closed within one batch: the approval sees it open. */
+	memset(b, 0, sizeof(b));
+	b[0].op.kind = STORE_OP_SESSION_OPEN;
+	b[0].op.operator_id = "erin";
+	run(st, b, 1);
+	gate_close(st, &g);
+	b[1].op.kind = STORE_OP_APPROVE;
+	b[1].op.session_id = b[0].op.session_id_out;
+	b[1].op.decision_id = subs[0].id;
+	b[2].op.kind = STORE_OP_SESSION_CLOSE;
+	b[2].op.session_id = b[0].op.session_id_out;
+	queue(st, b + 1, 2);
+	gate_open();
+	wait_all();
+	assert_int_equal(b[1].op.result, STORE_OK);
+	assert_int_equal(b[2].op.result, STORE_OK);
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, b[0].op.session_id_out, subs[0].id,
+				NULL), STORE_E_SESSION);
+	wop_release(b, 3);
+	wop_release(&g, 1);
+	store_close(st);
+
+	/* Sessions survive a restart: closed stays closed. */
+	st = open_at(path, 0, 0);
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, sid, subs[0].id, NULL), STORE_E_SESSION);
+	assert_int_equal(store_get_operator_stats(st, "erin", &os), STORE_OK);
+	assert_int_equal(os.approved, 1);
+	assert_int_equal(os.total, 1);
+	store_close(st);
+}
+
+static void expiry(void **state)
+{
+	char path[256], sid[40];
+	struct wop w[2], sweep;
+	size_t plen, qlen;
+	uint8_t *p = proposal("isolate_network_segment", "CRITICAL", 1, NULL, &plen);
+	uint8_t *q = proposal("isolate_network_segment", "LOW", 3600, NULL, &qlen);
+	store_metrics m;
+	Decision *d;
+	char id[40];
+	store *st;
+
+	db_path(path, sizeof(path), "expiry");
+	st = open_at(path, 0, 0);
+	session_open(st, "frank", sid, sizeof(sid));
+	memset(w, 0, sizeof(w));
+	w[0].op.kind = w[1].op.kind = STORE_OP_SUBMIT;
+	w[0].op.proposal = p;
+	w[1].op.proposal = q;
+	w[0].op.proposal_len = plen;
+	w[1].op.proposal_len = qlen;
+	run(st, w, 2);
+	d = decode(w[0].decision, w[0].len);
+	snprintf(id, sizeof(id), "%s", d->decision_id);
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+
+	/* Nothing due yet. */
+	memset(&sweep, 0, sizeof(sweep));
+	sweep.op.kind = STORE_OP_EXPIRE_DUE;
+	run(st, &sweep, 1);
+	assert_int_equal(sweep.op.result, STORE_OK);
+	assert_int_equal(sweep.op.expired, 0);
+	usleep(1100 * 1000);
+	run(st, &sweep, 1);
+	assert_int_equal(sweep.op.result, STORE_OK);
+	assert_int_equal(sweep.op.expired, 1);
+	run(st, &sweep, 1);
+	assert_int_equal(sweep.op.expired, 0);
+
+	d = get(st, id);
+	assert_string_equal(d->status, "EXPIRED");
+	assert_true(d->sla_violated);
+	assert_non_null(d->history);
+	assert_string_equal(d->history->reviewed_by, "system");
+	assert_string_equal(d->history->outcome, "EXPIRED");
+	assert_true(ts_ms(d->history->reviewed_at) >= ts_ms(d->expires_at));
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.expired, 1);
+	assert_int_equal(m.sla_violations, 1);
+	assert_int_equal(m.pending, 1);
+	assert_int_equal(m.critical, 0);
+	assert_int_equal(review(st, &sweep, STORE_OP_APPROVE, sid, id, NULL), STORE_E_CONFLICT);
+	assert_non_null(strstr(sweep.message, "is already EXPIRED"));
+	store_close(st);
+
+	st = open_at(path, 0, 0);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.expired, 1);
+	assert_int_equal(m.pending, 1);
+	store_close(st);
+	wop_release(w, 2);
+	free(p);
+	free(q);
+}
+
+/* Lists every page of f; checks each page's size and total; returns the
+ * ids in order (caller frees). */
+static char **list_all(store *st, const store_filter *f, uint32_t limit, uint32_t want_total,
+		       size_t *n)
+{
+	char token[128] = "";
+	char **ids = NULL;
+	size_t k = 0;
+
+	do {
+		store_page pg;
+
+		assert_int_equal(store_list(st, f, token, limit, &pg), STORE_OK);
+		assert_int_equal(pg.total, want_total);
+		assert_true(pg.count <= limit);
+		if (pg.next_token[0])
+			assert_int_equal(pg.count, limit);
+		ids = realloc(ids, (k + pg.count + 1) * sizeof(*ids));
+		for (size_t i = 0; i < pg.count; i++) {
+			Decision *d = decode(pg.data + pg.offsets[i], pg.lengths[i]);
+			ids[k++] = strdup(d->decision_id);
+			vertice__governance__v1__decision__free_unpacked(d, NULL);
+		}
+		snprintf(token, sizeof(token), "%s", pg.next_token);
+		store_page_release(&pg);
+	} while (token[0]);
+	*n = k;
+	return ids;
+}
+
+static int sub_cmp(const void *a, const void *b)
+{
+	const struct sub *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static void listing(void **state)
+{
+	char path[256], sid[40];
+	static const char *const prios[] = { "LOW", "CRITICAL", "MEDIUM", "HIGH", "LOW" };
+	struct sub subs[60];
+	struct wop w;
+	store_filter f = { NULL, NULL, NULL, NULL };
+	store_page pg;
+	char **ids;
+	size_t n;
+	store *st;
+
+	db_path(path, sizeof(path), "listing");
+	st = open_at(path, 0, 0);
+	/* Three submissions, a millisecond apart at least, of 20 each. */
+	for (int r = 0; r < 3; r++) {
+		submit_many(st, 20, r == 1 ? "block_ip" : "rollback_deployment", prios, 5,
+			    r == 2 ? "alice" : NULL, subs + r * 20);
+		usleep(2000);
+	}
+	qsort(subs, 60, sizeof(subs[0]), sub_cmp);
+
+	/* Open decisions, 7 a page: the order across pages. */
+	ids = list_all(st, &f, 7, 60, &n);
+	assert_int_equal(n, 60);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(ids[i], subs[i].id);
+		free(ids[i]);
+	}
+	free(ids);
+
+	/* Filters. */
+	f.priority = "LOW";
+	ids = list_all(st, &f, 5, 24, &n);
+	assert_int_equal(n, 24);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	f.priority = NULL;
+	f.operation_type = "block_ip";
+	ids = list_all(st, &f, 3, 20, &n);
+	assert_int_equal(n, 20);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	f.operation_type = "rollback_deployment";
+	f.assigned_operator = "alice";
+	f.priority = "CRITICAL";
+	ids = list_all(st, &f, 2, 4, &n);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+
+	/* A token is good only for the filter it was made for. */
+	f.operation_type = f.assigned_operator = f.priority = NULL;
+	assert_int_equal(store_list(st, &f, "", 5, &pg), STORE_OK);
+	assert_true(pg.next_token[0] != '\0');
+	{
+		char token[128];
+		store_page pg2;
+
+		snprintf(token, sizeof(token), "%s", pg.next_token);
+		f.priority = "HIGH";
+		assert_int_equal(store_list(st, &f, token, 5, &pg2), STORE_E_INVALID);
+		f.priority = NULL;
+		f.status = "PENDING";
+		assert_int_equal(store_list(st, &f, token, 5, &pg2), STORE_E_INVALID);
+		f.status = NULL;
+		assert_int_equal(store_list(st, &f, "not-a-token", 5, &pg2), STORE_E_INVALID);
+		assert_int_equal(store_list(st, &f, token, 5, &pg2), STORE_OK);
+		store_page_release(&pg2);
+	}
+	store_page_release(&pg);
+	f.status = "DONE";
+	assert_int_equal(store_list(st, &f, "", 5, &pg), STORE_E_INVALID);
+	f.status = NULL;
+
+	/* Approve half of them (every other in order): resolved ones are
+	 * listed from the database in the same order. */
+	session_open(st, "gina", sid, sizeof(sid));
+	for (int i = 0; i < 60; i += 2) {
+		assert_int_equal(review(st, &w, STORE_OP_APPROVE, sid, subs[i].id, NULL), STORE_OK);
+		wop_release(&w, 1);
+	}
+	f.status = "APPROVED";
+	ids = list_all(st, &f, 4, 30, &n);
+	assert_int_equal(n, 30);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(ids[i], subs[2 * i].id);
+		free(ids[i]);
+	}
+	free(ids);
+	f.priority = "LOW";
+	ids = list_all(st, &f, 4, 12, &n);
+	assert_int_equal(n, 12);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	f.priority = NULL;
+	f.assigned_operator = "alice";
+	ids = list_all(st, &f, 4, 10, &n);
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	f.assigned_operator = NULL;
+	f.status = NULL;
+	ids = list_all(st, &f, 9, 30, &n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(ids[i], subs[2 * i + 1].id);
+		free(ids[i]);
+	}
+	free(ids);
+	/* After a restart, from the database. */
+	store_close(st);
+	st = open_at(path, 0, 0);
+	ids = list_all(st, &f, 11, 30, &n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(ids[i], subs[2 * i + 1].id);
+		free(ids[i]);
+	}
+	free(ids);
+	store_close(st);
+}
+
+static void metrics_exact(void **state)
+{
+	char path[256], sid[40], sid2[40];
+	static const char *const prios[] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
+	struct sub subs[40];
+	struct wop w;
+	store_metrics m, m2;
+	store_operator_stats os;
+	int approved = 0, rejected = 0, escalated = 0;
+	int64_t resp = 0;
+	store *st;
+
+	db_path(path, sizeof(path), "metrics");
+	st = open_at(path, 0, 0);
+	submit_many(st, 40, "block_ip", prios, 4, NULL, subs);
+	session_open(st, "hank", sid, sizeof(sid));
+	session_open(st, "ivy", sid2, sizeof(sid2));
+	usleep(3000);
+	for (int i = 0; i < 40; i++) {
+		store_op_kind k = i % 5 == 0 ? STORE_OP_APPROVE : i % 5 == 1 ? STORE_OP_REJECT :
+				  i % 5 == 2 ? STORE_OP_ESCALATE : 0;
+		Decision *d;
+
+		if (!k)
+			continue;
+		assert_int_equal(review(st, &w, k, i % 2 ? sid : sid2, subs[i].id, NULL), STORE_OK);
+		d = decode(w.decision, w.len);
+		if (k == STORE_OP_APPROVE)
+			approved++;
+		else if (k == STORE_OP_REJECT)
+			rejected++;
+		else
+			escalated++;
+		if (k != STORE_OP_ESCALATE)
+			resp += ts_ms(d->history->reviewed_at) - ts_ms(d->created_at);
+		vertice__governance__v1__decision__free_unpacked(d, NULL);
+		wop_release(&w, 1);
+	}
+	store_get_metrics(st, &m);
+	assert_int_equal(m.total, 40);
+	assert_int_equal(m.approved, approved);
+	assert_int_equal(m.rejected, rejected);
+	assert_int_equal(m.escalated, escalated);
+	assert_int_equal(m.pending, 40 - approved - rejected);
+	assert_int_equal(m.expired, 0);
+	assert_int_equal(m.sla_violations, 0);
+	/* subs[i] has priority i % 4; resolved are i % 5 in {0, 1}. */
+	{
+		int crit = 0, high = 0;
+		for (int i = 0; i < 40; i++) {
+			int open = i % 5 > 1;
+			crit += open && i % 4 == 0;
+			high += open && i % 4 == 1;
+		}
+		assert_int_equal(m.critical, crit);
+		assert_int_equal(m.high, high);
+	}
+	assert_true(m.avg_response_s > (double)resp / 1000.0 / (approved + rejected) - 1e-9);
+	assert_true(m.avg_response_s < (double)resp / 1000.0 / (approved + rejected) + 1e-9);
+	assert_true(m.approval_rate > 0.499 && m.approval_rate < 0.501);
+	assert_int_equal(m.last_seq, store_last_seq(st));
+	assert_int_equal(m.last_seq, 40 + approved + rejected + escalated);
+
+	/* Operator stats: hank (odd i) and ivy (even i). */
+	assert_int_equal(store_get_operator_stats(st, "hank", &os), STORE_OK);
+	{
+		int a = 0, r = 0, e = 0;
+		for (int i = 1; i < 40; i += 2) {
+			a += i % 5 == 0;
+			r += i % 5 == 1;
+			e += i % 5 == 2;
+		}
+		assert_int_equal(os.approved, a);
+		assert_int_equal(os.rejected, r);
+		assert_int_equal(os.escalated, e);
+		assert_int_equal(os.total, a + r + e);
+		assert_true(os.avg_response_s > 0.0);
+	}
+	store_close(st);
+
+	/* The same figures from the database after a restart. */
+	st = open_at(path, 0, 0);
+	store_get_metrics(st, &m2);
+	assert_int_equal(m2.total, m.total);
+	assert_int_equal(m2.pending, m.pending);
+	assert_int_equal(m2.approved, m.approved);
+	assert_int_equal(m2.rejected, m.rejected);
+	assert_int_equal(m2.escalated, m.escalated);
+	assert_int_equal(m2.critical, m.critical);
+	assert_int_equal(m2.high, m.high);
+	assert_int_equal(m2.last_seq, m.last_seq);
+	assert_true(m2.avg_response_s > m.avg_response_s - 1e-9 &&
+		    m2.avg_response_s < m.avg_response_s + 1e-9);
+	store_close(st);
+}
+
+struct collect {
+	uint64_t first, last;
+	uint32_t n;
+	uint32_t stop_after;   /* 0: never */
+	int new_, updated, resolved;
+};
+
+static int collect(const store_event *ev, void *ud)
+{
+	struct collect *c = ud;
+	Decision *d = decode(ev->decision, ev->decision_len);
+
+	if (c->n)
+		assert_int_equal(ev->seq, c->last + 1);
+	else
+		c->first = ev->seq;
+	c->last = ev->seq;
+	c->n++;
+	assert_true(ev->at_ms > 0);
+	switch (ev->type) {
+	case STORE_EV_NEW:
+		assert_string_equal(d->status, "PENDING");
+		c->new_++;
+		break;
+	case STORE_EV_UPDATED:
+		assert_string_equal(d->status, "ESCALATED");
+		c->updated++;
+		break;
+	case STORE_EV_RESOLVED:
+		c->resolved++;
+		break;
+	}
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	return c->stop_after && c->n >= c->stop_after;
+}
+
+static uint64_t hook_last;
+static int hook_calls;
+
+static void hook(uint64_t last_seq, void *ud)
+{
+	(void)ud;
+	__atomic_store_n(&hook_last, last_seq, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&hook_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void events(void **state)
+{
+	char path[256], sid[40];
+	static const char *const prios[] = { "HIGH", "LOW" };
+	struct sub subs[100];
+	struct collect c;
+	struct wop w;
+	store *st;
+	uint64_t last;
+
+	db_path(path, sizeof(path), "events");
+	/* A ring of 8 events, 40 kept in the database. */
+	st = open_at(path, 8, 40);
+	hook_calls = 0;
+	store_set_event_hook(st, hook, NULL);
+	submit_many(st, 30, "block_ip", prios, 2, NULL, subs);
+	session_open(st, "jack", sid, sizeof(sid));
+	assert_int_equal(review(st, &w, STORE_OP_ESCALATE, sid, subs[0].id, NULL), STORE_OK);
+	wop_release(&w, 1);
+	assert_int_equal(review(st, &w, STORE_OP_APPROVE, sid, subs[1].id, NULL), STORE_OK);
+	wop_release(&w, 1);
+	last = store_last_seq(st);
+	assert_int_equal(last, 32);
+	assert_true(hook_calls >= 3);
+	assert_int_equal(__atomic_load_n(&hook_last, __ATOMIC_SEQ_CST), last);
+
+	/* From the database (1..24) and the ring (25..32) in one call. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_events_since(st, 0, 1000, collect, &c), STORE_OK);
+	assert_int_equal(c.first, 1);
+	assert_int_equal(c.last, 32);
+	assert_int_equal(c.new_, 30);
+	assert_int_equal(c.updated, 1);
+	assert_int_equal(c.resolved, 1);
+	/* max and a stop from the callback. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_events_since(st, 10, 5, collect, &c), STORE_OK);
+	assert_int_equal(c.first, 11);
+	assert_int_equal(c.n, 5);
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 3;
+	assert_int_equal(store_events_since(st, 27, 100, collect, &c), STORE_OK);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.last, 30);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_events_since(st, last, 100, collect, &c), STORE_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(store_events_since(st, last + 1, 100, collect, &c), STORE_E_INVALID);
+
+	/* Past the retention, the oldest go: resuming from them is RANGE. */
+	submit_many(st, 60, "block_ip", prios, 2, NULL, subs);
+	last = store_last_seq(st);
+	assert_int_equal(last, 92);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_events_since(st, 0, 1000, collect, &c), STORE_E_RANGE);
+	assert_int_equal(c.n, 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_events_since(st, last - 40, 1000, collect, &c), STORE_OK);
+	assert_int_equal(c.n, 40);
+	assert_int_equal(c.last, last);
+	store_close(st);
+
+	/* After a restart the ring is empty: all from the database, and new
+	 * events continue the sequence. */
+	st = open_at(path, 8, 40);
+	assert_int_equal(store_last_seq(st), last);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_events_since(st, last - 30, 1000, collect, &c), STORE_OK);
+	assert_int_equal(c.n, 30);
+	assert_int_equal(store_events_since(st, 0, 10, collect, &c), STORE_E_RANGE);
+	submit_many(st, 3, "block_ip", prios, 2, NULL, NULL);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_events_since(st, last - 5, 1000, collect, &c), STORE_OK);
+	assert_int_equal(c.first, last - 4);
+	assert_int_equal(c.last, last + 3);
+	store_close(st);
+}
+
+/* Concurrent clients: batches share commits, and a figure for the log. */
+struct client {
+	store *st;
+	const char *sid;
+	struct sub *subs;
+	int from, to;
+	int ok;
+};
+
+struct cwait {
+	store_op op;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int done;
+};
+
+static void client_done(store_op *op)
+{
+	struct cwait *w = (struct cwait *)op;
+
+	pthread_mutex_lock(&w->m);
+	w->done = 1;
+	pthread_cond_signal(&w->c);
+	pthread_mutex_unlock(&w->m);
+}
+
+static void *client_main(void *arg)
+{
+	struct client *cl = arg;
+	struct cwait w;
+
+	pthread_mutex_init(&w.m, NULL);
+	pthread_cond_init(&w.c, NULL);
+	for (int i = cl->from; i < cl->to; i++) {
+		memset(&w.op, 0, sizeof(w.op));
+		w.done = 0;
+		w.op.kind = STORE_OP_APPROVE;
+		w.op.session_id = cl->sid;
+		w.op.decision_id = cl->subs[i].id;
+		w.op.done = client_done;
+		store_submit(cl->st, &w.op);
+		pthread_mutex_lock(&w.m);
+		while (!w.done)
+			pthread_cond_wait(&w.c, &w.m);
+		pthread_mutex_unlock(&w.m);
+		cl->ok += w.op.result == STORE_OK;
+	}
+	pthread_mutex_destroy(&w.m);
+	pthread_cond_destroy(&w.c);
+	return NULL;
+}
+
+static void group_commit(void **state)
+{
+	enum { N = 5000, CLIENTS = 50 };
+	char path[256], sid[40];
+	static const char *const prios[] = { "MEDIUM" };
+	struct sub *subs = calloc(N, sizeof(*subs));
+	struct client cl[CLIENTS];
+	pthread_t th[CLIENTS];
+	uint64_t c0, commits;
+	struct timespec t0, t1;
+	store_metrics m;
+	double secs;
+	int ok = 0;
+	store *st;
+
+	db_path(path, sizeof(path), "group");
+	st = open_at(path, 0, 0);
+	c0 = store__commits(st);
+	submit_many(st, N, "block_ip", prios, 1, NULL, subs);
+	/* N submissions queued at once: a handful of transactions. */
+	assert_true(store__commits(st) - c0 < N / 100);
+	session_open(st, "kim", sid, sizeof(sid));
+	c0 = store__commits(st);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < CLIENTS; i++) {
+		cl[i].st = st;
+		cl[i].sid = sid;
+		cl[i].subs = subs;
+		cl[i].from = N * i / CLIENTS;
+		cl[i].to = N * (i + 1) / CLIENTS;
+		cl[i].ok = 0;
+		pthread_create(&th[i], NULL, client_main, &cl[i]);
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(th[i], NULL);
+		ok += cl[i].ok;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	commits = store__commits(st) - c0;
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	print_message("group commit: %d approvals by %d clients in %.3f s (%.0f/s), "
+		      "%llu transactions (%.1f approvals each)\n", ok, CLIENTS, secs, ok / secs,
+		      (unsigned long long)commits, (double)ok / (double)commits);
+	assert_int_equal(ok, N);
+	assert_true(commits < N / 2);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.approved, N);
+	assert_int_equal(m.pending, 0);
+	store_close(st);
+	free(subs);
+}
+
+/* done() of an op that is answered while the store closes submits
+ * another: that one is refused with STORE_E_CLOSED. */
+static store *closing_store;
+static struct wop late;
+
+static void submit_late(store_op *op)
+{
+	on_done(op);
+	memset(&late, 0, sizeof(late));
+	late.op.kind = STORE_OP_SESSION_OPEN;
+	late.op.operator_id = "late";
+	pthread_mutex_lock(&lock);
+	pending++;
+	pthread_mutex_unlock(&lock);
+	late.op.done = on_done;
+	store_submit(closing_store, &late.op);
+}
+
+static void closing(void **state)
+{
+	char path[256];
+	struct wop g, w[10];
+
+	db_path(path, sizeof(path), "closing");
+	closing_store = open_at(path, 0, 0);
+	gate_close(closing_store, &g);
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < 10; i++) {
+		w[i].op.kind = STORE_OP_SESSION_OPEN;
+		w[i].op.operator_id = "closer";
+	}
+	queue(closing_store, w, 9);
+	pthread_mutex_lock(&lock);
+	pending++;
+	pthread_mutex_unlock(&lock);
+	w[9].op.done = submit_late;
+	store_submit(closing_store, &w[9].op);
+	gate_open();
+	/* Close drains what was queued: every done() runs. */
+	store_close(closing_store);
+	wait_all();
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(w[i].op.result, STORE_OK);
+	assert_int_equal(late.op.result, STORE_E_CLOSED);
+	store_close(NULL);
+	wop_release(&g, 1);
+}
+
+/* A changed decision is the canonical encoding of what it says (the
+ * writer splices fields into the stored bytes instead of re-encoding). */
+static void blobs_canonical(void **state)
+{
+	char path[256], sid[40];
+	struct wop w;
+	store *st;
+	Decision *d;
+	uint8_t *again;
+	size_t len;
+
+	db_path(path, sizeof(path), "canonical");
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_seed_demo(st, 6), STORE_OK);
+	session_open(st, "lee", sid, sizeof(sid));
+	{
+		store_filter f = { NULL, NULL, NULL, NULL };
+		store_page pg;
+		char ids[6][40];
+
+		assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
+		assert_int_equal(pg.count, 6);
+		for (size_t i = 0; i < 6; i++) {
+			d = decode(pg.data + pg.offsets[i], pg.lengths[i]);
+			snprintf(ids[i], sizeof(ids[i]), "%s", d->decision_id);
+			vertice__governance__v1__decision__free_unpacked(d, NULL);
+		}
+		store_page_release(&pg);
+		for (int i = 0; i < 6; i++) {
+			store_op_kind k = i % 3 == 0 ? STORE_OP_APPROVE :
+					  i % 3 == 1 ? STORE_OP_ESCALATE : STORE_OP_REJECT;
+			assert_int_equal(review(st, &w, k, sid, ids[i], i == 2 ? "r-9" : NULL),
+					 STORE_OK);
+			d = decode(w.decision, w.len);
+			len = vertice__governance__v1__decision__get_packed_size(d);
+			again = malloc(len);
+			vertice__governance__v1__decision__pack(d, again);
+			assert_int_equal(len, w.len);
+			assert_memory_equal(again, w.decision, len);
+			/* Everything else survived the change. */
+			assert_true(d->n_context >= 2);
+			assert_non_null(d->risk_assessment);
+			assert_non_null(d->ethical_assessment);
+			assert_true(d->n_recommended_actions >= 1);
+			free(again);
+			vertice__governance__v1__decision__free_unpacked(d, NULL);
+			wop_release(&w, 1);
+		}
+	}
+	store_close(st);
+}
+
+static void demo_data(void **state)
+{
+	char path[256];
+	store_metrics m;
+	store_filter f = { NULL, NULL, NULL, NULL };
+	store_page pg;
+	store *st;
+	int critical = 0, assigned = 0, sla_ok = 1;
+
+	db_path(path, sizeof(path), "demo");
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_seed_demo(st, 40), STORE_OK);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.total, 40);
+	assert_int_equal(m.pending, 40);
+	assert_true(m.critical >= 1 && m.critical < 12);
+	assert_int_equal(store_list(st, &f, "", 40, &pg), STORE_OK);
+	assert_int_equal(pg.count, 40);
+	for (size_t i = 0; i < pg.count; i++) {
+		Decision *d = decode(pg.data + pg.offsets[i], pg.lengths[i]);
+
+		critical += !strcmp(d->priority, "CRITICAL");
+		assigned += d->assigned_operator[0] != '\0';
+		sla_ok &= d->sla_seconds >= 300 && d->sla_seconds <= 14400;
+		assert_true(d->operation_type[0] != '\0');
+		assert_non_null(d->risk_assessment);
+		assert_true(d->risk_assessment->n_factors >= 1);
+		assert_non_null(d->ethical_assessment);
+		assert_true(d->ethical_assessment->n_principles >= 1);
+		assert_true(d->n_recommended_actions >= 1);
+		assert_true(d->n_context >= 2);
+		vertice__governance__v1__decision__free_unpacked(d, NULL);
+	}
+	store_page_release(&pg);
+	assert_int_equal(critical, m.critical);
+	assert_true(assigned > 0 && assigned < 40);
+	assert_true(sla_ok);
+	store_close(st);
 }
 
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/vcli-store-XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sub/gov.db", dir);
 	return 0;
 }
 
@@ -117,182 +1614,24 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static int count_ev(const store_event *ev, void *ud)
-{
-	uint64_t *last = ud;
-
-	assert_int_equal(ev->seq, *last + 1);
-	*last = ev->seq;
-	return 0;
-}
-
-static void lifecycle(void **state)
-{
-	store *st = open_store();
-	struct waitop sess[1], sub[30], appr[20];
-	uint8_t *props[30];
-	char *ids[30];
-	store_metrics m;
-	int ok = 0, conflict = 0;
-	uint64_t commits0;
-
-	assert_int_equal(store_schema_version(st), 1);
-	memset(sess, 0, sizeof(sess));
-	sess[0].op.kind = STORE_OP_SESSION_OPEN;
-	sess[0].op.operator_id = "alice";
-	run_all(st, sess, 1);
-	assert_int_equal(sess[0].op.result, STORE_OK);
-
-	/* 30 submissions queued at once: group commit packs them. */
-	memset(sub, 0, sizeof(sub));
-	commits0 = store__commits(st);
-	for (int i = 0; i < 30; i++) {
-		size_t len;
-		props[i] = proposal(i % 3 == 0 ? "CRITICAL" : "LOW", 3600, &len);
-		sub[i].op.kind = STORE_OP_SUBMIT;
-		sub[i].op.proposal = props[i];
-		sub[i].op.proposal_len = len;
-	}
-	sub[29].op.idempotency_key = "same";
-	run_all(st, sub, 30);
-	assert_true(store__commits(st) - commits0 < 30);
-	for (int i = 0; i < 30; i++) {
-		assert_int_equal(sub[i].op.result, STORE_OK);
-		ids[i] = decision_id(&sub[i]);
-	}
-
-	/* 20 approvals of one decision in one batch: exactly one wins. */
-	memset(appr, 0, sizeof(appr));
-	for (int i = 0; i < 20; i++) {
-		appr[i].op.kind = STORE_OP_APPROVE;
-		appr[i].op.session_id = sess[0].op.session_id_out;
-		appr[i].op.decision_id = ids[0];
-	}
-	run_all(st, appr, 20);
-	for (int i = 0; i < 20; i++) {
-		if (appr[i].op.result == STORE_OK)
-			ok++;
-		else if (appr[i].op.result == STORE_E_CONFLICT)
-			conflict++;
-		free(appr[i].decision);
-	}
-	assert_int_equal(ok, 1);
-	assert_int_equal(conflict, 19);
-
-	store_get_metrics(st, &m);
-	assert_int_equal(m.total, 30);
-	assert_int_equal(m.approved, 1);
-	assert_int_equal(m.pending, 29);
-	assert_int_equal(m.critical, 9);
-	store_close(st);
-
-	/* Reopened: the same figures from disk, and the events resume from
-	 * the database (the memory ring starts empty). */
-	st = open_store();
-	store_get_metrics(st, &m);
-	assert_int_equal(m.total, 30);
-	assert_int_equal(m.approved, 1);
-	assert_int_equal(m.pending, 29);
-	assert_int_equal(store_last_seq(st), 31);
-	{
-		store_page pg;
-		store_filter f = { NULL, NULL, NULL, NULL };
-		char token[128];
-		uint32_t seen = 0;
-
-		assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
-		assert_int_equal(pg.total, 29);
-		assert_int_equal(pg.count, 10);
-		snprintf(token, sizeof(token), "%s", pg.next_token);
-		seen += (uint32_t)pg.count;
-		store_page_release(&pg);
-		while (*token) {
-			assert_int_equal(store_list(st, &f, token, 10, &pg), STORE_OK);
-			seen += (uint32_t)pg.count;
-			snprintf(token, sizeof(token), "%s", pg.next_token);
-			store_page_release(&pg);
-		}
-		assert_int_equal(seen, 29);
-		f.status = "APPROVED";
-		assert_int_equal(store_list(st, &f, "v1.00000000.0.1.d-x", 10, &pg), STORE_E_INVALID);
-		assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
-		assert_int_equal(pg.count, 1);
-		store_page_release(&pg);
-	}
-	assert_int_equal(store_events_since(st, 99, 10, NULL, NULL), STORE_E_INVALID);
-	{
-		/* After a restart the memory ring holds only new events: a
-		 * resume from before the restart must still get every event,
-		 * from disk, and then the new one. */
-		struct waitop more[1];
-		size_t plen;
-		uint8_t *pp = proposal("LOW", 3600, &plen);
-		uint64_t last = 1;
-
-		memset(more, 0, sizeof(more));
-		more[0].op.kind = STORE_OP_SUBMIT;
-		more[0].op.proposal = pp;
-		more[0].op.proposal_len = plen;
-		run_all(st, more, 1);
-		assert_int_equal(store_last_seq(st), 32);
-		while (last < 32)
-			assert_int_equal(store_events_since(st, last, 8, count_ev, &last), STORE_OK);
-		assert_int_equal(last, 32);
-		free(pp);
-		free(more[0].decision);
-	}
-	store_close(st);
-	for (int i = 0; i < 30; i++) {
-		free(props[i]);
-		free(ids[i]);
-		free(sub[i].decision);
-	}
-}
-
-static void expiry_and_events(void **state)
-{
-	store *st = open_store();
-	struct waitop sub[1], sweep[1];
-	size_t len;
-	uint8_t *p = proposal("HIGH", 1, &len);
-	uint64_t from = store_last_seq(st), last;
-	uint8_t *blob;
-	size_t blen;
-	Vertice__Governance__V1__Decision *d;
-	char *id;
-
-	memset(sub, 0, sizeof(sub));
-	sub[0].op.kind = STORE_OP_SUBMIT;
-	sub[0].op.proposal = p;
-	sub[0].op.proposal_len = len;
-	run_all(st, sub, 1);
-	id = decision_id(&sub[0]);
-	usleep(1100 * 1000);
-	memset(sweep, 0, sizeof(sweep));
-	sweep[0].op.kind = STORE_OP_EXPIRE_DUE;
-	run_all(st, sweep, 1);
-	assert_true(sweep[0].op.expired >= 1);
-	assert_int_equal(store_get(st, id, &blob, &blen), STORE_OK);
-	d = vertice__governance__v1__decision__unpack(NULL, blen, blob);
-	assert_string_equal(d->status, "EXPIRED");
-	assert_true(d->sla_violated);
-	vertice__governance__v1__decision__free_unpacked(d, NULL);
-	free(blob);
-	last = from;
-	assert_int_equal(store_events_since(st, from, 100, count_ev, &last), STORE_OK);
-	assert_true(last >= from + 2);
-	assert_int_equal(store_get(st, "d-nope", &blob, &blen), STORE_E_NOTFOUND);
-	store_close(st);
-	free(p);
-	free(id);
-	free(sub[0].decision);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(lifecycle),
-		cmocka_unit_test(expiry_and_events),
+		cmocka_unit_test(reopen_and_schema),
+		cmocka_unit_test(migrate_from_v1),
+		cmocka_unit_test(submit_and_idempotency),
+		cmocka_unit_test(first_resolution_wins),
+		cmocka_unit_test(escalate_then_approve),
+		cmocka_unit_test(request_ids),
+		cmocka_unit_test(sessions),
+		cmocka_unit_test(expiry),
+		cmocka_unit_test(listing),
+		cmocka_unit_test(metrics_exact),
+		cmocka_unit_test(events),
+		cmocka_unit_test(group_commit),
+		cmocka_unit_test(closing),
+		cmocka_unit_test(blobs_canonical),
+		cmocka_unit_test(demo_data),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,269 @@
+/*
+ * Decision blobs: the packed vertice.governance.v1.Decision bytes the store
+ * keeps and hands out as they are.
+ *
+ * A submission is decoded once and packed in canonical form (fields in
+ * number order).  Every later change (review, escalation, expiry) touches a
+ * handful of top-level fields, so instead of decoding the whole decision
+ * (maps, lists, nested messages: dozens of allocations) the change is packed
+ * on its own and merged into the stored bytes field by field.  The writer
+ * thread does this for every approval, which is why it matters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "governance.pb-c.h"
+#include "store/store_int.h"
+
+typedef Vertice__Governance__V1__Decision Decision;
+typedef Vertice__Governance__V1__DecisionHistory History;
+typedef Google__Protobuf__Timestamp Timestamp;
+
+/* Top-level field numbers of Decision that changes own. */
+enum {
+	F_DECISION_ID = 1, F_STATUS = 6, F_CREATED_AT = 8, F_EXPIRES_AT = 9,
+	F_ASSIGNED = 11, F_HISTORY = 13, F_ESCALATED_TO = 14, F_ESCALATION_REASON = 15,
+	F_ESCALATED_AT = 16, F_ESCALATED_BY = 17, F_IDEMPOTENCY_KEY = 18, F_UPDATED_AT = 19,
+	F_SLA_VIOLATED = 20,
+};
+
+#define BIT(n) (UINT32_C(1) << (n))
+
+static void ts_fill(Timestamp *t, int64_t ms)
+{
+	google__protobuf__timestamp__init(t);
+	t->seconds = ms / 1000;
+	t->nanos = (int32_t)(ms % 1000) * 1000000;
+}
+
+static char *str_or_empty(const char *s)
+{
+	return (char *)(s ? s : "");
+}
+
+static int rank_of(const char *p)
+{
+	static const char *const names[] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
+
+	for (int i = 0; i < 4; i++)
+		if (p && strcmp(p, names[i]) == 0)
+			return i;
+	return 3;
+}
+
+void store__proposal_release(struct store__proposal *meta)
+{
+	free(meta->operation_type);
+	free(meta->assigned_operator);
+	meta->operation_type = meta->assigned_operator = NULL;
+}
+
+int store__blob_submit(const uint8_t *proposal, size_t len, const char *id, int64_t now_ms,
+		       const char *idempotency_key, uint8_t **out, size_t *outlen,
+		       struct store__proposal *meta)
+{
+	Decision *d = vertice__governance__v1__decision__unpack(NULL, len, proposal);
+	Timestamp created, expires;
+	/* The server-owned fields are swapped for ours while packing and put
+	 * back before the message is freed, so nothing is allocated for them. */
+	char *old_id, *old_status, *old_key;
+	Timestamp *old_created, *old_expires, *old_updated;
+	size_t n;
+	int rc = 0;
+
+	memset(meta, 0, sizeof(*meta));
+	*out = NULL;
+	if (!d)
+		return -1;
+	meta->rank = rank_of(d->priority);
+	meta->expires_ms = now_ms + (int64_t)d->sla_seconds * 1000;
+	meta->operation_type = strdup(d->operation_type);
+	meta->assigned_operator = strdup(d->assigned_operator);
+	ts_fill(&created, now_ms);
+	ts_fill(&expires, meta->expires_ms);
+	old_id = d->decision_id;
+	old_status = d->status;
+	old_key = d->idempotency_key;
+	old_created = d->created_at;
+	old_expires = d->expires_at;
+	old_updated = d->updated_at;
+	d->decision_id = (char *)id;
+	d->status = "PENDING";
+	d->idempotency_key = str_or_empty(idempotency_key);
+	d->created_at = &created;
+	d->expires_at = &expires;
+	d->updated_at = &created;
+	n = vertice__governance__v1__decision__get_packed_size(d);
+	*out = malloc(n ? n : 1);
+	if (*out && meta->operation_type && meta->assigned_operator)
+		*outlen = vertice__governance__v1__decision__pack(d, *out);
+	else
+		rc = -2;
+	d->decision_id = old_id;
+	d->status = old_status;
+	d->idempotency_key = old_key;
+	d->created_at = old_created;
+	d->expires_at = old_expires;
+	d->updated_at = old_updated;
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		store__proposal_release(meta);
+	}
+	return rc;
+}
+
+/* ---- merging top-level fields ---- */
+
+static int read_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	for (int shift = 0; shift < 64 && *pos < n; shift += 7) {
+		uint8_t b = p[(*pos)++];
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Steps over the field at *pos; *num gets its number.  -1 when the bytes
+ * are not a well-formed field (groups included: Decision has none). */
+static int next_field(const uint8_t *p, size_t n, size_t *pos, uint32_t *num)
+{
+	uint64_t key, v;
+
+	if (read_varint(p, n, pos, &key) < 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+		return -1;
+	*num = (uint32_t)(key >> 3);
+	switch (key & 7) {
+	case 0:
+		return read_varint(p, n, pos, &v);
+	case 1:
+		v = 8;
+		break;
+	case 2:
+		if (read_varint(p, n, pos, &v) < 0)
+			return -1;
+		break;
+	case 5:
+		v = 4;
+		break;
+	default:
+		return -1;
+	}
+	if (v > n - *pos)
+		return -1;
+	*pos += (size_t)v;
+	return 0;
+}
+
+/*
+ * Writes base's fields minus those in drop, with patch's fields inserted at
+ * their place by number (both are in number order; for equal numbers
+ * base's come first, which keeps repeated fields in their order).
+ */
+static int merge(const uint8_t *base, size_t blen, const uint8_t *patch, size_t plen,
+		 uint32_t drop, uint8_t *out, size_t *outlen)
+{
+	size_t bi = 0, pi = 0, o = 0;
+	size_t bstart = 0, pstart = 0;
+	uint32_t bnum = 0, pnum = 0;
+	int bhave = 0, phave = 0;
+
+	for (;;) {
+		if (!bhave && bi < blen) {
+			bstart = bi;
+			if (next_field(base, blen, &bi, &bnum) < 0)
+				return -1;
+			bhave = 1;
+			if (bnum < 32 && (drop & BIT(bnum))) {
+				bhave = 0;
+				continue;
+			}
+		}
+		if (!phave && pi < plen) {
+			pstart = pi;
+			if (next_field(patch, plen, &pi, &pnum) < 0)
+				return -1;
+			phave = 1;
+		}
+		if (!bhave && !phave)
+			break;
+		if (phave && (!bhave || pnum < bnum)) {
+			memcpy(out + o, patch + pstart, pi - pstart);
+			o += pi - pstart;
+			phave = 0;
+		} else {
+			memcpy(out + o, base + bstart, bi - bstart);
+			o += bi - bstart;
+			bhave = 0;
+		}
+	}
+	*outlen = o;
+	return 0;
+}
+
+int store__blob_change(const uint8_t *blob, size_t len, const struct store__change *c,
+		       uint8_t **out, size_t *outlen)
+{
+	Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+	History h = VERTICE__GOVERNANCE__V1__DECISION_HISTORY__INIT;
+	Timestamp updated, submitted, reviewed;
+	uint32_t drop = BIT(F_STATUS) | BIT(F_UPDATED_AT);
+	uint8_t small[1024], *patch = small;
+	size_t plen;
+	int rc;
+
+	*out = NULL;
+	d.status = str_or_empty(c->status);
+	ts_fill(&updated, c->now_ms);
+	d.updated_at = &updated;
+	if (c->history) {
+		ts_fill(&submitted, c->submitted_ms);
+		ts_fill(&reviewed, c->now_ms);
+		h.submitted_at = &submitted;
+		h.reviewed_at = &reviewed;
+		h.reviewed_by = str_or_empty(c->reviewed_by);
+		h.outcome = str_or_empty(c->outcome);
+		h.comment = str_or_empty(c->comment);
+		h.reasoning = str_or_empty(c->reasoning);
+		h.request_id = str_or_empty(c->request_id);
+		d.history = &h;
+		drop |= BIT(F_HISTORY);
+	}
+	if (c->sla_violated) {
+		d.sla_violated = 1;
+		drop |= BIT(F_SLA_VIOLATED);
+	}
+	if (c->escalate) {
+		d.assigned_operator = str_or_empty(c->escalated_to);
+		d.escalated_to = str_or_empty(c->escalated_to);
+		d.escalation_reason = str_or_empty(c->escalation_reason);
+		d.escalated_by = str_or_empty(c->escalated_by);
+		d.escalated_at = &updated;
+		drop |= BIT(F_ASSIGNED) | BIT(F_ESCALATED_TO) | BIT(F_ESCALATION_REASON) |
+			BIT(F_ESCALATED_AT) | BIT(F_ESCALATED_BY);
+	}
+	plen = vertice__governance__v1__decision__get_packed_size(&d);
+	if (plen > sizeof(small) && !(patch = malloc(plen)))
+		return -2;
+	plen = vertice__governance__v1__decision__pack(&d, patch);
+	*out = malloc(len + plen ? len + plen : 1);
+	if (!*out) {
+		rc = -2;
+	} else {
+		rc = merge(blob, len, patch, plen, drop, *out, outlen);
+		if (rc < 0) {
+			free(*out);
+			*out = NULL;
+		}
+	}
+	if (patch != small)
+		free(patch);
+	return rc;
+}
