@@ -1412,19 +1412,22 @@ static void on_wake(uv_async_t *a)
 	struct worker *w = a->data;
 	struct task *t;
 
+	/* The whole list at once: the poster (the store's writer) is not held
+	 * up by a lock taken per task. */
 	for (;;) {
 		uv_mutex_lock(&w->task_lock);
 		t = w->tasks;
-		if (t) {
-			w->tasks = t->next;
-			if (!w->tasks)
-				w->tasks_tail = NULL;
-		}
+		w->tasks = w->tasks_tail = NULL;
 		uv_mutex_unlock(&w->task_lock);
 		if (!t)
 			break;
-		t->fn(&w->loop, t->ud);
-		free(t);
+		while (t) {
+			struct task *next = t->next;
+
+			t->fn(&w->loop, t->ud);
+			free(t);
+			t = next;
+		}
 	}
 	if (atomic_load(&w->srv->draining))
 		worker_begin_drain(w);

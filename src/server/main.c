@@ -152,6 +152,25 @@ static void on_signal(uv_signal_t *s, int signum)
 	sweeper_stop();
 }
 
+/* The writer's figures since start: how well group commit batched. */
+static void log_store_stats(const store *st)
+{
+	store_stats ss;
+	char commits[24], ops[24], batch[24], syncs[24], sync_us[24], batch_us[24];
+
+	store_get_stats(st, &ss);
+	snprintf(commits, sizeof(commits), "%llu", (unsigned long long)ss.commits);
+	snprintf(ops, sizeof(ops), "%llu", (unsigned long long)ss.ops);
+	snprintf(batch, sizeof(batch), "%.1f", ss.commits ? (double)ss.ops / ss.commits : 0.0);
+	snprintf(batch_us, sizeof(batch_us), "%.1f",
+		 ss.commits ? (double)ss.batch_ns / ss.commits / 1e3 : 0.0);
+	snprintf(syncs, sizeof(syncs), "%llu", (unsigned long long)ss.syncs);
+	snprintf(sync_us, sizeof(sync_us), "%.1f",
+		 ss.syncs ? (double)ss.sync_ns / ss.syncs / 1e3 : 0.0);
+	log_msg(LOG_INFO, "store writes", "commits", commits, "ops", ops, "ops_per_commit", batch,
+		"batch_us", batch_us, "syncs", syncs, "sync_us", sync_us, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	char err[512], bound[300], threads[16], dbpath[1024];
@@ -228,6 +247,7 @@ int main(int argc, char **argv)
 		"db", sopts.path, "version", VCLI_VERSION, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	rpc_server_wait(server);
+	log_store_stats(st);
 	/* The store's last completions post to stopped workers, which run
 	 * them inline: close it before the server's memory goes. */
 	store_close(st);

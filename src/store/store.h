@@ -226,6 +226,17 @@ store_code store_events_since(store *st, uint64_t after, uint32_t max,
  * the new last sequence number.  Set before traffic starts. */
 void store_set_event_hook(store *st, void (*fn)(uint64_t last_seq, void *ud), void *ud);
 
+/* How the writer has been doing since store_open (for logs and metrics). */
+typedef struct store_stats {
+	uint64_t commits;       /* transactions committed */
+	uint64_t ops;           /* operations run in them */
+	uint64_t batch_ns;      /* writer time running batches (execute + commit) */
+	uint64_t syncs;         /* fdatasyncs of the log */
+	uint64_t sync_ns;       /* time in them */
+} store_stats;
+
+void store_get_stats(const store *st, store_stats *out);
+
 /* ---- demo data ---- */
 
 /* Submits n realistic decisions (varied operation types, priorities, risk

@@ -331,7 +331,7 @@ struct store {
 	int64_t review_ms;
 	uint64_t next_seq;
 	int64_t earliest_expiry;   /* <= every open decision's expires_ms */
-	atomic_uint_fast64_t commits;
+	atomic_uint_fast64_t commits, ops, batch_ns, syncs, sync_ns;
 	void (*hook)(uint64_t, void *);
 	void *hook_ud;
 
@@ -419,6 +419,25 @@ void store__random_id(const char *prefix, char *out, size_t outlen)
 uint64_t store__commits(const store *st)
 {
 	return atomic_load(&((store *)st)->commits);
+}
+
+void store_get_stats(const store *st, store_stats *out)
+{
+	store *s = (store *)st;
+
+	out->commits = atomic_load(&s->commits);
+	out->ops = atomic_load(&s->ops);
+	out->batch_ns = atomic_load(&s->batch_ns);
+	out->syncs = atomic_load(&s->syncs);
+	out->sync_ns = atomic_load(&s->sync_ns);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int status_index(const char *s)
@@ -2174,6 +2193,7 @@ static void run_batch(store *st, store_op *list)
 	sqlite3_int64 changes;
 	int trim_failed = 0, aborted = 0;
 	struct batch *b;
+	uint64_t t0, nops = 0;
 
 	if (st->broken) {
 		for (store_op *op = list; op; op = op->next) {
@@ -2197,6 +2217,7 @@ static void run_batch(store *st, store_op *list)
 	}
 	b->ops = list;
 	b->now = now;
+	t0 = mono_ns();
 	st->cur = b;
 	st->nopst = 0;
 	changes = sqlite3_total_changes64(st->db);
@@ -2264,6 +2285,9 @@ static void run_batch(store *st, store_op *list)
 		goto queue;
 	}
 	atomic_fetch_add(&st->commits, 1);
+	for (store_op *op = list; op; op = op->next)
+		nops++;
+	atomic_fetch_add(&st->ops, nops);
 	if (sqlite3_total_changes64(st->db) != changes)
 		st->committed++;
 	if (st->next_seq != first_seq)
@@ -2273,6 +2297,7 @@ queue:
 	 * ones too: what they saw may be a change not yet on disk. */
 	b->id = st->committed;
 	st->cur = NULL;
+	atomic_fetch_add(&st->batch_ns, mono_ns() - t0);
 	batch_queue(st, b);
 }
 
@@ -2337,7 +2362,7 @@ static void *syncer_main(void *arg)
 	pthread_setname_np(pthread_self(), "store-syncer");
 	pthread_mutex_lock(&st->qlock);
 	for (;;) {
-		uint64_t want;
+		uint64_t want, t0;
 		int err;
 
 		while (st->sync_want <= st->synced && !st->sync_stop && !st->sync_err)
@@ -2346,7 +2371,10 @@ static void *syncer_main(void *arg)
 			break;
 		want = st->sync_want;
 		pthread_mutex_unlock(&st->qlock);
+		t0 = mono_ns();
 		err = fdatasync(st->wal_fd) == 0 ? 0 : errno;
+		atomic_fetch_add(&st->syncs, 1);
+		atomic_fetch_add(&st->sync_ns, mono_ns() - t0);
 		pthread_mutex_lock(&st->qlock);
 		if (err)
 			st->sync_err = err;
@@ -2494,6 +2522,10 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	}
 	pthread_mutex_init(&st->rlock, NULL);
 	atomic_init(&st->commits, 0);
+	atomic_init(&st->ops, 0);
+	atomic_init(&st->batch_ns, 0);
+	atomic_init(&st->syncs, 0);
+	atomic_init(&st->sync_ns, 0);
 	st->ring = calloc(st->ring_cap, sizeof(*st->ring));
 	if (!st->ring)
 		return open_fail(st, STORE_E_NOMEM, err, errlen, "out of memory");
