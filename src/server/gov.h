@@ -13,6 +13,7 @@
 struct gov {
 	store *st;
 	rpc_server *srv;
+	uint32_t heartbeat_ms;    /* StreamEvents heartbeat period */
 };
 
 /* A write in flight.  Lives from the handler until its result has been

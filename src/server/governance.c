@@ -27,10 +27,11 @@ static const rpc_method_row governance_rows[] = {
 
 static struct gov the_gov;
 
-int governance_register(rpc_server *srv, store *st)
+int governance_register(rpc_server *srv, store *st, uint32_t heartbeat_ms)
 {
 	the_gov.srv = srv;
 	the_gov.st = st;
+	the_gov.heartbeat_ms = heartbeat_ms ? heartbeat_ms : 15000;
 	if (gov_streams_init(&the_gov) < 0)
 		return -1;
 	return rpc_server_add_service(srv,

@@ -29,6 +29,8 @@ struct config {
 	uint32_t threads;
 	const char *db;
 	int demo;
+	uint32_t heartbeat_ms;
+	uint32_t event_retention;
 	int help, version;
 };
 
@@ -47,6 +49,11 @@ static const struct opt options[] = {
 	  "SQLite database file (default $XDG_STATE_HOME/governd/governd.db)", NULL, "PATH" },
 	{ "demo", 0, OPT_FLAG, &cfg.demo,
 	  "fill an empty store with realistic sample decisions", NULL, NULL },
+	{ "heartbeat", 0, OPT_DURATION, &cfg.heartbeat_ms,
+	  "StreamEvents sends HEARTBEAT after this long without an event (default 15s)",
+	  NULL, NULL },
+	{ "event-retention", 0, OPT_UINT32, &cfg.event_retention,
+	  "decision events kept for StreamDecisions resume (default 100000)", NULL, "N" },
 	{ "threads", 0, OPT_UINT32, &cfg.threads,
 	  "worker threads, each with its own event loop (default: CPUs)", NULL, NULL },
 	{ "tls-cert", 0, OPT_STRING, &cfg.rpc.tls_cert_file,
@@ -197,6 +204,8 @@ int main(int argc, char **argv)
 
 	store_options_init(&sopts);
 	sopts.path = cfg.db ? cfg.db : default_db(dbpath, sizeof(dbpath));
+	if (cfg.event_retention)
+		sopts.event_retention = cfg.event_retention;
 	src = store_open(&sopts, &st, err, sizeof(err));
 	if (src != STORE_OK) {
 		log_msg(LOG_ERROR, "cannot open the store", "db", sopts.path, "error", err, NULL);
@@ -217,7 +226,7 @@ int main(int argc, char **argv)
 		store_close(st);
 		return rc == RPC_E_ADDR || rc == RPC_E_INVALID ? EXIT_USAGE : 1;
 	}
-	if (governance_register(server, st) < 0 || health_register(server) < 0) {
+	if (governance_register(server, st, cfg.heartbeat_ms) < 0 || health_register(server) < 0) {
 		log_msg(LOG_ERROR, "cannot register services", NULL);
 		rpc_server_free(server);
 		store_close(st);

@@ -25,7 +25,6 @@
 #define STREAM_MAX_BEHIND (1024u * 1024) /* bytes behind while stuck */
 #define STREAM_BATCH 64                  /* events read per store call */
 #define TICK_MS 250                      /* metrics coalescing */
-#define HEARTBEAT_MS 15000
 #define EVENTS_MAX_PENDING (1024u * 1024)
 
 void gov_fill_metrics(Vertice__Governance__V1__DecisionMetrics *dm, const store_metrics *m);
@@ -140,7 +139,7 @@ static void dsub_pump(struct dsub *s)
 {
 	struct send_ctx sc;
 	uint64_t last = store_last_seq(G->st);
-	char msg[160];
+	char msg[256];
 
 	if (s->waiting) {
 		/* Stuck: what it has not read yet, queued here or still in
@@ -173,10 +172,15 @@ static void dsub_pump(struct dsub *s)
 
 		if (rc != STORE_OK) {
 			buf_release(&sc.msg);
-			if (rc == STORE_E_RANGE)
+			if (rc == STORE_E_RANGE) {
+				unsigned long long first = store_first_seq(G->st);
+
 				snprintf(msg, sizeof(msg),
-					 "events after sequence %llu are no longer retained",
-					 (unsigned long long)s->next);
+					 "events after sequence %llu are no longer retained (the "
+					 "oldest kept is %llu): resume from %llu, or from 0 for new "
+					 "events only", (unsigned long long)s->next, first,
+					 first ? first - 1 : 0);
+			}
 			dsub_end(s, gov_status(rc), rc == STORE_E_RANGE ? msg : store_strerror(rc));
 			return;
 		}
@@ -270,7 +274,7 @@ static void on_tick(uv_timer_t *t)
 			esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__METRICS_UPDATED,
 				  "metrics updated", 1);
 			s->last_beat_ms = now;
-		} else if (now - s->last_beat_ms >= HEARTBEAT_MS) {
+		} else if (now - s->last_beat_ms >= G->heartbeat_ms) {
 			esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__HEARTBEAT,
 				  "heartbeat", 0);
 			s->last_beat_ms = now;

@@ -211,6 +211,8 @@ typedef struct store_event {
 
 /* Last committed sequence number (0 for an empty store). */
 uint64_t store_last_seq(store *st);
+/* The oldest event still retained (0: none yet). */
+uint64_t store_first_seq(store *st);
 
 /*
  * Calls fn for each event with seq > after, in order, up to max events or

@@ -3041,6 +3041,16 @@ store_code store_get_operator_stats(store *st, const char *operator_id,
 	return res;
 }
 
+uint64_t store_first_seq(store *st)
+{
+	uint64_t v;
+
+	pthread_rwlock_rdlock(&st->lock);
+	v = st->first_seq;
+	pthread_rwlock_unlock(&st->lock);
+	return v;
+}
+
 uint64_t store_last_seq(store *st)
 {
 	uint64_t v;

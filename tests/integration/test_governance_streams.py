@@ -535,6 +535,64 @@ class SlowSubscribers(StreamCase):
         self.assertAlive()
 
 
+class Retention(StreamCase):
+    """A governd that keeps few events and beats often: what happens at the
+    edges of resume, and the heartbeat, without waiting 15 s."""
+    NAME = "gov-streams-retention"
+    GOVERND_ARGS = ["--event-retention", "100", "--heartbeat", "300ms"]
+
+    def test_resume_from_before_the_oldest_kept_event_is_out_of_range(self):
+        g = self.gov
+        live = self.reader(name="live")
+        m0 = sync(g, [live])
+        # far more than the retention plus the trimming's slack (1,024)
+        generate(self.gd, 1500, op="retained")
+        last = sync(g, [live])
+        r = self.reader(resume_after=1, name="too-old")
+        r.done.wait(10 * SLOW)
+        self.assertEqual(r.code, SC.OUT_OF_RANGE, r.details)
+        self.assertEqual(r.snapshot(), [])
+        mo = re.search(r"no longer retained \(the oldest kept is (\d+)\): resume from (\d+)",
+                       r.details or "")
+        self.assertIsNotNone(mo, r.details)
+        first, hint = int(mo.group(1)), int(mo.group(2))
+        self.assertEqual(hint, first - 1)
+        self.assertGreater(first, m0, "events were trimmed")
+        self.assertLessEqual(last - first + 1, 100 + 1024 + 64, "retention kept")
+        # resuming where the message says gives every kept event, in order
+        ok = self.reader(resume_after=hint, name="from-oldest")
+        got = wait_after(self, ok, hint, last - hint, timeout=20)
+        assert_gap_free(self, got)
+        self.assertEqual(got[0].sequence, first)
+        self.assertEqual(got[-1].sequence, last)
+        # and they are the ones the live subscriber saw
+        seen = {e.sequence: key(e) for e in live.snapshot()}
+        self.assertEqual([key(e) for e in got], [seen[e.sequence] for e in got])
+        # a resume point in the future is a different error
+        fut = self.reader(resume_after=last + 1000, name="future")
+        fut.done.wait(10 * SLOW)
+        self.assertEqual(fut.code, SC.INVALID_ARGUMENT, fut.details)
+
+    def test_heartbeat_when_nothing_changes(self):
+        ch = self.gd.channel(options=NO_BDP)
+        r = StreamReader(Gov(ch).stream_events(), name="beats")
+        r.channel = ch
+        self.readers.append(r)
+        t0 = time.monotonic()
+        got = r.wait(lambda it: sum(1 for e in it if e.type == HEARTBEAT) >= 3, 10 * SLOW,
+                     "3 heartbeats")
+        span = time.monotonic() - t0
+        self.assertEqual(got[0].type, ESTABLISHED)
+        beats = [e for e in got if e.type == HEARTBEAT]
+        # not before the period is up: 3 beats take at least 3 x 300 ms
+        self.assertGreaterEqual(span, 0.85)
+        stamps = [ts_float(e.timestamp) for e in beats]
+        for a, b in zip(stamps, stamps[1:]):
+            self.assertGreaterEqual(b - a, 0.25, stamps)
+        for e in beats:
+            self.assertEqual(e.message, "heartbeat")
+
+
 class Shutdown(unittest.TestCase):
 
     def test_sigterm_ends_streams_unavailable_and_exits_0(self):
