@@ -723,7 +723,9 @@ static const struct cmd_spec watch_spec = {
 		"doubling to 5 s, with jitter) and resumes after the last\n"
 		"sequence number printed, so no event is missed or printed\n"
 		"twice.  --resume-after SEQ starts with the events after SEQ\n"
-		"(0: from now).  --events streams the metrics updates and\n"
+		"(0, the default: from now, as a sequence number read first, so\n"
+		"a reconnection before the first event misses nothing).\n"
+		"--events streams the metrics updates and\n"
 		"heartbeats (StreamEvents) instead.  Ends with exit 0 on\n"
 		"Ctrl-C (SIGINT) or SIGTERM.\n",
 	.options = watch_options,
@@ -738,6 +740,7 @@ static const struct cmd_spec watch_spec = {
 struct watch {
 	struct cli *cli;
 	uint64_t last_seq;  /* the last sequence printed (or resumed from) */
+	int have_start;     /* last_seq is a real point in the event sequence */
 	unsigned events;    /* received in this attempt */
 	int stop;           /* 1: end the command with rc */
 	int rc;
@@ -883,6 +886,30 @@ static int parse_seq(const char *text, uint64_t *seq)
 	return errno || *end ? -1 : 0;
 }
 
+/*
+ * Where "from now on" is, as a sequence number: the stream is then asked
+ * for the events after it, so that a reconnection before the first event
+ * arrives (governd restarting, say) still misses nothing.  0, or -1 with
+ * the failed call's status in *result.
+ */
+static int watch_start_point(struct cli *cli, struct watch *w, vcli_call_result *result)
+{
+	Vertice__Governance__V1__GetMetricsRequest req =
+		VERTICE__GOVERNANCE__V1__GET_METRICS_REQUEST__INIT;
+	Vertice__Governance__V1__GetMetricsResponse *resp = NULL;
+
+	if (cli_unary(cli, "GetMetrics", &req.base,
+		      &vertice__governance__v1__get_metrics_response__descriptor,
+		      (ProtobufCMessage **)&resp, result) < 0)
+		return -1;
+	/* A governd that predates last_sequence says 0: "from now on" then
+	 * stays the server's idea of it, as before. */
+	if (resp->metrics)
+		w->last_seq = resp->metrics->last_sequence;
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return 0;
+}
+
 static int gov_watch(struct cli *cli)
 {
 	const char *method = o.events ? "StreamEvents" : "StreamDecisions";
@@ -903,6 +930,7 @@ static int gov_watch(struct cli *cli)
 	if (o.events && o.resume_after)
 		return cli_usage_error(cli, "'--resume-after' is for decision "
 				       "events; '--events' cannot resume");
+	w.have_start = o.events || w.last_seq != 0;
 	sigemptyset(&w.sigs);
 	sigaddset(&w.sigs, SIGINT);
 	sigaddset(&w.sigs, SIGTERM);
@@ -924,7 +952,16 @@ static int gov_watch(struct cli *cli)
 		vcli_code code;
 		char msg[sizeof(result.message) + 32];
 		uint32_t delay;
+		const char *called = method;
 
+		w.events = 0;
+		if (!w.have_start) {
+			if (watch_start_point(cli, &w, &result) < 0) {
+				called = "GetMetrics";
+				goto ended;
+			}
+			w.have_start = 1;
+		}
 		if (o.events) {
 			events_req req =
 				VERTICE__GOVERNANCE__V1__STREAM_EVENTS_REQUEST__INIT;
@@ -939,7 +976,6 @@ static int gov_watch(struct cli *cli)
 			len = vertice__governance__v1__stream_decisions_request__pack(
 				&req, buf);
 		}
-		w.events = 0;
 		code = vcli_client_stream(cli->client, path, buf, len,
 					  o.events ? on_governance_event
 						   : on_decision_event,
@@ -951,12 +987,13 @@ static int gov_watch(struct cli *cli)
 		}
 		if (w.stop)
 			return w.rc;
+ended:
 		if (watch_fatal(result.status)) {
 			char action[64];
 
 			snprintf(action, sizeof(action), "cannot watch %s",
 				 o.events ? "events" : "decisions");
-			return cli_rpc_failed(cli, method, action, &result);
+			return cli_rpc_failed(cli, called, action, &result);
 		}
 		if (w.events ||
 		    time_mono_ns() - started >= WATCH_HEALTHY_MS * 1000000ull)

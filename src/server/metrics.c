@@ -20,6 +20,7 @@ void gov_fill_metrics(Vertice__Governance__V1__DecisionMetrics *dm, const store_
 	dm->approval_rate = m->approval_rate;
 	dm->sla_violations = m->sla_violations;
 	dm->expired_count = m->expired;
+	dm->last_sequence = m->last_seq;
 }
 
 void gov_get_metrics(rpc_call *call, const ProtobufCMessage *req, void *ud)

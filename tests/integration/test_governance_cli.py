@@ -509,6 +509,34 @@ class Watch(unittest.TestCase):
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(10 * SLOW), 0)
 
+    def test_watch_restart_before_the_first_event_misses_nothing(self):
+        """The stream starts "from now on"; governd restarts before any
+        event reached vcli, and decisions are made while it reconnects:
+        vcli still prints them, because "now" was a sequence number."""
+        old = [self.gov.submit(operation_type="old").decision for _ in range(2)]
+        p = self.watch()
+        # connected: governd's call log shows the GetMetrics vcli asked
+        # for its starting point; give the stream itself a moment
+        self.gd.wait_call(method="/vertice.governance.v1.GovernanceService/GetMetrics",
+                          timeout=10)
+        time.sleep(0.5)
+        self.assertEqual(events(p.lines), [], "nothing happened yet")
+        self.gd.stop()
+        time.sleep(1.5)      # vcli's back-off grows past 1 s
+        self.gd.restart()
+        self.gov.close()
+        self.gov = Gov.connect(self.gd)
+        new = [self.gov.submit(operation_type="new").decision for _ in range(3)]
+        evs = self.wait_lines(p, lambda ev: ev if len(ev) >= 3 else None, 15 * SLOW,
+                              "the three decisions made while vcli reconnected")
+        time.sleep(0.3)
+        evs = events(p.lines)
+        self.assertEqual([e.decision.decision_id for e in evs],
+                         [d.decision_id for d in new])
+        self.assertEqual([e.sequence for e in evs], [len(old) + 1, len(old) + 2, len(old) + 3])
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10 * SLOW), 0)
+
     def test_watch_resume_after(self):
         ds = [self.gov.submit(operation_type="hist").decision for _ in range(5)]
         p = self.watch("--resume-after", "2")
