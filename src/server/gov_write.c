@@ -5,8 +5,12 @@
  */
 #include "server/gov.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
 
 int gov_status(store_code rc)
 {
@@ -18,7 +22,8 @@ int gov_status(store_code rc)
 	case STORE_E_SESSION: return VCLI_STATUS_UNAUTHENTICATED;
 	case STORE_E_INVALID: return VCLI_STATUS_INVALID_ARGUMENT;
 	case STORE_E_RANGE: return VCLI_STATUS_OUT_OF_RANGE;
-	case STORE_E_NOMEM: return VCLI_STATUS_RESOURCE_EXHAUSTED;
+	case STORE_E_NOMEM:
+	case STORE_E_FULL: return VCLI_STATUS_RESOURCE_EXHAUSTED;
 	case STORE_E_IO:
 	case STORE_E_CLOSED: return VCLI_STATUS_UNAVAILABLE;
 	}
@@ -90,10 +95,26 @@ static void write_complete(uv_loop_t *loop, void *ud)
 	write_free(w);
 }
 
+/* Store failures an operator must hear about (a full disk, an I/O error),
+ * at most one line a second: a full disk fails every write. */
+static void log_store_failure(const store_op *op)
+{
+	static _Atomic uint64_t last_ms;
+	uint64_t now = time_mono_ns() / 1000000 + 1000, prev = atomic_load(&last_ms);
+
+	if (now - prev < 1000 || !atomic_compare_exchange_strong(&last_ms, &prev, now))
+		return;
+	log_msg(LOG_ERROR, "store write failed", "code", store_strerror(op->result), "error",
+		op->message, NULL);
+}
+
 /* On the store's writer thread: keep what the answer needs, go home. */
 static void write_done(store_op *op)
 {
 	struct gov_write *w = op->ud;
+
+	if (op->result == STORE_E_FULL || op->result == STORE_E_IO)
+		log_store_failure(op);
 
 	if (op->decision && op->decision_len) {
 		w->decision = malloc(op->decision_len);

@@ -39,6 +39,8 @@ typedef enum store_code {
 	STORE_E_IO,           /* the database failed (message has SQLite's words) */
 	STORE_E_NOMEM,
 	STORE_E_CLOSED,       /* store shutting down */
+	STORE_E_FULL,         /* the disk is full: nothing written; retry once
+				 space is freed */
 } store_code;
 
 const char *store_strerror(store_code code);

@@ -369,6 +369,7 @@ const char *store_strerror(store_code code)
 	case STORE_E_IO: return "database error";
 	case STORE_E_NOMEM: return "out of memory";
 	case STORE_E_CLOSED: return "store closed";
+	case STORE_E_FULL: return "disk full";
 	}
 	return "unknown error";
 }
@@ -1224,8 +1225,15 @@ static int own(store *st, uint8_t *p)
 	return 0;
 }
 
+#define DISK_FULL_MSG "the store's disk is full: nothing was written; writes work again " \
+	"once space is freed"
+
 static store_code io_fail(store *st, store_op *op)
 {
+	if (sqlite3_errcode(st->db) == SQLITE_FULL) {
+		snprintf(op->message, sizeof(op->message), DISK_FULL_MSG);
+		return STORE_E_FULL;
+	}
 	snprintf(op->message, sizeof(op->message), "database error: %s", sqlite3_errmsg(st->db));
 	return STORE_E_IO;
 }
@@ -2044,11 +2052,17 @@ static void finish_ops(store_op *list)
 	}
 }
 
-static void fail_all(store_op *list, const char *what, const char *err)
+/* full: the database said SQLITE_FULL (the transaction is undone; the
+ * same ops can succeed once there is space). */
+static void fail_all(store_op *list, const char *what, const char *err, int full)
 {
 	for (store_op *op = list; op; op = op->next) {
-		op->result = STORE_E_IO;
-		snprintf(op->message, sizeof(op->message), "database error: %s: %.180s", what, err);
+		op->result = full ? STORE_E_FULL : STORE_E_IO;
+		if (full)
+			snprintf(op->message, sizeof(op->message), DISK_FULL_MSG);
+		else
+			snprintf(op->message, sizeof(op->message), "database error: %s: %.180s",
+				 what, err);
 		op->decision = NULL;
 		op->decision_len = 0;
 		op->created = op->replayed = 0;
@@ -2152,7 +2166,7 @@ static void complete(store *st, uint64_t synced, int sync_err)
 				 "the store stopped: syncing its log failed: %s; restart governd",
 				 strerror(sync_err));
 			st->broken = 1;
-			fail_all(b->ops, "sync", strerror(sync_err));
+			fail_all(b->ops, "sync", strerror(sync_err), 0);
 		} else {
 			apply(st, b);
 			if (b->rescan_expiry)
@@ -2222,7 +2236,8 @@ static void run_batch(store *st, store_op *list)
 	st->nopst = 0;
 	changes = sqlite3_total_changes64(st->db);
 	if (step_done(st->s_begin) < 0) {
-		fail_all(list, "begin", sqlite3_errmsg(st->db));
+		fail_all(list, "begin", sqlite3_errmsg(st->db),
+			 sqlite3_errcode(st->db) == SQLITE_FULL);
 		goto queue;
 	}
 	for (store_op *op = list; op; op = op->next) {
@@ -2270,11 +2285,12 @@ static void run_batch(store *st, store_op *list)
 	if (aborted || trim_failed || flush_opstats(st) < 0 || raise_floor(st, now) < 0 ||
 	    step_done(st->s_commit) < 0) {
 		char err[200];
+		int full = sqlite3_errcode(st->db) == SQLITE_FULL;
 
 		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st->db));
 		fail_all(list, aborted == 1 ? "transaction rolled back" :
 			 aborted ? "writing events" : trim_failed ? "trimming events" : "commit",
-			 err);
+			 err, full);
 		if (!sqlite3_get_autocommit(st->db))
 			step_done(st->s_rollback);
 		fx_truncate(st, 0);
