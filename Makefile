@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build asan run test test-release test-asan test-valgrind bench clean
+.PHONY: all deps build asan run test test-release test-asan test-valgrind bench profile clean
 
 all: build
 
@@ -41,6 +41,11 @@ bench: build
 	@./bench/h2load-health.sh $(BUILD)/bin
 	@echo
 	@./bench/governance.sh $(BUILD)/bin
+
+# Where governd spends its time under a standard load (docs/performance.md).
+profile: build
+	@./scripts/install-deps.sh --profile
+	@./bench/profile.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -2,7 +2,7 @@
  * approve_load: durable approvals per second against a running governd.
  *
  *   approve_load --server HOST:PORT [--clients 50] [--inflight 1] [--decisions 100000]
- *                [--governd-pid PID]
+ *                [--governd-pid PID] [--pause-before-approvals FILE]
  *
  * Set-up (not timed): opens a session and submits the decisions, using the
  * same clients.  Then each of --clients threads (one connection each) keeps
@@ -15,6 +15,10 @@
  * load generator spent per approval during the timed phase (from /proc and
  * getrusage): a figure that moves much less with the machine's other load
  * than approvals/s does.
+ *
+ * With --pause-before-approvals FILE, once the decisions are submitted it
+ * creates FILE.ready and waits for FILE to exist before approving: how
+ * bench/profile.sh records the approvals and not the submissions.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -41,6 +45,19 @@ static int nlat;
 static pthread_mutex_t lat_lock = PTHREAD_MUTEX_INITIALIZER;
 static int failures;
 static long governd_pid;
+static const char *pause_file;
+
+static void pause_until_told(void)
+{
+	char ready[1024];
+	FILE *f;
+
+	snprintf(ready, sizeof(ready), "%s.ready", pause_file);
+	if ((f = fopen(ready, "w")))
+		fclose(f);
+	while (access(pause_file, F_OK) != 0)
+		usleep(10000);
+}
 
 /* CPU time of one process's threads, by thread name (summed per name). */
 #define MAX_THREADS 64
@@ -258,6 +275,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--inflight")) inflight = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--decisions")) ndecisions = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--governd-pid")) governd_pid = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--pause-before-approvals")) pause_file = argv[i + 1];
 		else {
 			fprintf(stderr, "approve_load: unknown option '%s'\n", argv[i]);
 			return 2;
@@ -308,6 +326,8 @@ int main(int argc, char **argv)
 		}
 		free(subs);
 	}
+	if (pause_file)
+		pause_until_told();
 	if (governd_pid) {
 		sample_threads(governd_pid, &g0);
 		self0 = self_cpu();

@@ -22,10 +22,15 @@ test_pkgs=(
   openssl procps iproute2
 )
 
+# Profiling (make profile): perf; valgrind (callgrind) is the fallback.
+profile_pkgs=(linux-perf)
+
 want=("${build_pkgs[@]}")
-if [ "${1:-}" != "--build-only" ]; then
-  want+=("${test_pkgs[@]}")
-fi
+case "${1:-}" in
+  --build-only) ;;
+  --profile) want+=("${test_pkgs[@]}" "${profile_pkgs[@]}") ;;
+  *) want+=("${test_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
