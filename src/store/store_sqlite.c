@@ -4,12 +4,11 @@
  * One writer thread runs every write.  It takes what queued up (max_batch at
  * most) and runs it as one transaction: an operation that writes more than
  * one statement gets a savepoint, so that its failure undoes it and nothing
- * else.  After the COMMIT, the batch waits for a syncer thread's fdatasync
- * of the log (the WAL file) while the writer goes on with the next batch;
+ * else.  After the COMMIT the writer fdatasyncs the log (the WAL file);
  * once synced, memory takes the batch's changes under the write lock, the
- * event hook runs, and each operation's done() -- so an answer is durable,
- * one fsync covers every batch committed before it started, and the disk's
- * latency is not the writer's.
+ * event hook runs, and each operation's done() -- so an answer is durable.
+ * What queues up during a batch and its sync is the next batch: one sync
+ * per batch, shared by all of its operations (group commit).
  *
  * What the writer needs to decide an operation is in memory, so an approval
  * runs one statement (its resolution row; events go in with one multi-row
@@ -335,15 +334,14 @@ struct store {
 	void (*hook)(uint64_t, void *);
 	void *hook_ud;
 
-	/* the syncer (under qlock): fdatasync of the log for commits up to
-	 * sync_want; synced is how far that is done */
-	int use_syncer;
+	/* durability (writer-private): after each batch the writer
+	 * fdatasyncs the log (wal_fd); synced is the commit count that
+	 * covers, sync_err the errno of a failed sync (the store stops) */
+	int use_sync;
 	int wal_fd;
-	pthread_t syncer;
-	int syncer_started, sync_stop, sync_err;
-	pthread_cond_t scond;
-	uint64_t sync_want, synced;
-	uint32_t qlen;             /* ops in qhead..qtail */
+	int sync_err;
+	uint64_t synced;
+	uint32_t qlen;             /* ops in qhead..qtail (under qlock) */
 
 	/* the writer's statements, prepared once */
 	sqlite3_stmt *s_ins_dec, *s_esc_dec, *s_ins_res, *s_status, *s_idem, *s_floor,
@@ -2189,14 +2187,25 @@ static void batch_queue(store *st, struct batch *b)
 	else
 		st->pending = b;
 	st->pending_tail = b;
-	pthread_mutex_lock(&st->qlock);
-	if (!st->use_syncer) {
+	if (!st->use_sync)
 		st->synced = st->committed;
-	} else if (b->id > st->synced && b->id > st->sync_want) {
-		st->sync_want = b->id;
-		pthread_cond_signal(&st->scond);
-	}
-	pthread_mutex_unlock(&st->qlock);
+}
+
+/* One fdatasync of the log covers every transaction committed before it.
+ * A failure is sticky: what the log holds is then unknown. */
+static void sync_log(store *st)
+{
+	uint64_t want = st->committed, t0;
+
+	if (!st->use_sync || want <= st->synced || st->sync_err)
+		return;
+	t0 = mono_ns();
+	if (fdatasync(st->wal_fd) == 0)
+		st->synced = want;
+	else
+		st->sync_err = errno ? errno : EIO;
+	atomic_fetch_add(&st->syncs, 1);
+	atomic_fetch_add(&st->sync_ns, mono_ns() - t0);
 }
 
 static void run_batch(store *st, store_op *list)
@@ -2323,82 +2332,40 @@ static void *writer_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "store-writer");
 	for (;;) {
-		store_op *list = NULL, *tail;
-		uint64_t synced;
-		int sync_err;
+		store_op *list, *tail;
 		uint32_t n = 1;
 
 		pthread_mutex_lock(&st->qlock);
-		for (;;) {
-			synced = st->synced;
-			sync_err = st->sync_err;
-			if (st->pending && (st->pending->id <= synced || sync_err))
-				break;
-			if (st->closing && !st->pending)
-				break;
-			/* While a sync runs, a commit now would wait for the
-			 * next one anyway: let the queue grow into one larger
-			 * batch (fewer commits, fewer log pages to sync). */
-			if (st->qhead && (!st->use_syncer || st->sync_want <= synced ||
-					  st->qlen >= st->opts.max_batch || st->closing))
-				break;
+		while (!st->qhead && !st->closing)
 			pthread_cond_wait(&st->qcond, &st->qlock);
-		}
-		/* Closing ends here only: with nothing queued nor waiting. */
-		if (st->closing && !st->qhead && !st->pending) {
+		/* Closing ends here only: with nothing queued. */
+		if (!st->qhead) {
 			pthread_mutex_unlock(&st->qlock);
 			break;
 		}
-		if (st->qhead) {
-			list = tail = st->qhead;
-			while (tail->next && n < st->opts.max_batch) {
-				tail = tail->next;
-				n++;
-			}
-			st->qhead = tail->next;
-			if (!st->qhead)
-				st->qtail = NULL;
-			tail->next = NULL;
-			st->qlen -= n;
+		list = tail = st->qhead;
+		while (tail->next && n < st->opts.max_batch) {
+			tail = tail->next;
+			n++;
 		}
+		st->qhead = tail->next;
+		if (!st->qhead)
+			st->qtail = NULL;
+		tail->next = NULL;
+		st->qlen -= n;
 		pthread_mutex_unlock(&st->qlock);
-		complete(st, synced, sync_err);
-		if (list)
-			run_batch(st, list);
+		/*
+		 * Run and commit, sync the log, answer.  The sync is the
+		 * writer's own: what queues up meanwhile is the next batch, so
+		 * one sync per batch is all the disk sees, and no other thread
+		 * has to be woken and wake the writer back per batch (a
+		 * separate syncer thread measured 20-30 % fewer approvals/s
+		 * here, all of it in wake-ups).
+		 */
+		run_batch(st, list);
+		sync_log(st);
+		complete(st, st->synced, st->sync_err);
 	}
-	return NULL;
-}
-
-/* fdatasync of the log off the writer thread: the writer runs the next
- * batch while the disk syncs the previous one. */
-static void *syncer_main(void *arg)
-{
-	store *st = arg;
-
-	pthread_setname_np(pthread_self(), "store-syncer");
-	pthread_mutex_lock(&st->qlock);
-	for (;;) {
-		uint64_t want, t0;
-		int err;
-
-		while (st->sync_want <= st->synced && !st->sync_stop && !st->sync_err)
-			pthread_cond_wait(&st->scond, &st->qlock);
-		if (st->sync_want <= st->synced || st->sync_err)
-			break;
-		want = st->sync_want;
-		pthread_mutex_unlock(&st->qlock);
-		t0 = mono_ns();
-		err = fdatasync(st->wal_fd) == 0 ? 0 : errno;
-		atomic_fetch_add(&st->syncs, 1);
-		atomic_fetch_add(&st->sync_ns, mono_ns() - t0);
-		pthread_mutex_lock(&st->qlock);
-		if (err)
-			st->sync_err = err;
-		else
-			st->synced = want;
-		pthread_cond_signal(&st->qcond);
-	}
-	pthread_mutex_unlock(&st->qlock);
 	return NULL;
 }
 
@@ -2419,10 +2386,9 @@ void store_submit(store *st, store_op *op)
 	else
 		st->qhead = op;
 	st->qtail = op;
-	st->qlen++;
-	/* While a sync runs the writer waits for it, not for this op (see
-	 * writer_main): no wake-up per op. */
-	if (!st->use_syncer || st->sync_want <= st->synced || st->qlen >= st->opts.max_batch)
+	/* The writer sleeps only on an empty queue: only the op that ends
+	 * that needs to wake it. */
+	if (++st->qlen == 1)
 		pthread_cond_signal(&st->qcond);
 	pthread_mutex_unlock(&st->qlock);
 }
@@ -2437,14 +2403,14 @@ void store_set_event_hook(store *st, void (*fn)(uint64_t, void *), void *ud)
 
 /*
  * Opens the log (the -wal file SQLite made when the store was loaded) for
- * the syncer, makes its directory entry durable and starts the syncer.
- * 0 or an errno.
+ * the writer's fdatasyncs and makes its directory entry durable.  0 or an
+ * errno.
  */
-static int start_syncer(store *st)
+static int open_log(store *st)
 {
 	char wal[PATH_CAP + 8], dir[PATH_CAP];
 	char *slash;
-	int dfd, rc;
+	int dfd;
 
 	snprintf(wal, sizeof(wal), "%s-wal", st->path);
 	st->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
@@ -2465,11 +2431,7 @@ static int start_syncer(store *st)
 	}
 	if (fdatasync(st->wal_fd) < 0)
 		return errno;
-	st->use_syncer = 1;
-	rc = pthread_create(&st->syncer, NULL, syncer_main, st);
-	if (rc)
-		return rc;
-	st->syncer_started = 1;
+	st->use_sync = 1;
 	return 0;
 }
 
@@ -2525,7 +2487,6 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	st->wal_fd = -1;
 	pthread_mutex_init(&st->qlock, NULL);
 	pthread_cond_init(&st->qcond, NULL);
-	pthread_cond_init(&st->scond, NULL);
 	{
 		/* Readers never take it twice; the writer must not starve
 		 * behind a stream of them. */
@@ -2577,8 +2538,9 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	}
 
 	/* NORMAL: SQLite syncs around checkpoints (the database stays
-	 * consistent); the syncer thread adds the fdatasync of the log per
-	 * commit that makes an answer durable (FULL without the wait). */
+	 * consistent); the writer adds the fdatasync of the log per batch
+	 * that makes its answers durable (FULL's guarantee, one sync per
+	 * batch rather than per transaction SQLite commits). */
 	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL", msg, sizeof(msg)) < 0 ||
 	    migrate(st, msg, sizeof(msg)) < 0)
 		return open_fail(st, STORE_E_IO, err, errlen, msg);
@@ -2611,7 +2573,7 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	}
 	recompute_derived(st);
 	st->trim_first = st->first_seq;
-	if (st->opts.synchronous_full && (rc = start_syncer(st)) != 0) {
+	if (st->opts.synchronous_full && (rc = open_log(st)) != 0) {
 		snprintf(msg, sizeof(msg), "cannot sync its log: %s", strerror(rc));
 		return open_fail(st, STORE_E_IO, err, errlen, msg);
 	}
@@ -2632,13 +2594,6 @@ void store_close(store *st)
 	pthread_mutex_unlock(&st->qlock);
 	if (st->writer_started)
 		pthread_join(st->writer, NULL);
-	if (st->syncer_started) {
-		pthread_mutex_lock(&st->qlock);
-		st->sync_stop = 1;
-		pthread_cond_signal(&st->scond);
-		pthread_mutex_unlock(&st->qlock);
-		pthread_join(st->syncer, NULL);
-	}
 	if (st->wal_fd >= 0)
 		close(st->wal_fd);
 	for (size_t i = 0; i < N_WRITER_SQL; i++)
@@ -2677,7 +2632,6 @@ void store_close(store *st)
 	free(st->ring);
 	pthread_mutex_destroy(&st->rlock);
 	pthread_rwlock_destroy(&st->lock);
-	pthread_cond_destroy(&st->scond);
 	pthread_cond_destroy(&st->qcond);
 	pthread_mutex_destroy(&st->qlock);
 	free(st);
