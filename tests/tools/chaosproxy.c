@@ -621,7 +621,7 @@ static void dir_pump(struct direction *d)
 		/* The timer counts from the loop's cached time; fresh time
 		 * keeps it from firing early (an early pump just re-arms). */
 		uv_update_time(&c->proxy->loop);
-		uv_timer_start(&d->timer, on_dir_timer, ms ? ms : 1, 0);
+		uv_timer_start(&d->timer, on_dir_timer, ms, 0);
 	}
 }
 
