@@ -50,6 +50,11 @@ def exact(g, method, timeout, **fields):
     return g.stub(method)(g.request(method, **fields), timeout=timeout)
 
 
+def stopped(pid, tid):
+    with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+
+
 def vcli_env(addr, tmp):
     e = dict(os.environ)
     e.update({"VCLI_GOVERNANCE_ENDPOINT": addr, "XDG_CONFIG_HOME": tmp,
@@ -299,8 +304,12 @@ class Signals(unittest.TestCase):
         g = Gov.connect(self.gd)
         self.addCleanup(g.close)
         g.metrics()
-        os.kill(self.gd.proc.pid, signal.SIGSTOP)
+        pid = self.gd.proc.pid
+        os.kill(pid, signal.SIGSTOP)
         try:
+            # the signal is asynchronous: wait until every thread is stopped
+            wait_for(lambda: all(stopped(pid, t) for t in os.listdir("/proc/%d/task" % pid)),
+                     5 * SLOW, interval=0.01, what="governd to stop")
             for _ in range(3):
                 r, took = timed(exact, g, "GetMetrics", 0.3)
                 self.assertIsInstance(r, grpc.RpcError)
