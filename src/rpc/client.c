@@ -1,10 +1,16 @@
 /*
  * The client half of the transport, behind include/vcli/client.h.
  *
- * One vcli_client = one libuv loop + at most one live HTTP/2 connection.
- * Calls wait in the client's list until the connection is ready, then each
- * becomes a stream.  When the connection fails, every call on it ends with
- * UNAVAILABLE and the next call dials again.
+ * One vcli_client = one libuv loop (its own, or the caller's) + at most one
+ * live HTTP/2 connection.  Calls wait in the client's list until the
+ * connection is ready, then each becomes a stream.  When the connection
+ * fails, every call on it ends with UNAVAILABLE and the next call dials
+ * again.
+ *
+ * On a caller's loop, vcli_client_free() cannot run the loop to let the
+ * closing handles finish, so the client struct lives on until the last of
+ * its connections is gone (refs below): nothing a late close callback
+ * touches is freed under it.
  */
 #include "vcli/client.h"
 
@@ -45,6 +51,7 @@ struct ccall {
 	uint32_t deadline_ms;
 	uv_timer_t *timer;
 	int streaming;
+	int connect_only;        /* vcli_client_connect_async: no stream */
 	vcli_done_fn on_done;
 	vcli_message_fn on_message;
 	void *ud;                /* for on_done */
@@ -85,7 +92,11 @@ struct cconn {
 };
 
 struct vcli_client {
-	uv_loop_t loop;
+	uv_loop_t *loop;         /* &own_loop, or the caller's */
+	uv_loop_t own_loop;
+	int external_loop;       /* 1: the caller owns and runs loop */
+	int refs;                /* 1 until freed + 1 per connection not yet
+				    released */
 	char *endpoint;
 	char host[256];
 	int port;
@@ -191,7 +202,16 @@ static void call_end(struct ccall *call, int status, const char *msg)
 		nghttp2_session_set_stream_user_data(call->conn->h2, call->stream_id, NULL);
 	call_unlink(call);
 	r.status = status;
-	snprintf(r.message, sizeof(r.message), "%s", msg ? msg : "");
+	{
+		/* Every call ends here: a plain copy, not a printf. */
+		size_t ml = msg ? strlen(msg) : 0;
+
+		if (ml >= sizeof(r.message))
+			ml = sizeof(r.message) - 1;
+		if (ml)
+			memcpy(r.message, msg, ml);
+		r.message[ml] = '\0';
+	}
 	if (call->on_done)
 		call->on_done(call->ud, &r, call->resp.data, call->resp.len);
 	call_free(call);
@@ -436,8 +456,18 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 
 /* ---- connection ---- */
 
+static void client_release(vcli_client *cl);
+
+static void client_unref(vcli_client *cl)
+{
+	if (--cl->refs == 0)
+		client_release(cl);
+}
+
 static void conn_unref(struct cconn *c)
 {
+	vcli_client *cl = c->cl;
+
 	if (--c->refs > 0)
 		return;
 	if (c->h2)
@@ -446,6 +476,7 @@ static void conn_unref(struct cconn *c)
 	if (c->use_tls)
 		tls_conn_release(&c->tls);
 	free(c);
+	client_unref(cl);
 }
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -515,6 +546,12 @@ static void submit_call(struct cconn *c, struct ccall *call)
 	char timeout[32];
 	size_t n = 0;
 	int32_t id;
+
+	if (call->connect_only) {
+		call->conn = c;
+		call_end(call, VCLI_STATUS_OK, NULL);
+		return;
+	}
 
 #define ADD(nm, val) do { \
 		nv[n].name = (uint8_t *)(nm); nv[n].namelen = strlen(nm); \
@@ -710,7 +747,7 @@ static void conn_connect(struct cconn *c, const struct sockaddr *addr)
 	char msg[300];
 	int rc;
 
-	uv_tcp_init(&cl->loop, &c->tcp);
+	uv_tcp_init(cl->loop, &c->tcp);
 	c->tcp.data = c;
 	c->tcp_open = 1;
 	c->refs++;
@@ -756,10 +793,11 @@ static struct cconn *conn_open(vcli_client *cl)
 	if (!c)
 		return NULL;
 	c->cl = cl;
+	cl->refs++;  /* released with the connection's last reference */
 	c->refs = 1; /* live */
 	c->state = C_RESOLVING;
 	h2io_init(&c->io, NULL, NULL, CLIENT_HIGH_WATER);
-	uv_timer_init(&cl->loop, &c->ctimer);
+	uv_timer_init(cl->loop, &c->ctimer);
 	c->ctimer.data = c;
 	c->ctimer_open = 1;
 	c->refs++;
@@ -787,7 +825,7 @@ static struct cconn *conn_open(vcli_client *cl)
 	snprintf(port, sizeof(port), "%d", cl->port);
 	c->gai.data = c;
 	c->refs++; /* the resolver's */
-	if (uv_getaddrinfo(&cl->loop, &c->gai, on_resolved, cl->host, port, &hints) < 0) {
+	if (uv_getaddrinfo(cl->loop, &c->gai, on_resolved, cl->host, port, &hints) < 0) {
 		c->refs--;
 		conn_fail(c, VCLI_STATUS_UNAVAILABLE, "cannot start name resolution");
 		return NULL;
@@ -849,7 +887,15 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 	cl->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
 	cl->max_recv = opts->max_recv_size ? opts->max_recv_size : GRPC_DEFAULT_MAX_RECV;
 	cl->gzip = opts->gzip;
-	if (!cl->endpoint || !cl->user_agent || uv_loop_init(&cl->loop) != 0) {
+	if (opts->loop) {
+		cl->loop = opts->loop;
+		cl->external_loop = 1;
+	} else {
+		cl->loop = &cl->own_loop;
+	}
+	cl->refs = 1;
+	if (!cl->endpoint || !cl->user_agent ||
+	    (!cl->external_loop && uv_loop_init(cl->loop) != 0)) {
 		free(cl->endpoint);
 		free(cl->server_name);
 		free(cl->user_agent);
@@ -874,6 +920,17 @@ static void close_any(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void client_release(vcli_client *cl)
+{
+	nghttp2_session_callbacks_del(cl->cbs);
+	if (cl->ssl)
+		SSL_CTX_free(cl->ssl);
+	free(cl->endpoint);
+	free(cl->server_name);
+	free(cl->user_agent);
+	free(cl);
+}
+
 void vcli_client_free(vcli_client *cl)
 {
 	if (!cl)
@@ -882,17 +939,15 @@ void vcli_client_free(vcli_client *cl)
 		call_abort(cl->calls, VCLI_STATUS_CANCELLED, "client closed");
 	while (cl->live)
 		conn_fail(cl->live, VCLI_STATUS_CANCELLED, "client closed");
-	uv_run(&cl->loop, UV_RUN_DEFAULT);
-	uv_walk(&cl->loop, close_any, NULL);
-	uv_run(&cl->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&cl->loop);
-	nghttp2_session_callbacks_del(cl->cbs);
-	if (cl->ssl)
-		SSL_CTX_free(cl->ssl);
-	free(cl->endpoint);
-	free(cl->server_name);
-	free(cl->user_agent);
-	free(cl);
+	if (!cl->external_loop) {
+		uv_run(cl->loop, UV_RUN_DEFAULT);
+		uv_walk(cl->loop, close_any, NULL);
+		uv_run(cl->loop, UV_RUN_DEFAULT);
+		uv_loop_close(cl->loop);
+	}
+	/* On the caller's loop the closes finish when it next runs; the last
+	 * connection to go releases the client. */
+	client_unref(cl);
 }
 
 static int valid_md_key(const char *k)
@@ -906,9 +961,11 @@ static int valid_md_key(const char *k)
 	return 1;
 }
 
+enum call_kind { CALL_UNARY, CALL_STREAM, CALL_CONNECT };
+
 static vcli_code call_start(vcli_client *cl, const char *method,
 			    const uint8_t *req, size_t reqlen,
-			    const vcli_call_options *opts, int streaming,
+			    const vcli_call_options *opts, enum call_kind kind,
 			    vcli_done_fn on_done, vcli_message_fn on_message,
 			    void *msg_ud, void *ud)
 {
@@ -921,9 +978,9 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 	/* A connection idle since the last call may have been closed by the
 	 * server meanwhile (GOAWAY, EOF) without us reading it yet: catch up
 	 * before choosing it, unless we are already inside the loop. */
-	if (cl->conn && cl->inflight == 0 && !cl->running) {
+	if (cl->conn && cl->inflight == 0 && !cl->running && !cl->external_loop) {
 		cl->running = 1;
-		uv_run(&cl->loop, UV_RUN_NOWAIT);
+		uv_run(cl->loop, UV_RUN_NOWAIT);
 		cl->running = 0;
 	}
 	call = calloc(1, sizeof(*call));
@@ -931,7 +988,8 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 		return VCLI_E_NOMEM;
 	call->cl = cl;
 	call->path = strdup(method);
-	call->streaming = streaming;
+	call->streaming = kind == CALL_STREAM;
+	call->connect_only = kind == CALL_CONNECT;
 	call->on_done = on_done;
 	call->on_message = on_message;
 	call->ud = ud;
@@ -977,7 +1035,7 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 		call->timer = malloc(sizeof(*call->timer));
 		if (!call->timer)
 			goto nomem;
-		uv_timer_init(&cl->loop, call->timer);
+		uv_timer_init(cl->loop, call->timer);
 		call->timer->data = call;
 		uv_timer_start(call->timer, on_call_deadline, call->deadline_ms, 0);
 	}
@@ -1007,7 +1065,16 @@ vcli_code vcli_client_unary_async(vcli_client *cl, const char *method,
 				  const vcli_call_options *opts,
 				  vcli_done_fn on_done, void *ud)
 {
-	return call_start(cl, method, request, request_len, opts, 0, on_done, NULL, NULL, ud);
+	return call_start(cl, method, request, request_len, opts, CALL_UNARY, on_done,
+			  NULL, NULL, ud);
+}
+
+vcli_code vcli_client_connect_async(vcli_client *cl,
+				    const vcli_call_options *opts,
+				    vcli_done_fn on_done, void *ud)
+{
+	return call_start(cl, "/", NULL, 0, opts, CALL_CONNECT, on_done, NULL, NULL,
+			  ud);
 }
 
 int vcli_client_inflight(const vcli_client *cl)
@@ -1017,19 +1084,19 @@ int vcli_client_inflight(const vcli_client *cl)
 
 int vcli_client_run(vcli_client *cl, vcli_run_mode mode)
 {
-	if (cl->running)
+	if (cl->running || cl->external_loop)
 		return cl->inflight; /* called from a callback: the loop is running */
 	cl->running = 1;
 	switch (mode) {
 	case VCLI_RUN_ONCE:
-		uv_run(&cl->loop, UV_RUN_ONCE);
+		uv_run(cl->loop, UV_RUN_ONCE);
 		break;
 	case VCLI_RUN_NOWAIT:
-		uv_run(&cl->loop, UV_RUN_NOWAIT);
+		uv_run(cl->loop, UV_RUN_NOWAIT);
 		break;
 	default:
 		while (cl->inflight > 0)
-			if (uv_run(&cl->loop, UV_RUN_ONCE) == 0 && cl->inflight > 0)
+			if (uv_run(cl->loop, UV_RUN_ONCE) == 0 && cl->inflight > 0)
 				break; /* nothing left that could finish them */
 		break;
 	}
@@ -1068,7 +1135,7 @@ static vcli_code run_until(vcli_client *cl, struct sync_state *st)
 {
 	cl->running = 1;
 	while (!st->done) {
-		if (uv_run(&cl->loop, UV_RUN_ONCE) == 0 && !st->done) {
+		if (uv_run(cl->loop, UV_RUN_ONCE) == 0 && !st->done) {
 			/* Cannot happen while a call holds a timer or a socket;
 			 * fail loudly rather than spin. */
 			st->result->status = VCLI_STATUS_INTERNAL;
@@ -1094,10 +1161,12 @@ vcli_code vcli_client_unary(vcli_client *cl, const char *method,
 		response->len = 0;
 	}
 	/* A synchronous call from inside a callback would need a nested loop,
-	 * which libuv does not allow. */
-	if (!cl || cl->running)
+	 * which libuv does not allow; on the caller's loop only the caller
+	 * may run it. */
+	if (!cl || cl->running || cl->external_loop)
 		return VCLI_E_INVALID;
-	rc = call_start(cl, method, request, request_len, opts, 0, sync_done, NULL, NULL, &st);
+	rc = call_start(cl, method, request, request_len, opts, CALL_UNARY, sync_done, NULL,
+			NULL, &st);
 	if (rc != VCLI_OK)
 		return rc;
 	return run_until(cl, &st);
@@ -1112,9 +1181,9 @@ vcli_code vcli_client_stream(vcli_client *cl, const char *method,
 	struct sync_state st = { 0, result, NULL };
 	vcli_code rc;
 
-	if (!cl || cl->running)
+	if (!cl || cl->running || cl->external_loop)
 		return VCLI_E_INVALID;
-	rc = call_start(cl, method, request, request_len, opts, 1, sync_done,
+	rc = call_start(cl, method, request, request_len, opts, CALL_STREAM, sync_done,
 			on_message, ud, &st);
 	if (rc != VCLI_OK)
 		return rc;
