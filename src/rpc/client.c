@@ -49,7 +49,10 @@ struct ccall {
 	buf hdrs;                /* metadata: key\0value\0 (values ready to send) */
 	size_t nhdrs;
 	uint32_t deadline_ms;
-	uv_timer_t *timer;
+	uint64_t expiry;         /* loop time (ms) the deadline passes at */
+	int in_deadlines;        /* on the client's deadline list */
+	struct ccall *dl_prev, *dl_next;
+	char timeout[16];        /* grpc-timeout value while headers wait */
 	int streaming;
 	int connect_only;        /* vcli_client_connect_async: no stream */
 	vcli_done_fn on_done;
@@ -111,6 +114,10 @@ struct vcli_client {
 	struct cconn *conn;      /* where new calls go; NULL: dial on next call */
 	struct cconn *live;      /* every connection not yet failed (incl. draining) */
 	struct ccall *calls;
+	/* Calls with a deadline, earliest first, and one timer for the
+	 * earliest: no timer handle (and no allocation) per call. */
+	struct ccall *dl_head, *dl_tail;
+	uv_timer_t dl_timer;
 	int inflight;
 	int running;             /* inside uv_run: no nested loop runs */
 	uint8_t rbuf[CLIENT_READ_BUF];
@@ -170,18 +177,53 @@ static void call_unlink(struct ccall *call)
 	cl->inflight--;
 }
 
-static void timer_closed(uv_handle_t *h)
+static void on_deadlines(uv_timer_t *t);
+
+/* Puts call on the deadline list (the calls of a client mostly share one
+ * deadline, so the new one usually goes at the tail). */
+static void deadline_add(vcli_client *cl, struct ccall *call)
 {
-	free(h);
+	struct ccall *after = cl->dl_tail;
+
+	call->expiry = uv_now(cl->loop) + call->deadline_ms;
+	while (after && after->expiry > call->expiry)
+		after = after->dl_prev;
+	call->dl_prev = after;
+	call->dl_next = after ? after->dl_next : cl->dl_head;
+	if (call->dl_next)
+		call->dl_next->dl_prev = call;
+	else
+		cl->dl_tail = call;
+	if (after)
+		after->dl_next = call;
+	else
+		cl->dl_head = call;
+	call->in_deadlines = 1;
+	/* A new earliest deadline: the timer moves up to it.  Otherwise the
+	 * timer, armed for an earlier one, looks again when it fires. */
+	if (cl->dl_head == call)
+		uv_timer_start(&cl->dl_timer, on_deadlines, call->deadline_ms, 0);
+}
+
+static void deadline_remove(vcli_client *cl, struct ccall *call)
+{
+	if (!call->in_deadlines)
+		return;
+	if (call->dl_prev)
+		call->dl_prev->dl_next = call->dl_next;
+	else
+		cl->dl_head = call->dl_next;
+	if (call->dl_next)
+		call->dl_next->dl_prev = call->dl_prev;
+	else
+		cl->dl_tail = call->dl_prev;
+	call->dl_prev = call->dl_next = NULL;
+	call->in_deadlines = 0;
 }
 
 static void call_free(struct ccall *call)
 {
-	if (call->timer) {
-		uv_close((uv_handle_t *)call->timer, timer_closed);
-		call->timer = NULL;
-	}
-	free(call->path);
+	deadline_remove(call->cl, call);
 	buf_release(&call->req);
 	buf_release(&call->hdrs);
 	buf_release(&call->resp);
@@ -233,14 +275,26 @@ static void call_abort(struct ccall *call, int status, const char *msg)
 	call_end(call, status, msg);
 }
 
-static void on_call_deadline(uv_timer_t *t)
+static void on_deadlines(uv_timer_t *t)
 {
-	struct ccall *call = t->data;
+	vcli_client *cl = t->data;
+	uint64_t now = uv_now(cl->loop);
 	char msg[128];
 
-	snprintf(msg, sizeof(msg), "deadline of %u ms exceeded%s", call->deadline_ms,
-		 call->conn ? "" : " before the connection was ready");
-	call_abort(call, VCLI_STATUS_DEADLINE_EXCEEDED, msg);
+	/* Ending a call can end others (its connection may fail): take the
+	 * head afresh each time. */
+	while (cl->dl_head && cl->dl_head->expiry <= now) {
+		struct ccall *call = cl->dl_head;
+
+		deadline_remove(cl, call);
+		snprintf(msg, sizeof(msg), "deadline of %u ms exceeded%s",
+			 call->deadline_ms,
+			 call->conn ? "" : " before the connection was ready");
+		call_abort(call, VCLI_STATUS_DEADLINE_EXCEEDED, msg);
+	}
+	if (cl->dl_head)
+		uv_timer_start(&cl->dl_timer, on_deadlines,
+			       cl->dl_head->expiry - now, 0);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -361,12 +415,15 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id,
 					   "unary response has more than one message");
 				return 0;
 			} else {
-				buf_reset(&call->resp);
-				if (buf_append(&call->resp, m, mlen) < 0) {
-					call_abort(call, VCLI_STATUS_RESOURCE_EXHAUSTED,
-						   "out of memory for response");
-					return 0;
-				}
+				/* The message is in the deframer's buffer: take
+				 * the buffer instead of copying it. */
+				buf t = call->resp;
+
+				(void)m;
+				(void)mlen;
+				call->resp = call->in.body;
+				call->in.body = t;
+				buf_reset(&call->in.body);
 			}
 		}
 	}
@@ -543,7 +600,6 @@ static void submit_call(struct cconn *c, struct ccall *call)
 	vcli_client *cl = c->cl;
 	nghttp2_nv nv[12 + 64];
 	nghttp2_data_provider dp;
-	char timeout[32];
 	size_t n = 0;
 	int32_t id;
 
@@ -556,7 +612,8 @@ static void submit_call(struct cconn *c, struct ccall *call)
 #define ADD(nm, val) do { \
 		nv[n].name = (uint8_t *)(nm); nv[n].namelen = strlen(nm); \
 		nv[n].value = (uint8_t *)(val); nv[n].valuelen = strlen(val); \
-		nv[n].flags = NGHTTP2_NV_FLAG_NONE; n++; } while (0)
+		nv[n].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | \
+			      NGHTTP2_NV_FLAG_NO_COPY_VALUE; n++; } while (0)
 	ADD(":method", "POST");
 	ADD(":scheme", cl->tls ? "https" : "http");
 	ADD(":path", call->path);
@@ -570,9 +627,11 @@ static void submit_call(struct cconn *c, struct ccall *call)
 	if (call->deadline_ms) {
 		/* What is left of the deadline, not what was asked: time spent
 		 * connecting counts. */
-		uint64_t left = call->timer ? uv_timer_get_due_in(call->timer) : call->deadline_ms;
-		grpc_timeout_format(left ? left : 1, timeout, sizeof(timeout));
-		ADD("grpc-timeout", timeout);
+		uint64_t now = uv_now(cl->loop);
+		uint64_t left = call->expiry > now ? call->expiry - now : 1;
+
+		grpc_timeout_format(left, call->timeout, sizeof(call->timeout));
+		ADD("grpc-timeout", call->timeout);
 	}
 	for (size_t off = 0; off < call->hdrs.len && n < sizeof(nv) / sizeof(nv[0]);) {
 		const char *k = (const char *)call->hdrs.data + off;
@@ -904,6 +963,12 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 		free(cl);
 		return VCLI_E_NOMEM;
 	}
+	uv_timer_init(cl->loop, &cl->dl_timer);
+	cl->dl_timer.data = cl;
+	/* Calls keep the loop alive by their connections; the deadline timer
+	 * alone must not (a caller's loop could never end). */
+	uv_unref((uv_handle_t *)&cl->dl_timer);
+	cl->refs++; /* released when the timer has closed */
 	nghttp2_session_callbacks_new(&cb);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -931,6 +996,11 @@ static void client_release(vcli_client *cl)
 	free(cl);
 }
 
+static void dl_timer_closed(uv_handle_t *h)
+{
+	client_unref(h->data);
+}
+
 void vcli_client_free(vcli_client *cl)
 {
 	if (!cl)
@@ -939,6 +1009,7 @@ void vcli_client_free(vcli_client *cl)
 		call_abort(cl->calls, VCLI_STATUS_CANCELLED, "client closed");
 	while (cl->live)
 		conn_fail(cl->live, VCLI_STATUS_CANCELLED, "client closed");
+	uv_close((uv_handle_t *)&cl->dl_timer, dl_timer_closed);
 	if (!cl->external_loop) {
 		uv_run(cl->loop, UV_RUN_DEFAULT);
 		uv_walk(cl->loop, close_any, NULL);
@@ -970,6 +1041,7 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 			    void *msg_ud, void *ud)
 {
 	struct ccall *call;
+	size_t pathlen;
 
 	if (!cl || !method || method[0] != '/' || (!req && reqlen))
 		return VCLI_E_INVALID;
@@ -983,11 +1055,14 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 		uv_run(cl->loop, UV_RUN_NOWAIT);
 		cl->running = 0;
 	}
-	call = calloc(1, sizeof(*call));
+	/* The call and its path in one allocation. */
+	pathlen = strlen(method);
+	call = calloc(1, sizeof(*call) + pathlen + 1);
 	if (!call)
 		return VCLI_E_NOMEM;
 	call->cl = cl;
-	call->path = strdup(method);
+	call->path = (char *)(call + 1);
+	memcpy(call->path, method, pathlen + 1);
 	call->streaming = kind == CALL_STREAM;
 	call->connect_only = kind == CALL_CONNECT;
 	call->on_done = on_done;
@@ -998,7 +1073,7 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 	buf_init(&call->hdrs, 64 * 1024);
 	buf_init(&call->resp, cl->max_recv);
 	grpc_deframer_init(&call->in, cl->max_recv);
-	if (!call->path || grpc_frame_append(&call->req, req, reqlen, cl->gzip) < 0)
+	if (grpc_frame_append(&call->req, req, reqlen, cl->gzip) < 0)
 		goto nomem;
 	if (opts) {
 		for (size_t i = 0; i < opts->metadata_count; i++) {
@@ -1031,14 +1106,8 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 		}
 		call->deadline_ms = opts->deadline_ms;
 	}
-	if (call->deadline_ms) {
-		call->timer = malloc(sizeof(*call->timer));
-		if (!call->timer)
-			goto nomem;
-		uv_timer_init(cl->loop, call->timer);
-		call->timer->data = call;
-		uv_timer_start(call->timer, on_call_deadline, call->deadline_ms, 0);
-	}
+	if (call->deadline_ms)
+		deadline_add(cl, call);
 	call->next = cl->calls;
 	if (cl->calls)
 		cl->calls->prev = call;
