@@ -39,7 +39,8 @@ static const char *render(const char *text, const struct tmpl_ctx *c)
 	if (tmpl_compile(&t, text, strlen(text), err, sizeof(err)) < 0)
 		fail_msg("compile '%s': %s", text, err);
 	assert_int_equal(tmpl_render(&t, c, &b), 0);
-	memcpy(out, b.data, b.len);
+	if (b.len)
+		memcpy(out, b.data, b.len);
 	out[b.len] = '\0';
 	buf_release(&b);
 	tmpl_release(&t);
