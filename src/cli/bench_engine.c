@@ -29,8 +29,11 @@ const char *const bench_stop_names[] = { "wait", "close", "ignore", NULL };
 
 /* The progress line is redrawn this often. */
 #define PROGRESS_NS (200u * 1000000u)
-/* The tick that follows the concurrency schedule and the clock. */
+/* The tick that follows the concurrency schedule and the end of -z when
+ * they need it; otherwise it only draws progress and notices that other
+ * runners used up -n, which can wait longer (a wake-up costs CPU). */
 #define TICK_MS 5
+#define TICK_IDLE_MS 50
 /* A mix cycle holds at most this many slots (sum of weights). */
 #define MIX_SEQ_MAX (BENCH_MIX_MAX * BENCH_MIX_WEIGHT_MAX)
 
@@ -100,6 +103,7 @@ struct runner {
 	int ignore_ends;         /* BENCH_STOP_IGNORE: do not count them */
 	int have_pending;        /* paced: a claimed request waits for its time */
 	uint64_t pending_i, pending_due;
+	uint64_t armed_due;      /* what the pacer's timer is set for */
 	int in_pace, pace_again;
 	int tfd;
 	uv_poll_t tpoll;
@@ -441,6 +445,9 @@ static void arm_pacer(struct runner *r, uint64_t due)
 {
 	struct itimerspec its;
 
+	if (r->armed_due == due)
+		return; /* set already (a call ended while the next waits) */
+	r->armed_due = due;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = (time_t)(due / 1000000000u);
 	its.it_value.tv_nsec = (long)(due % 1000000000u);
@@ -503,6 +510,7 @@ static void on_pacer(uv_poll_t *p, int status, int events)
 
 	if (read(r->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return;
+	r->armed_due = 0;
 	pace(r);
 	maybe_finish(r);
 }
@@ -816,7 +824,12 @@ static void *runner_main(void *arg)
 	r->phase = PH_MEASURE;
 	r->last_progress = sh->t0;
 	r->last_end = sh->t0;
-	uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
+	{
+		uint64_t ms = cfg->workers.kind != SCHED_CONST ||
+			      cfg->stop != BENCH_STOP_WAIT ? TICK_MS : TICK_IDLE_MS;
+
+		uv_timer_start(&r->tick, on_tick, ms, ms);
+	}
 	if (cfg->paced)
 		uv_poll_start(&r->tpoll, UV_READABLE, on_pacer);
 	for (unsigned j = 0; j < r->nworkers; j++)
