@@ -603,6 +603,11 @@ static void on_tick(uv_timer_t *t)
 
 	if (r->phase != PH_MEASURE)
 		return;
+	if (cfg->interrupt && *cfg->interrupt && !r->done_claiming) {
+		r->done_claiming = 1;
+		r->have_pending = 0;
+		r->res.interrupted = 1;
+	}
 	if (cfg->workers.kind != SCHED_CONST)
 		apply_schedule(r, now);
 	if (cfg->total && atomic_load_explicit(&r->sh->next, memory_order_relaxed) >=
@@ -883,6 +888,7 @@ static void merge(struct bench_result *dst, const struct bench_result *src)
 {
 	dst->count += src->count;
 	dst->ok += src->ok;
+	dst->interrupted |= src->interrupted;
 	dst->warmup += src->warmup;
 	for (int i = 0; i <= 16; i++)
 		dst->status[i] += src->status[i];

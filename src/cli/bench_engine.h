@@ -78,6 +78,10 @@ struct bench_config {
 	FILE *csv;                    /* a line per measured call, or NULL */
 	int csv_header;               /* 1: write the header line first */
 	int progress;                 /* 1: a progress line on stderr */
+	/* Polled by the engine: once it holds non-zero, no call starts and
+	 * the run ends when the calls in flight have (a signal handler sets
+	 * it; NULL: never). */
+	volatile int *interrupt;
 	bench_request_fn make_request;/* NULL: the calls' data */
 	bench_response_fn on_response;
 	void *ud;
@@ -113,6 +117,7 @@ struct bench_result {
 	uint64_t cpu_ns;              /* vcli's user + system CPU, measured
 					 phase */
 	unsigned max_workers;
+	int interrupted;              /* cfg->interrupt ended the run early */
 };
 
 int bench_result_init(struct bench_result *r);

@@ -129,6 +129,9 @@ void bench_report_summary(FILE *f, const struct bench_config *cfg,
 			cfg->ncalls);
 	fprintf(f, "  Server:        %s\n", server);
 	fprintf(f, "  Load:          %s\n", shape);
+	if (res->interrupted)
+		fputs("  Interrupted:   yes, by a signal: the figures cover the "
+		      "calls made until then\n", f);
 	if (res->warmup)
 		fprintf(f, "  Warm-up:       %llu calls (not counted)\n",
 			(unsigned long long)res->warmup);
@@ -273,6 +276,7 @@ struct doc *bench_report_doc(struct doc_arena *a, const struct bench_config *cfg
 	doc_set(a, d, "threads", doc_uint(a, cfg->threads));
 	doc_set(a, d, "deadline_ms", doc_uint(a, cfg->deadline_ms));
 	doc_set(a, d, "warmup", doc_uint(a, res->warmup));
+	doc_set(a, d, "interrupted", doc_bool(a, res->interrupted));
 	doc_set(a, d, "count", doc_uint(a, res->count));
 	doc_set(a, d, "ok", doc_uint(a, res->ok));
 	doc_set(a, d, "errors", doc_uint(a, res->count - res->ok));

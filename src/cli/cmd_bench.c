@@ -7,6 +7,7 @@
  * configuration and prints what it measured.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,19 @@ static const struct cmd_spec bench_spec = {
 		"  vcli bench --suite validation\n"
 		"  vcli bench --suite approvals --approvals 100000\n",
 };
+
+/* Set by the first Ctrl-C (or SIGTERM): the run stops starting calls and
+ * reports what it measured; a second one ends vcli at once. */
+static volatile int interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = 1;
+	signal(sig, SIG_DFL);
+}
+
+/* Exit status after an interrupted run, as shells report SIGINT. */
+#define EXIT_INTERRUPTED 130
 
 static void reset_options(void)
 {
@@ -415,6 +429,28 @@ static int print_result(const struct cli *cli, int output,
 	return CLI_EXIT_OK;
 }
 
+/* A run that connected but in which no call got through (every failure
+ * UNAVAILABLE: say, TLS refused after the handshake, or a server going
+ * away) did not measure the server: exit 3 after the report. */
+static int unreachable(const struct cli *cli, const struct bench_result *res)
+{
+	if (res->ok || !res->status[VCLI_STATUS_UNAVAILABLE] ||
+	    res->status[VCLI_STATUS_UNAVAILABLE] != res->count)
+		return CLI_EXIT_OK;
+	for (size_t i = 0; i < res->nerrors; i++)
+		if (res->errors[i].status == VCLI_STATUS_UNAVAILABLE) {
+			char msg[sizeof(res->errors[i].message)];
+
+			out_sanitize(msg, sizeof(msg), res->errors[i].message);
+			cli_error("cannot reach server '%s': every call ended "
+				  "UNAVAILABLE (%s)", cli->server, msg);
+			return CLI_EXIT_UNREACHABLE;
+		}
+	cli_error("cannot reach server '%s': every call ended UNAVAILABLE",
+		  cli->server);
+	return CLI_EXIT_UNREACHABLE;
+}
+
 static int run_suite(struct cli *cli, int output)
 {
 	struct bench_suite_opts so;
@@ -484,6 +520,10 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	rc = cli_begin(cli, &bench_spec, argc, argv);
 	if (rc != CLI_PROCEED)
 		return rc;
+	/* A server that resets a connection must not kill the run with
+	 * SIGPIPE (the write fails, the calls end UNAVAILABLE); a closed
+	 * stdout is noticed when main() flushes it. */
+	signal(SIGPIPE, SIG_IGN);
 	/* -o after the command is bench's own; before it (or from the
 	 * settings), json is json and the rest is the summary. */
 	output = o.output >= 0 ? o.output :
@@ -553,6 +593,9 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	}
 	cfg.csv_header = 1;
 	cfg.progress = !o.no_progress && isatty(STDERR_FILENO);
+	cfg.interrupt = &interrupted;
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
 
 	if (bench_result_init(&res) < 0) {
 		cli_error("out of memory");
@@ -562,6 +605,13 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	switch (bench_run(&cfg, &res, err, sizeof(err))) {
 	case BENCH_OK:
 		rc = print_result(cli, output, &cfg, &res);
+		if (rc == CLI_EXIT_OK)
+			rc = unreachable(cli, &res);
+		if (rc == CLI_EXIT_OK && res.interrupted) {
+			cli_error("interrupted: the report covers the calls made "
+				  "until then");
+			rc = EXIT_INTERRUPTED;
+		}
 		break;
 	case BENCH_E_USAGE:
 		rc = cli_usage_error(cli, "%s", err);

@@ -11,16 +11,19 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    SLOW, VCLI, Gov, GoverndCase, run_main, run_tool)
+    SLOW, VCLI, Gov, GoverndCase, certs, run_main, run_tool)
 
 EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_TARGET = 0, 2, 3, 12
 UNKNOWN_DID = "d-" + "0" * 32
@@ -222,6 +225,21 @@ class BenchTest(GoverndCase):
         rows = list(csv.DictReader(io.StringIO(res.stdout)))
         self.assertEqual(len(rows), 20)
 
+    def test_interrupt_reports_what_was_measured(self):
+        p = subprocess.Popen([VCLI, "--server", self.gd.addr, "bench", "HealthCheck",
+                              "-z", "60s", "--concurrency", "4", "-o", "json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30 * SLOW)
+        self.assertEqual(p.returncode, 130, err)
+        self.assertIn("interrupted", err)
+        d = json.loads(out)
+        self.assertTrue(d["interrupted"])
+        self.assertGreater(d["count"], 0)
+        self.assertEqual(d["ok"], d["count"])
+        self.assertLess(d["total_ms"], 50000)
+
     def test_unreachable(self):
         res = run_tool([VCLI, "--server", dead_addr(), "bench", "HealthCheck",
                         "-n", "10"], timeout=30 * SLOW)
@@ -292,6 +310,37 @@ class BenchTest(GoverndCase):
                              "%s: %s %s" % (args, res.stdout, res.stderr))
             self.assertIn(shown, res.stderr, args)
             self.assertTrue(res.stderr.startswith("vcli: "), res.stderr)
+
+
+class BenchTLSTest(GoverndCase):
+    """The TLS flags are the global ones, as for every command."""
+    NAME = "governd-bench-mtls"
+    GOVERND_ARGS = staticmethod(lambda: ["--tls-cert", certs().path("server.pem"),
+                                         "--tls-key", certs().path("server.key"),
+                                         "--tls-client-ca", certs().path("ca.pem")])
+
+    def channel_kwargs(self):
+        return {"creds": certs().client_creds(cert="client.pem", key="client.key")}
+
+    def test_mtls(self):
+        c = certs()
+        res = run_tool([VCLI, "--server", self.gd.addr, "--tls-ca", c.path("ca.pem"),
+                        "--tls-cert", c.path("client.pem"), "--tls-key",
+                        c.path("client.key"), "bench", "Check", "-n", "300", "-c", "3",
+                        "--concurrency", "12", "-o", "json"], timeout=60 * SLOW)
+        self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        d = json.loads(res.stdout)
+        self.assertEqual(d["ok"], 300)
+
+    def test_tls_errors(self):
+        res = run_tool([VCLI, "--server", self.gd.addr, "--tls-ca", "/nonexistent/ca.pem",
+                        "bench", "Check", "-n", "5"], timeout=60 * SLOW)
+        self.assertEqual(res.returncode, EXIT_USAGE, res.stderr)
+        self.assertIn("/nonexistent/ca.pem", res.stderr)
+        # No client certificate: the server refuses the handshake.
+        res = run_tool([VCLI, "--server", self.gd.addr, "--tls-ca", certs().path("ca.pem"),
+                        "bench", "Check", "-n", "5"], timeout=60 * SLOW)
+        self.assertEqual(res.returncode, EXIT_UNREACHABLE, res.stderr)
 
 
 if __name__ == "__main__":
