@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The governance figures of `make bench` (docs/benchmarks.md):
-#   1. durable approvals per second, 50 concurrent clients (approve_load);
-#   2. ListPendingDecisions(limit 10) under h2load -c 1 -m 100: req/s and
-#      governd CPU per call;
-#   3. `vcli gov list` wall time from process start to exit (median).
+#   1. durable approvals per second, 50 connections with one approval in
+#      flight each (vcli bench --suite approvals), with the load
+#      generator's CPU and governd's;
+#   2. ListPendingDecisions(limit 10), one connection, 100 in flight, under
+#      h2load and under vcli bench on the same request: req/s, governd CPU
+#      per call, the generator's CPU per call;
+#   3. `vcli gov list` wall time from process start to exit (median);
+#   4. the validation matrix's load scenarios (vcli bench --suite
+#      validation, 30 s of them paced; BENCH_VALIDATION=0 skips it).
 # Exits 0 whatever the figures are: a benchmark never fails on a slow machine.
 #
 # usage: bench/governance.sh BINDIR
@@ -12,22 +17,35 @@ set -euo pipefail
 BINDIR=${1:?usage: $0 BINDIR}
 GOVERND=$BINDIR/governd
 VCLI=$BINDIR/vcli
-LOAD=$BINDIR/approve_load
 APPROVALS=${BENCH_APPROVALS:-100000}
 LIST_CALLS=${BENCH_LIST_CALLS:-200000}
 VCLI_RUNS=${BENCH_VCLI_RUNS:-200}
+ROUNDS=${BENCH_ROUNDS:-3}
+VALIDATION=${BENCH_VALIDATION:-1}
+TIME=/usr/bin/time
+
+if [ ! -x "$TIME" ]; then
+  echo "governance.sh: /usr/bin/time is not installed (apt-get install time)" >&2
+  exit 1
+fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/vcli-govbench.XXXXXX")
 gpid=
-cleanup() {
+stop_governd() {
   if [ -n "$gpid" ]; then kill -TERM "$gpid" 2>/dev/null || true; wait "$gpid" 2>/dev/null || true; fi
+  gpid=
+}
+cleanup() {
+  stop_governd
   rm -rf "$workdir"
 }
 trap cleanup EXIT
 
-start_governd() { # start_governd [extra flags...]
+start_governd() { # start_governd DB [extra flags...]
+  local db=$1
+  shift
   : >"$workdir/governd.log"   # exists before the child opens it: no race with sed
-  "$GOVERND" --listen 127.0.0.1:0 --db "$workdir/gov.db" "$@" 2>"$workdir/governd.log" &
+  "$GOVERND" --listen 127.0.0.1:0 --db "$db" "$@" 2>"$workdir/governd.log" &
   gpid=$!
   for _ in $(seq 1 100); do
     addr=$(sed -n 's/.*msg="governd listening" addr=\([^ ]*\).*/\1/p' "$workdir/governd.log" | head -1)
@@ -39,32 +57,66 @@ start_governd() { # start_governd [extra flags...]
   exit 1
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "pass" : "miss" }'; }
-
-start_governd --demo
-echo "governd on $addr, store $workdir/gov.db (WAL, each answer after the fdatasync covering its commit)"
-echo
-
-# 1. durable approvals
-echo "== durable approvals: 50 clients, 1 call in flight each, $APPROVALS decisions"
-"$LOAD" --server "$addr" --clients 50 --inflight 1 --decisions "$APPROVALS" | tee "$workdir/load.txt"
-aps=$(awk '/^approvals\/s/ {print $2}' "$workdir/load.txt")
-echo
-
-# 2. ListPendingDecisions(limit 10) under h2load; the queue holds the demo
-#    decisions (--demo), the load above approved only its own.
-printf '\0\0\0\0\x02\x10\x0a' >"$workdir/list.grpc"
-t0=$(cpu_ticks "$gpid")
-h2load -t 1 -c 1 -m 100 -n "$LIST_CALLS" -d "$workdir/list.grpc" \
-  -H 'content-type: application/grpc' -H 'te: trailers' \
-  "http://$addr/vertice.governance.v1.GovernanceService/ListPendingDecisions" >"$workdir/h2load.txt"
-t1=$(cpu_ticks "$gpid")
-lrps=$(awk '/^finished in/ {print $4}' "$workdir/h2load.txt")
-lok=$(awk '/^requests:/ {print $8}' "$workdir/h2load.txt")
 hz=$(getconf CLK_TCK)
-lcpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$LIST_CALLS" 'BEGIN { printf "%.2f", d / hz * 1e6 / n }')
-echo "== ListPendingDecisions(limit 10), h2load -c 1 -m 100 -n $LIST_CALLS"
-echo "req/s $lrps, succeeded $lok, governd CPU $lcpu us/call"
+per_call_us() { awk -v d="$1" -v hz="$hz" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", d / hz * 1e6 / n; else print "n/a" }'; }
+client_us() { tail -n 1 "$workdir/time.out" | awk -v n="$1" '{ if (n > 0) printf "%.2f", ($1 + $2) * 1e6 / n; else print "n/a" }'; }
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
+json_field() { grep -o "\"$1\":[0-9.]*" "$2" | head -n 1 | cut -d: -f2; }
+verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { if (v == "n/a") { print "miss"; exit } ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "pass" : "miss" }'; }
+
+# 1. durable approvals, on a store of their own
+start_governd "$workdir/approvals.db"
+echo "governd on $addr, store $workdir/approvals.db (WAL, each answer after the fdatasync covering its commit)"
+echo
+echo "== durable approvals: vcli bench --suite approvals, 50 connections x 1 in flight, $APPROVALS decisions"
+t0=$(cpu_ticks "$gpid")
+$TIME -f '%U %S' -o "$workdir/time.out" \
+  "$VCLI" --server "$addr" bench --suite approvals --approvals "$APPROVALS" -c 50 \
+  --no-progress >"$workdir/approvals.txt" || true
+t1=$(cpu_ticks "$gpid")
+sed -n -e '/^  Count:/p' -e '/^  Total:/p' -e '/^  Requests\/sec:/p' -e '/^  Client CPU:/p' \
+  -e '/^  p50 /p' -e '/^  p99 /p' -e '/^governd/p' -e '/^target/p' "$workdir/approvals.txt"
+aps=$(sed -n 's/^  Requests\/sec: *\([0-9.]*\).*/\1/p' "$workdir/approvals.txt")
+aps=${aps:-0}
+echo "vcli process CPU (submissions, approvals and checks): $(tail -n 1 "$workdir/time.out" | awk '{ printf "%.2f s", $1 + $2 }');" \
+  "governd CPU: $(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.2f s", d / hz }')"
+stop_governd
+echo
+
+# 2. ListPendingDecisions(limit 10) under h2load and vcli bench, the same
+#    request; the queue holds the demo decisions (--demo).
+start_governd "$workdir/gov.db" --demo
+printf '\0\0\0\0\x02\x10\x0a' >"$workdir/list.grpc"
+echo "== ListPendingDecisions(limit 10), 1 connection x 100 in flight, $LIST_CALLS calls, median of $ROUNDS rounds"
+for g in h2 v; do : >"$workdir/$g.rps"; : >"$workdir/$g.cpu"; : >"$workdir/$g.cli"; done
+for _ in $(seq 1 "$ROUNDS"); do
+  t0=$(cpu_ticks "$gpid")
+  $TIME -f '%U %S' -o "$workdir/time.out" \
+    h2load -t 1 -c 1 -m 100 -n "$LIST_CALLS" -d "$workdir/list.grpc" \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://$addr/vertice.governance.v1.GovernanceService/ListPendingDecisions" >"$workdir/h2load.txt"
+  t1=$(cpu_ticks "$gpid")
+  ok=$(awk '/^requests:/ {print $8}' "$workdir/h2load.txt")
+  awk '/^finished in/ {printf "%.0f\n", $4}' "$workdir/h2load.txt" >>"$workdir/h2.rps"
+  echo "$(per_call_us $((t1 - t0)) "${ok:-0}")" >>"$workdir/h2.cpu"
+  echo "$(client_us "${ok:-0}")" >>"$workdir/h2.cli"
+
+  t0=$(cpu_ticks "$gpid")
+  $TIME -f '%U %S' -o "$workdir/time.out" \
+    "$VCLI" --server "$addr" bench ListPendingDecisions -d '{"limit":10}' -c 1 \
+    --concurrency 100 -n "$LIST_CALLS" -t 0 -o json --no-progress >"$workdir/vcli.json" || true
+  t1=$(cpu_ticks "$gpid")
+  ok=$(json_field ok "$workdir/vcli.json")
+  json_field rps "$workdir/vcli.json" | awk '{ printf "%.0f\n", $1 }' >>"$workdir/v.rps"
+  echo "$(per_call_us $((t1 - t0)) "${ok:-0}")" >>"$workdir/v.cpu"
+  echo "$(client_us "${ok:-0}")" >>"$workdir/v.cli"
+done
+lrps=$(median <"$workdir/h2.rps"); lcpu=$(median <"$workdir/h2.cpu")
+vrps=$(median <"$workdir/v.rps"); vcpu=$(median <"$workdir/v.cpu")
+printf '  %-28s %10s %14s %14s\n' "generator" "req/s" "governd us" "client us"
+printf '  %-28s %10s %14s %14s\n' "h2load -c 1 -m 100" "$lrps" "$lcpu" "$(median <"$workdir/h2.cli")"
+printf '  %-28s %10s %14s %14s\n' "vcli bench -c 1 (100 workers)" "$vrps" "$vcpu" "$(median <"$workdir/v.cli")"
+echo "  (rounds, req/s: h2load $(paste -sd' ' "$workdir/h2.rps"); vcli bench $(paste -sd' ' "$workdir/v.rps"))"
 echo
 
 # 3. vcli gov list wall time
@@ -80,9 +132,17 @@ vp90=$(awk '{a[NR] = $1} END { printf "%.2f", a[int(NR * 0.9)] / 1000 }' "$workd
 echo "median $vmed ms, p90 $vp90 ms (process start to exit, including fork/exec)"
 echo
 
+# 4. the validation matrix
+if [ "$VALIDATION" != 0 ]; then
+  echo "== vcli bench --suite validation (the Sustained row runs 30 s)"
+  "$VCLI" --server "$addr" bench --suite validation --no-progress || true
+  echo
+fi
+
 echo "targets:"
-printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (50 clients)" ">= 50000" "$aps" "$(verdict "$aps" ">=" 50000)"
+printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (50 connections)" ">= 50000" "$aps" "$(verdict "$aps" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions req/s (1 conn)" ">= 50000" "$lrps" "$(verdict "$lrps" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions governd CPU/call" "<= 20 us" "$lcpu us" "$(verdict "$lcpu" "<=" 20)"
+printf '  %-40s %-12s %-12s %s\n' "vcli bench list req/s vs h2load" ">= $lrps" "$vrps" "$(verdict "$vrps" ">=" "$lrps")"
 printf '  %-40s %-12s %-12s %s\n' "vcli gov list median wall time" "<= 5 ms" "$vmed ms" "$(verdict "$vmed" "<=" 5)"
 exit 0

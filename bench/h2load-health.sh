@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# What `make bench` runs: governd's HealthCheck under h2load, with the
-# server's own cost (CPU per call, memory) read from /proc.  It prints figures
-# and the targets they are held against; it exits 0 whatever the figures are,
-# because a benchmark never fails on a slow machine.  docs/benchmarks.md
-# explains how to read it.
+# What `make bench` runs first: governd's HealthCheck under h2load and under
+# vcli bench, on the same load shapes, in the same run, with the server's
+# own cost (CPU per call, memory) read from /proc and each load generator's
+# CPU from time(1).  It prints figures and the targets they are held
+# against; it exits 0 whatever the figures are, because a benchmark never
+# fails on a slow machine.  docs/benchmarks.md explains how to read it.
 #
 # usage: bench/h2load-health.sh BINDIR [--no-nghttpd]
 #
 # nghttpd (nghttp2-server) serving a file of HealthCheck's response size is
 # the bare-HTTP/2 peer: the same load shapes, measured in the same run.
 #
-# BENCH_REQUESTS (default 200000) sets the calls per run.
+# BENCH_REQUESTS (default 200000) sets the calls per run; BENCH_ROUNDS
+# (default 3) how many times each generator runs each shape, alternating,
+# of which the median is shown (the machine may be shared).
 set -euo pipefail
 
 usage() {
@@ -35,6 +38,7 @@ GOVERND=$BINDIR/governd
 VCLI=$BINDIR/vcli
 METHOD=/vertice.governance.v1.GovernanceService/HealthCheck
 REQUESTS=${BENCH_REQUESTS:-200000}
+ROUNDS=${BENCH_ROUNDS:-3}
 # Targets (see docs/benchmarks.md for where they come from).
 TARGET_RPS=100000     # req/s on one connection
 TARGET_CPU_US=8       # governd CPU per call, microseconds
@@ -45,6 +49,7 @@ TARGET_RSS_KIB=6144   # governd idle RSS, 6 MiB
 # per-connection cost, spread over governd's threads).
 RUN_NAMES=("1 conn x 100 streams" "100 conns x 1 stream")
 RUN_ARGS=("-c 1 -m 100" "-c 100 -m 1")
+VCLI_ARGS=("-c 1 --concurrency 100" "-c 100 --concurrency 100")
 
 if [ ! -x "$GOVERND" ]; then
   echo "h2load-health: '$GOVERND' is missing; run 'make build' first" >&2
@@ -52,6 +57,11 @@ if [ ! -x "$GOVERND" ]; then
 fi
 if ! command -v h2load >/dev/null 2>&1; then
   echo "h2load-health: h2load is not installed (apt-get install nghttp2-client)" >&2
+  exit 1
+fi
+TIME=/usr/bin/time
+if [ ! -x "$TIME" ]; then
+  echo "h2load-health: /usr/bin/time is not installed (apt-get install time)" >&2
   exit 1
 fi
 
@@ -127,14 +137,16 @@ start_governd() {
 }
 
 # Runs one h2load load against a server process and fills RUN_RPS,
-# RUN_OK, RUN_CPU_US, RUN_PEAK_KIB.  Extra h2load arguments follow url.
+# RUN_OK, RUN_CPU_US, RUN_PEAK_KIB and RUN_CLIENT_US (h2load's own CPU
+# per call).  Extra h2load arguments follow url.
 measure() {
   local pid=$1 url=$2 shape=$3 out=$workdir/h2load.out t0 t1
   shift 3
   reset_peak "$pid"
   t0=$(cpu_ticks "$pid")
   # shellcheck disable=SC2086  # shape is a list of options on purpose
-  if ! h2load -t 1 $shape -n "$REQUESTS" "$@" "$url" >"$out" 2>&1; then
+  if ! $TIME -f '%U %S' -o "$workdir/time.out" \
+       h2load -t 1 $shape -n "$REQUESTS" "$@" "$url" >"$out" 2>&1; then
     echo "h2load-health: h2load failed; its output:" >&2
     cat "$out" >&2
   fi
@@ -143,13 +155,58 @@ measure() {
   RUN_OK=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$out")
   RUN_RPS=$(awk -v r="${RUN_RPS:-0}" 'BEGIN { printf "%.0f", r }')
   RUN_OK=${RUN_OK:-0}
-  RUN_CPU_US=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$RUN_OK" \
-               'BEGIN { if (n > 0) printf "%.2f", d / hz * 1e6 / n; else print "n/a" }')
+  RUN_CPU_US=$(per_call_us $((t1 - t0)) "$RUN_OK")
+  RUN_CLIENT_US=$(client_us "$RUN_OK")
   RUN_PEAK_KIB=$(status_kib "$pid" VmHWM)
 }
 
+# The same for vcli bench: its JSON has the calls and req/s.
+measure_vcli() {
+  local pid=$1 shape=$2 out=$workdir/vcli.json t0 t1
+  shift 2
+  reset_peak "$pid"
+  t0=$(cpu_ticks "$pid")
+  # shellcheck disable=SC2086
+  if ! $TIME -f '%U %S' -o "$workdir/time.out" \
+       "$VCLI" --server "$GOVERND_ADDR" bench HealthCheck $shape -n "$REQUESTS" \
+       -o json --no-progress "$@" >"$out" 2>"$workdir/vcli.err"; then
+    echo "h2load-health: vcli bench failed:" >&2
+    cat "$workdir/vcli.err" >&2
+  fi
+  t1=$(cpu_ticks "$pid")
+  RUN_RPS=$(json_field rps "$out" | awk '{ printf "%.0f", $1 }')
+  RUN_OK=$(json_field ok "$out")
+  RUN_OK=${RUN_OK:-0}
+  RUN_CPU_US=$(per_call_us $((t1 - t0)) "$RUN_OK")
+  RUN_CLIENT_US=$(client_us "$RUN_OK")
+  RUN_PEAK_KIB=$(status_kib "$pid" VmHWM)
+}
+
+# A top-level number of vcli bench's one-line JSON.
+json_field() {
+  grep -o "\"$1\":[0-9.]*" "$2" | head -n 1 | cut -d: -f2
+}
+
+per_call_us() { # per_call_us TICKS CALLS
+  awk -v d="$1" -v hz="$CLK_TCK" -v n="$2" \
+    'BEGIN { if (n > 0) printf "%.2f", d / hz * 1e6 / n; else print "n/a" }'
+}
+
+# The load generator's user + system CPU (from time(1)) per call.
+# The last line of time(1)'s output: a first line may say the command
+# exited non-zero.
+client_us() {
+  tail -n 1 "$workdir/time.out" 2>/dev/null |
+    awk -v n="$1" '{ if (n > 0) printf "%.2f", ($1 + $2) * 1e6 / n; else print "n/a" }'
+}
+
+# The median of the numbers on stdin ("n/a" when there are none).
+median() {
+  sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'
+}
+
 row() {
-  printf '%-30s %10s %17s %12s %10s\n' "$@"
+  printf '%-38s %10s %17s %12s %12s %10s\n' "$@"
 }
 
 verdict() { # verdict VALUE OP TARGET -> pass|miss
@@ -175,21 +232,48 @@ body=$workdir/empty.grpc
 printf '\0\0\0\0\0' >"$body"
 url=http://$GOVERND_ADDR$METHOD
 
-echo "governd HealthCheck under h2load: $REQUESTS calls per run, h2load -t 1"
+echo "governd HealthCheck under h2load and vcli bench: $REQUESTS calls per run,"
+echo "median of $ROUNDS alternating rounds; h2load -t 1, vcli bench on its one loop"
 echo "governd pid $GOVERND_PID on $GOVERND_ADDR, ${GOVERND_THREADS:-default} threads, $(nproc) CPUs"
 echo "idle RSS $(mib "$IDLE_KIB")"
 echo
-row "run" "req/s" "succeeded" "cpu us/call" "peak RSS"
+row "run" "req/s" "succeeded" "governd us" "client us" "peak RSS"
 one_conn_cpu=n/a
 one_conn_rps=0
+# Three generators per shape: h2load; vcli bench sending the same request
+# as h2load (-t 0: no deadline, so no grpc-timeout header); vcli bench as
+# a gRPC client normally calls, with a deadline (20 s: governd then parses
+# grpc-timeout and arms a timer for every call).
+GEN_NAMES=("h2load" "vcli bench -t 0" "vcli bench")
 for i in "${!RUN_NAMES[@]}"; do
-  measure "$GOVERND_PID" "$url" "${RUN_ARGS[$i]}" -d "$body" \
-    -H 'content-type: application/grpc' -H 'te: trailers'
-  row "governd ${RUN_NAMES[$i]}" "$RUN_RPS" "$RUN_OK/$REQUESTS" "$RUN_CPU_US" "$(mib "$RUN_PEAK_KIB")"
-  if [ "$i" -eq 0 ]; then
-    one_conn_rps=$RUN_RPS
-    one_conn_cpu=$RUN_CPU_US
-  fi
+  for g in 0 1 2; do : >"$workdir/g$g.rps"; : >"$workdir/g$g.cpu"; : >"$workdir/g$g.cli"; : >"$workdir/g$g.ok"; done
+  for _ in $(seq 1 "$ROUNDS"); do
+    for g in 0 1 2; do
+      case $g in
+        0) measure "$GOVERND_PID" "$url" "${RUN_ARGS[$i]}" -d "$body" \
+             -H 'content-type: application/grpc' -H 'te: trailers' ;;
+        1) measure_vcli "$GOVERND_PID" "${VCLI_ARGS[$i]}" -t 0 ;;
+        2) measure_vcli "$GOVERND_PID" "${VCLI_ARGS[$i]}" ;;
+      esac
+      echo "$RUN_RPS" >>"$workdir/g$g.rps"
+      echo "$RUN_CPU_US" >>"$workdir/g$g.cpu"
+      echo "$RUN_CLIENT_US" >>"$workdir/g$g.cli"
+      echo "$RUN_OK" >>"$workdir/g$g.ok"
+    done
+  done
+  for g in 0 1 2; do
+    rps=$(median <"$workdir/g$g.rps")
+    row "${GEN_NAMES[$g]}, ${RUN_NAMES[$i]}" "$rps" "$(median <"$workdir/g$g.ok")/$REQUESTS" \
+      "$(median <"$workdir/g$g.cpu")" "$(median <"$workdir/g$g.cli")" "$(mib "$RUN_PEAK_KIB")"
+    if [ "$i" -eq 0 ] && [ "$g" -eq 0 ]; then
+      one_conn_rps=$rps
+      one_conn_cpu=$(median <"$workdir/g$g.cpu")
+    fi
+    if [ "$i" -eq 0 ] && [ "$g" -eq 1 ]; then
+      vcli_rps=$rps
+    fi
+  done
+  echo "  (rounds, req/s: h2load $(paste -sd' ' "$workdir/g0.rps"); vcli bench -t 0 $(paste -sd' ' "$workdir/g1.rps"); vcli bench $(paste -sd' ' "$workdir/g2.rps"))"
 done
 
 # ---- the peer: nghttpd serving a file of HealthCheck's response size, the
@@ -211,7 +295,8 @@ if [ "$WITH_NGHTTPD" -eq 1 ]; then
     done
     for i in "${!RUN_NAMES[@]}"; do
       measure "$npid" "http://127.0.0.1:$port/health" "${RUN_ARGS[$i]}"
-      row "nghttpd ${RUN_NAMES[$i]}" "$RUN_RPS" "$RUN_OK/$REQUESTS" "$RUN_CPU_US" "$(mib "$RUN_PEAK_KIB")"
+      row "nghttpd+h2load, ${RUN_NAMES[$i]}" "$RUN_RPS" "$RUN_OK/$REQUESTS" "$RUN_CPU_US" \
+        "$RUN_CLIENT_US" "$(mib "$RUN_PEAK_KIB")"
     done
   fi
 fi
@@ -228,4 +313,8 @@ printf '  %-32s %-12s %-12s %s\n' "governd CPU per call (1 conn)" "<= $TARGET_CP
   "$one_conn_cpu us" "$(verdict "$one_conn_cpu" "<=" "$TARGET_CPU_US")"
 printf '  %-32s %-12s %-12s %s\n' "governd idle RSS" "<= 6 MiB" \
   "$(mib "$IDLE_KIB")" "$(verdict "$IDLE_KIB" "<=" "$TARGET_RSS_KIB")"
+# vcli bench must load governd at least as hard as h2load does (the same
+# request, one connection).
+printf '  %-32s %-12s %-12s %s\n' "vcli bench req/s vs h2load" ">= $one_conn_rps" \
+  "${vcli_rps:-0}" "$(verdict "${vcli_rps:-0}" ">=" "$one_conn_rps")"
 exit 0

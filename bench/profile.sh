@@ -7,9 +7,9 @@
 # The standard load, against a fresh store:
 #   reads : ListPendingDecisions(limit 10) from h2load, 1 connection x 100
 #           streams, PROFILE_READS calls (default 300000);
-#   writes: durable approvals from approve_load, 2 connections x 25 in
-#           flight, PROFILE_WRITES decisions (default 50000; their
-#           submission is not profiled).
+#   writes: `vcli bench --suite approvals`, 2 connections x 25 in flight:
+#           PROFILE_WRITES decisions (default 50000) submitted, then each
+#           approved (durably); CPU is reported per write.
 # Each phase is recorded with `perf record` (flat: self time per thread and
 # function, which needs no frame pointers) and, where perf cannot run, with
 # valgrind's callgrind on a tenth of the load.  The report goes to
@@ -22,7 +22,7 @@ OUT=${2:-$(dirname "$BINDIR")/profile}
 READS=${PROFILE_READS:-300000}
 WRITES=${PROFILE_WRITES:-50000}
 GOVERND=$BINDIR/governd
-LOAD=$BINDIR/approve_load
+VCLI=$BINDIR/vcli
 mkdir -p "$OUT"
 REPORT=$OUT/report.txt
 work=$(mktemp -d "${TMPDIR:-/tmp}/vcli-profile.XXXXXX")
@@ -121,23 +121,16 @@ start_governd
   summarize reads
   echo
 
-  # writes: submissions first (not profiled), then the approvals
-  "$LOAD" --server "$addr" --clients 2 --inflight 25 --decisions "$WRITES" --governd-pid "$gpid" \
-    --pause-before-approvals "$work/go" >"$work/load.txt" 2>&1 &
-  lpid=$!
-  while [ ! -e "$work/go.ready" ]; do
-    if ! kill -0 "$lpid" 2>/dev/null; then cat "$work/load.txt" >&2; exit 1; fi
-    sleep 0.1
-  done
+  # writes: submissions, then their approvals
   thread_cpu >"$work/w0"
   record_start writes
-  : >"$work/go"
-  wait "$lpid"
+  "$VCLI" --server "$addr" bench --suite approvals --approvals "$WRITES" -c 2 --concurrency 50 \
+    >"$work/load.txt" 2>&1 || true
   record_stop writes
   thread_cpu >"$work/w1"
-  echo "== writes: durable approvals, 2 connections x 25 in flight, $WRITES decisions"
-  grep -E '^approvals|^duration|^latency' "$work/load.txt" | sed 's/^/  /'
-  per_call "$work/w0" "$work/w1" "$WRITES"
+  echo "== writes: vcli bench --suite approvals, $WRITES submissions then $WRITES durable approvals, 2 connections x 25 in flight"
+  grep -E 'Requests/sec|Total:|Count:|approved_count' "$work/load.txt" | sed 's/^ */  /'
+  per_call "$work/w0" "$work/w1" $((2 * WRITES)) | sed 's|us/call|us/write|'
   echo
   summarize writes
 } | tee "$REPORT"

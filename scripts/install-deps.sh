@@ -12,14 +12,15 @@ build_pkgs=(
   libsqlite3-dev libjansson-dev
 )
 # Tests: unit framework, independent gRPC peer, load tool, memory checker,
-# sanitizer runtime, openssl CLI for test certificates.
+# sanitizer runtime, openssl CLI for test certificates, time(1) for the
+# benchmarks' client CPU figures.
 test_pkgs=(
   libcmocka-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler
   nghttp2-client nghttp2-server
   valgrind
   clang libclang-rt-dev
-  openssl procps iproute2
+  openssl procps iproute2 time
 )
 
 # Profiling (make profile): perf; valgrind (callgrind) is the fallback.

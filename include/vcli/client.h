@@ -11,6 +11,12 @@
  * until their call ends; the asynchronous calls return at once and complete
  * from vcli_client_run().  Use one client per thread.
  *
+ * Many connections on one thread: give each client the same libuv loop
+ * (vcli_client_options.loop) and run that loop yourself.  Such clients
+ * make only asynchronous calls; their callbacks run from your uv_run().
+ * This is how a load generator drives hundreds of connections from one
+ * thread without a thread (and a loop) per connection.
+ *
  * Messages are passed as serialized protobuf bytes, so the library does not
  * tie callers to any particular protobuf runtime.  vcli_client_health() is the
  * typed convenience for the governance service's HealthCheck.
@@ -41,6 +47,10 @@ const char *vcli_strerror(vcli_code code);
 
 typedef struct vcli_client vcli_client;
 
+/* libuv's loop type (uv_loop_t), declared here so that callers who do not
+ * share a loop need not include uv.h. */
+struct uv_loop_s;
+
 typedef struct vcli_client_options {
 	const char *endpoint;        /* "host:port", "[v6addr]:port"; required */
 	int tls;                     /* 1: TLS with ALPN h2 */
@@ -52,6 +62,18 @@ typedef struct vcli_client_options {
 	uint32_t max_recv_size;      /* largest response message; 0: 4 MiB */
 	int gzip;                    /* 1: compress request messages */
 	const char *user_agent;      /* NULL: "vcli/<version>" */
+	/*
+	 * NULL (the default): the client makes, runs and closes its own loop.
+	 * Otherwise the caller's loop, which the caller runs (uv_run) and
+	 * closes only after every client on it is freed and the loop has run
+	 * once more to finish their closes.  On such a client the synchronous
+	 * calls (vcli_client_unary, vcli_client_stream, vcli_client_health)
+	 * return VCLI_E_INVALID and vcli_client_run() does nothing: only
+	 * vcli_client_unary_async() is for it.  vcli_client_free() may be
+	 * called from one of the loop's callbacks (not from one of this
+	 * client's own on_done callbacks).
+	 */
+	struct uv_loop_s *loop;
 } vcli_client_options;
 
 void vcli_client_options_init(vcli_client_options *opts);
@@ -136,9 +158,22 @@ vcli_code vcli_client_unary_async(vcli_client *client, const char *method,
 				  const vcli_call_options *opts,
 				  vcli_done_fn on_done, void *ud);
 
+/*
+ * Opens the connection now, rather than with the first call, and runs
+ * on_done once it is ready (status OK; no response bytes) or has failed
+ * (UNAVAILABLE, or DEADLINE_EXCEEDED after opts->deadline_ms).  With a
+ * connection already ready, on_done runs before this returns.  Metadata
+ * in opts is ignored.  A load generator uses it to connect before its
+ * clock starts.
+ */
+vcli_code vcli_client_connect_async(vcli_client *client,
+				    const vcli_call_options *opts,
+				    vcli_done_fn on_done, void *ud);
+
 /* Drives the client's event loop.  VCLI_RUN_ONCE blocks for at least one
  * event; VCLI_RUN_NOWAIT polls; VCLI_RUN_DEFAULT runs until no call is in
- * flight.  Returns the number of calls still in flight. */
+ * flight.  Returns the number of calls still in flight.  A client on the
+ * caller's loop (vcli_client_options.loop) is never run from here. */
 typedef enum vcli_run_mode {
 	VCLI_RUN_DEFAULT = 0,
 	VCLI_RUN_ONCE = 1,

@@ -2,6 +2,7 @@
  * vcli: calling the governance service and reporting how calls ended
  * (declared in commands.h).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,4 +192,45 @@ int cli_print_message(const struct cli *cli, const ProtobufCMessage *m)
 	rc = cli_print_doc(cli, &a, pbjson_to_doc(&a, m, PBJSON_ENUMS_ALWAYS));
 	doc_arena_release(&a);
 	return rc;
+}
+
+char *cli_read_input(const char *path, size_t max, size_t *len, int *rc)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char *data;
+	size_t n = 0;
+
+	*rc = CLI_EXIT_USAGE;
+	if (!f) {
+		cli_error("cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	data = malloc(max + 1);
+	if (!data) {
+		cli_error("out of memory");
+		*rc = CLI_EXIT_INTERNAL;
+		goto out;
+	}
+	while (n <= max) {
+		size_t got = fread(data + n, 1, max + 1 - n, f);
+
+		if (got == 0)
+			break;
+		n += got;
+	}
+	if (ferror(f)) {
+		cli_error("cannot read '%s': %s", path, strerror(errno));
+		free(data);
+		data = NULL;
+	} else if (n > max) {
+		cli_error("'%s' is larger than %zu KiB", path, max / 1024);
+		*rc = CLI_EXIT_REJECTED;
+		free(data);
+		data = NULL;
+	}
+out:
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return data;
 }

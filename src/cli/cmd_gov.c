@@ -522,50 +522,6 @@ static const struct cmd_spec submit_spec = {
 		"run-42\n",
 };
 
-/* Reads all of path ("-": stdin), at most max bytes.  Returns the
- * contents (the caller frees them) or NULL with the error printed and
- * *rc set. */
-static char *read_input(const char *path, size_t max, size_t *len, int *rc)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char *data;
-	size_t n = 0;
-
-	*rc = CLI_EXIT_USAGE;
-	if (!f) {
-		cli_error("cannot read '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	data = malloc(max + 1);
-	if (!data) {
-		cli_error("out of memory");
-		*rc = CLI_EXIT_INTERNAL;
-		goto out;
-	}
-	while (n <= max) {
-		size_t got = fread(data + n, 1, max + 1 - n, f);
-
-		if (got == 0)
-			break;
-		n += got;
-	}
-	if (ferror(f)) {
-		cli_error("cannot read '%s': %s", path, strerror(errno));
-		free(data);
-		data = NULL;
-	} else if (n > max) {
-		cli_error("'%s' is larger than %zu KiB", path, max / 1024);
-		*rc = CLI_EXIT_REJECTED;
-		free(data);
-		data = NULL;
-	}
-out:
-	if (f != stdin)
-		fclose(f);
-	*len = n;
-	return data;
-}
-
 static int gov_submit(struct cli *cli)
 {
 	struct decision_json dj;
@@ -581,7 +537,7 @@ static int gov_submit(struct cli *cli)
 		return cli_usage_error(cli, "missing -f FILE (or -f - for "
 				       "stdin)");
 	shown = strcmp(o.file, "-") == 0 ? "stdin" : o.file;
-	text = read_input(o.file, DECISION_JSON_MAX, &len, &rc);
+	text = cli_read_input(o.file, DECISION_JSON_MAX, &len, &rc);
 	if (!text)
 		return rc;
 	rc = decision_json_parse(text, len, o.idempotency_key, &dj, err,

@@ -58,6 +58,7 @@ enum cli_exit {
 	CLI_EXIT_DENIED = 10,     /* UNAUTHENTICATED (after renewing the
 				     session), PERMISSION_DENIED */
 	CLI_EXIT_EXHAUSTED = 11,  /* RESOURCE_EXHAUSTED */
+	CLI_EXIT_TARGET = 12,     /* vcli bench: a target was missed */
 };
 
 /* What cli_begin() returns when the command should go on. */
@@ -157,6 +158,10 @@ int cli_dispatch(struct cli *cli, const char *description,
 		 const struct subcmd *subs, size_t nsubs, int argc,
 		 char **argv);
 
+/* Client options from the effective settings: the server, TLS and the
+ * connect timeout (what NEED_SERVER uses for cli->client). */
+void cli_client_options(const struct cli *cli, vcli_client_options *o);
+
 /* Call options from the global ones (the --timeout deadline). */
 void cli_call_options(const struct cli *cli, vcli_call_options *opts);
 
@@ -217,6 +222,13 @@ void cli_request_id(char *id, size_t idlen);
 int cli_session_for_write(struct cli *cli, int force_new, char *id,
 			  size_t idlen);
 
+/*
+ * Reads all of path ("-": stdin), at most max bytes.  Returns the contents
+ * (the caller frees them; len bytes, not NUL-terminated) or NULL with the
+ * error printed and *rc set to the exit code (2, or 9 when too large).
+ */
+char *cli_read_input(const char *path, size_t max, size_t *len, int *rc);
+
 /* Prints "vcli: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -240,6 +252,7 @@ void cli_suggest(const char *name, const char *const *names, size_t n);
 /* The commands.  Keep in the order of commands[]. */
 int cmd_health(struct cli *cli, int argc, char **argv);
 int cmd_gov(struct cli *cli, int argc, char **argv);
+int cmd_bench(struct cli *cli, int argc, char **argv);
 int cmd_session(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);

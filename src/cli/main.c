@@ -28,6 +28,8 @@ static const struct cmd commands[] = {
 	  "check that the server is up and healthy" },
 	{ "gov", cmd_gov, 0,
 	  "list, review and submit decisions; metrics; watch the stream" },
+	{ "bench", cmd_bench, 0,
+	  "load-test the server: any method, rates, mixes, suites" },
 	{ "session", cmd_session, 0,
 	  "open, close or show the operator's session" },
 	{ "config", cmd_config, 0,
@@ -93,7 +95,8 @@ static const char exit_codes_help[] =
 	"  9  rejected input (INVALID_ARGUMENT, OUT_OF_RANGE)\n"
 	" 10  not allowed (UNAUTHENTICATED after renewing the session, "
 	"PERMISSION_DENIED)\n"
-	" 11  resource exhausted (RESOURCE_EXHAUSTED)\n";
+	" 11  resource exhausted (RESOURCE_EXHAUSTED)\n"
+	" 12  a benchmark missed its target (vcli bench --suite)\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -346,21 +349,27 @@ static int resolve_config(struct cli *cli)
 	return CLI_PROCEED;
 }
 
-static int setup_server(struct cli *cli)
+void cli_client_options(const struct cli *cli, vcli_client_options *o)
 {
 	const struct cfg *c = &cli->cfg;
+
+	vcli_client_options_init(o);
+	o->endpoint = cli->server;
+	o->tls = c->tls;
+	o->tls_ca_file = c->s[CFG_TLS_CA].text;
+	o->tls_cert_file = c->s[CFG_TLS_CERT].text;
+	o->tls_key_file = c->s[CFG_TLS_KEY].text;
+	o->tls_server_name = c->s[CFG_TLS_SERVER_NAME].text;
+	o->connect_timeout_ms = c->connect_timeout_ms;
+}
+
+static int setup_server(struct cli *cli)
+{
 	vcli_client_options o;
 	char err[256] = "";
 	vcli_code code;
 
-	vcli_client_options_init(&o);
-	o.endpoint = cli->server;
-	o.tls = c->tls;
-	o.tls_ca_file = c->s[CFG_TLS_CA].text;
-	o.tls_cert_file = c->s[CFG_TLS_CERT].text;
-	o.tls_key_file = c->s[CFG_TLS_KEY].text;
-	o.tls_server_name = c->s[CFG_TLS_SERVER_NAME].text;
-	o.connect_timeout_ms = c->connect_timeout_ms;
+	cli_client_options(cli, &o);
 	code = vcli_client_new(&o, &cli->client, err, sizeof(err));
 	if (code == VCLI_OK)
 		return CLI_PROCEED;

@@ -22,6 +22,15 @@ enum opt_kind {
 	OPT_INT,      /* dest: int * */
 	OPT_ENUM,     /* dest: int *, index into values[] */
 	OPT_UINT32,   /* dest: uint32_t *, 1 .. UINT32_MAX */
+	OPT_LIST,     /* dest: struct opt_list *; each use appends a value */
+};
+
+/* The values of a repeatable option, in the order given (pointing into
+ * argv).  More than OPT_LIST_MAX uses is an error. */
+#define OPT_LIST_MAX 64
+struct opt_list {
+	const char *v[OPT_LIST_MAX];
+	int n;
 };
 
 struct opt {

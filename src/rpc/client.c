@@ -1,10 +1,16 @@
 /*
  * The client half of the transport, behind include/vcli/client.h.
  *
- * One vcli_client = one libuv loop + at most one live HTTP/2 connection.
- * Calls wait in the client's list until the connection is ready, then each
- * becomes a stream.  When the connection fails, every call on it ends with
- * UNAVAILABLE and the next call dials again.
+ * One vcli_client = one libuv loop (its own, or the caller's) + at most one
+ * live HTTP/2 connection.  Calls wait in the client's list until the
+ * connection is ready, then each becomes a stream.  When the connection
+ * fails, every call on it ends with UNAVAILABLE and the next call dials
+ * again.
+ *
+ * On a caller's loop, vcli_client_free() cannot run the loop to let the
+ * closing handles finish, so the client struct lives on until the last of
+ * its connections is gone (refs below): nothing a late close callback
+ * touches is freed under it.
  */
 #include "vcli/client.h"
 
@@ -43,8 +49,12 @@ struct ccall {
 	buf hdrs;                /* metadata: key\0value\0 (values ready to send) */
 	size_t nhdrs;
 	uint32_t deadline_ms;
-	uv_timer_t *timer;
+	uint64_t expiry;         /* loop time (ms) the deadline passes at */
+	int in_deadlines;        /* on the client's deadline list */
+	struct ccall *dl_prev, *dl_next;
+	char timeout[16];        /* grpc-timeout value while headers wait */
 	int streaming;
+	int connect_only;        /* vcli_client_connect_async: no stream */
 	vcli_done_fn on_done;
 	vcli_message_fn on_message;
 	void *ud;                /* for on_done */
@@ -85,7 +95,11 @@ struct cconn {
 };
 
 struct vcli_client {
-	uv_loop_t loop;
+	uv_loop_t *loop;         /* &own_loop, or the caller's */
+	uv_loop_t own_loop;
+	int external_loop;       /* 1: the caller owns and runs loop */
+	int refs;                /* 1 until freed + 1 per connection not yet
+				    released */
 	char *endpoint;
 	char host[256];
 	int port;
@@ -100,6 +114,10 @@ struct vcli_client {
 	struct cconn *conn;      /* where new calls go; NULL: dial on next call */
 	struct cconn *live;      /* every connection not yet failed (incl. draining) */
 	struct ccall *calls;
+	/* Calls with a deadline, earliest first, and one timer for the
+	 * earliest: no timer handle (and no allocation) per call. */
+	struct ccall *dl_head, *dl_tail;
+	uv_timer_t dl_timer;
 	int inflight;
 	int running;             /* inside uv_run: no nested loop runs */
 	uint8_t rbuf[CLIENT_READ_BUF];
@@ -159,18 +177,53 @@ static void call_unlink(struct ccall *call)
 	cl->inflight--;
 }
 
-static void timer_closed(uv_handle_t *h)
+static void on_deadlines(uv_timer_t *t);
+
+/* Puts call on the deadline list (the calls of a client mostly share one
+ * deadline, so the new one usually goes at the tail). */
+static void deadline_add(vcli_client *cl, struct ccall *call)
 {
-	free(h);
+	struct ccall *after = cl->dl_tail;
+
+	call->expiry = uv_now(cl->loop) + call->deadline_ms;
+	while (after && after->expiry > call->expiry)
+		after = after->dl_prev;
+	call->dl_prev = after;
+	call->dl_next = after ? after->dl_next : cl->dl_head;
+	if (call->dl_next)
+		call->dl_next->dl_prev = call;
+	else
+		cl->dl_tail = call;
+	if (after)
+		after->dl_next = call;
+	else
+		cl->dl_head = call;
+	call->in_deadlines = 1;
+	/* A new earliest deadline: the timer moves up to it.  Otherwise the
+	 * timer, armed for an earlier one, looks again when it fires. */
+	if (cl->dl_head == call)
+		uv_timer_start(&cl->dl_timer, on_deadlines, call->deadline_ms, 0);
+}
+
+static void deadline_remove(vcli_client *cl, struct ccall *call)
+{
+	if (!call->in_deadlines)
+		return;
+	if (call->dl_prev)
+		call->dl_prev->dl_next = call->dl_next;
+	else
+		cl->dl_head = call->dl_next;
+	if (call->dl_next)
+		call->dl_next->dl_prev = call->dl_prev;
+	else
+		cl->dl_tail = call->dl_prev;
+	call->dl_prev = call->dl_next = NULL;
+	call->in_deadlines = 0;
 }
 
 static void call_free(struct ccall *call)
 {
-	if (call->timer) {
-		uv_close((uv_handle_t *)call->timer, timer_closed);
-		call->timer = NULL;
-	}
-	free(call->path);
+	deadline_remove(call->cl, call);
 	buf_release(&call->req);
 	buf_release(&call->hdrs);
 	buf_release(&call->resp);
@@ -191,7 +244,16 @@ static void call_end(struct ccall *call, int status, const char *msg)
 		nghttp2_session_set_stream_user_data(call->conn->h2, call->stream_id, NULL);
 	call_unlink(call);
 	r.status = status;
-	snprintf(r.message, sizeof(r.message), "%s", msg ? msg : "");
+	{
+		/* Every call ends here: a plain copy, not a printf. */
+		size_t ml = msg ? strlen(msg) : 0;
+
+		if (ml >= sizeof(r.message))
+			ml = sizeof(r.message) - 1;
+		if (ml)
+			memcpy(r.message, msg, ml);
+		r.message[ml] = '\0';
+	}
 	if (call->on_done)
 		call->on_done(call->ud, &r, call->resp.data, call->resp.len);
 	call_free(call);
@@ -213,14 +275,26 @@ static void call_abort(struct ccall *call, int status, const char *msg)
 	call_end(call, status, msg);
 }
 
-static void on_call_deadline(uv_timer_t *t)
+static void on_deadlines(uv_timer_t *t)
 {
-	struct ccall *call = t->data;
+	vcli_client *cl = t->data;
+	uint64_t now = uv_now(cl->loop);
 	char msg[128];
 
-	snprintf(msg, sizeof(msg), "deadline of %u ms exceeded%s", call->deadline_ms,
-		 call->conn ? "" : " before the connection was ready");
-	call_abort(call, VCLI_STATUS_DEADLINE_EXCEEDED, msg);
+	/* Ending a call can end others (its connection may fail): take the
+	 * head afresh each time. */
+	while (cl->dl_head && cl->dl_head->expiry <= now) {
+		struct ccall *call = cl->dl_head;
+
+		deadline_remove(cl, call);
+		snprintf(msg, sizeof(msg), "deadline of %u ms exceeded%s",
+			 call->deadline_ms,
+			 call->conn ? "" : " before the connection was ready");
+		call_abort(call, VCLI_STATUS_DEADLINE_EXCEEDED, msg);
+	}
+	if (cl->dl_head)
+		uv_timer_start(&cl->dl_timer, on_deadlines,
+			       cl->dl_head->expiry - now, 0);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -341,12 +415,15 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id,
 					   "unary response has more than one message");
 				return 0;
 			} else {
-				buf_reset(&call->resp);
-				if (buf_append(&call->resp, m, mlen) < 0) {
-					call_abort(call, VCLI_STATUS_RESOURCE_EXHAUSTED,
-						   "out of memory for response");
-					return 0;
-				}
+				/* The message is in the deframer's buffer: take
+				 * the buffer instead of copying it. */
+				buf t = call->resp;
+
+				(void)m;
+				(void)mlen;
+				call->resp = call->in.body;
+				call->in.body = t;
+				buf_reset(&call->in.body);
 			}
 		}
 	}
@@ -436,8 +513,18 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 
 /* ---- connection ---- */
 
+static void client_release(vcli_client *cl);
+
+static void client_unref(vcli_client *cl)
+{
+	if (--cl->refs == 0)
+		client_release(cl);
+}
+
 static void conn_unref(struct cconn *c)
 {
+	vcli_client *cl = c->cl;
+
 	if (--c->refs > 0)
 		return;
 	if (c->h2)
@@ -446,6 +533,7 @@ static void conn_unref(struct cconn *c)
 	if (c->use_tls)
 		tls_conn_release(&c->tls);
 	free(c);
+	client_unref(cl);
 }
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -512,14 +600,20 @@ static void submit_call(struct cconn *c, struct ccall *call)
 	vcli_client *cl = c->cl;
 	nghttp2_nv nv[12 + 64];
 	nghttp2_data_provider dp;
-	char timeout[32];
 	size_t n = 0;
 	int32_t id;
+
+	if (call->connect_only) {
+		call->conn = c;
+		call_end(call, VCLI_STATUS_OK, NULL);
+		return;
+	}
 
 #define ADD(nm, val) do { \
 		nv[n].name = (uint8_t *)(nm); nv[n].namelen = strlen(nm); \
 		nv[n].value = (uint8_t *)(val); nv[n].valuelen = strlen(val); \
-		nv[n].flags = NGHTTP2_NV_FLAG_NONE; n++; } while (0)
+		nv[n].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | \
+			      NGHTTP2_NV_FLAG_NO_COPY_VALUE; n++; } while (0)
 	ADD(":method", "POST");
 	ADD(":scheme", cl->tls ? "https" : "http");
 	ADD(":path", call->path);
@@ -533,9 +627,11 @@ static void submit_call(struct cconn *c, struct ccall *call)
 	if (call->deadline_ms) {
 		/* What is left of the deadline, not what was asked: time spent
 		 * connecting counts. */
-		uint64_t left = call->timer ? uv_timer_get_due_in(call->timer) : call->deadline_ms;
-		grpc_timeout_format(left ? left : 1, timeout, sizeof(timeout));
-		ADD("grpc-timeout", timeout);
+		uint64_t now = uv_now(cl->loop);
+		uint64_t left = call->expiry > now ? call->expiry - now : 1;
+
+		grpc_timeout_format(left, call->timeout, sizeof(call->timeout));
+		ADD("grpc-timeout", call->timeout);
 	}
 	for (size_t off = 0; off < call->hdrs.len && n < sizeof(nv) / sizeof(nv[0]);) {
 		const char *k = (const char *)call->hdrs.data + off;
@@ -710,7 +806,7 @@ static void conn_connect(struct cconn *c, const struct sockaddr *addr)
 	char msg[300];
 	int rc;
 
-	uv_tcp_init(&cl->loop, &c->tcp);
+	uv_tcp_init(cl->loop, &c->tcp);
 	c->tcp.data = c;
 	c->tcp_open = 1;
 	c->refs++;
@@ -756,10 +852,11 @@ static struct cconn *conn_open(vcli_client *cl)
 	if (!c)
 		return NULL;
 	c->cl = cl;
+	cl->refs++;  /* released with the connection's last reference */
 	c->refs = 1; /* live */
 	c->state = C_RESOLVING;
 	h2io_init(&c->io, NULL, NULL, CLIENT_HIGH_WATER);
-	uv_timer_init(&cl->loop, &c->ctimer);
+	uv_timer_init(cl->loop, &c->ctimer);
 	c->ctimer.data = c;
 	c->ctimer_open = 1;
 	c->refs++;
@@ -787,7 +884,7 @@ static struct cconn *conn_open(vcli_client *cl)
 	snprintf(port, sizeof(port), "%d", cl->port);
 	c->gai.data = c;
 	c->refs++; /* the resolver's */
-	if (uv_getaddrinfo(&cl->loop, &c->gai, on_resolved, cl->host, port, &hints) < 0) {
+	if (uv_getaddrinfo(cl->loop, &c->gai, on_resolved, cl->host, port, &hints) < 0) {
 		c->refs--;
 		conn_fail(c, VCLI_STATUS_UNAVAILABLE, "cannot start name resolution");
 		return NULL;
@@ -849,7 +946,15 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 	cl->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
 	cl->max_recv = opts->max_recv_size ? opts->max_recv_size : GRPC_DEFAULT_MAX_RECV;
 	cl->gzip = opts->gzip;
-	if (!cl->endpoint || !cl->user_agent || uv_loop_init(&cl->loop) != 0) {
+	if (opts->loop) {
+		cl->loop = opts->loop;
+		cl->external_loop = 1;
+	} else {
+		cl->loop = &cl->own_loop;
+	}
+	cl->refs = 1;
+	if (!cl->endpoint || !cl->user_agent ||
+	    (!cl->external_loop && uv_loop_init(cl->loop) != 0)) {
 		free(cl->endpoint);
 		free(cl->server_name);
 		free(cl->user_agent);
@@ -858,6 +963,12 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 		free(cl);
 		return VCLI_E_NOMEM;
 	}
+	uv_timer_init(cl->loop, &cl->dl_timer);
+	cl->dl_timer.data = cl;
+	/* Calls keep the loop alive by their connections; the deadline timer
+	 * alone must not (a caller's loop could never end). */
+	uv_unref((uv_handle_t *)&cl->dl_timer);
+	cl->refs++; /* released when the timer has closed */
 	nghttp2_session_callbacks_new(&cb);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -874,6 +985,22 @@ static void close_any(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void client_release(vcli_client *cl)
+{
+	nghttp2_session_callbacks_del(cl->cbs);
+	if (cl->ssl)
+		SSL_CTX_free(cl->ssl);
+	free(cl->endpoint);
+	free(cl->server_name);
+	free(cl->user_agent);
+	free(cl);
+}
+
+static void dl_timer_closed(uv_handle_t *h)
+{
+	client_unref(h->data);
+}
+
 void vcli_client_free(vcli_client *cl)
 {
 	if (!cl)
@@ -882,17 +1009,16 @@ void vcli_client_free(vcli_client *cl)
 		call_abort(cl->calls, VCLI_STATUS_CANCELLED, "client closed");
 	while (cl->live)
 		conn_fail(cl->live, VCLI_STATUS_CANCELLED, "client closed");
-	uv_run(&cl->loop, UV_RUN_DEFAULT);
-	uv_walk(&cl->loop, close_any, NULL);
-	uv_run(&cl->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&cl->loop);
-	nghttp2_session_callbacks_del(cl->cbs);
-	if (cl->ssl)
-		SSL_CTX_free(cl->ssl);
-	free(cl->endpoint);
-	free(cl->server_name);
-	free(cl->user_agent);
-	free(cl);
+	uv_close((uv_handle_t *)&cl->dl_timer, dl_timer_closed);
+	if (!cl->external_loop) {
+		uv_run(cl->loop, UV_RUN_DEFAULT);
+		uv_walk(cl->loop, close_any, NULL);
+		uv_run(cl->loop, UV_RUN_DEFAULT);
+		uv_loop_close(cl->loop);
+	}
+	/* On the caller's loop the closes finish when it next runs; the last
+	 * connection to go releases the client. */
+	client_unref(cl);
 }
 
 static int valid_md_key(const char *k)
@@ -906,13 +1032,16 @@ static int valid_md_key(const char *k)
 	return 1;
 }
 
+enum call_kind { CALL_UNARY, CALL_STREAM, CALL_CONNECT };
+
 static vcli_code call_start(vcli_client *cl, const char *method,
 			    const uint8_t *req, size_t reqlen,
-			    const vcli_call_options *opts, int streaming,
+			    const vcli_call_options *opts, enum call_kind kind,
 			    vcli_done_fn on_done, vcli_message_fn on_message,
 			    void *msg_ud, void *ud)
 {
 	struct ccall *call;
+	size_t pathlen;
 
 	if (!cl || !method || method[0] != '/' || (!req && reqlen))
 		return VCLI_E_INVALID;
@@ -921,17 +1050,21 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 	/* A connection idle since the last call may have been closed by the
 	 * server meanwhile (GOAWAY, EOF) without us reading it yet: catch up
 	 * before choosing it, unless we are already inside the loop. */
-	if (cl->conn && cl->inflight == 0 && !cl->running) {
+	if (cl->conn && cl->inflight == 0 && !cl->running && !cl->external_loop) {
 		cl->running = 1;
-		uv_run(&cl->loop, UV_RUN_NOWAIT);
+		uv_run(cl->loop, UV_RUN_NOWAIT);
 		cl->running = 0;
 	}
-	call = calloc(1, sizeof(*call));
+	/* The call and its path in one allocation. */
+	pathlen = strlen(method);
+	call = calloc(1, sizeof(*call) + pathlen + 1);
 	if (!call)
 		return VCLI_E_NOMEM;
 	call->cl = cl;
-	call->path = strdup(method);
-	call->streaming = streaming;
+	call->path = (char *)(call + 1);
+	memcpy(call->path, method, pathlen + 1);
+	call->streaming = kind == CALL_STREAM;
+	call->connect_only = kind == CALL_CONNECT;
 	call->on_done = on_done;
 	call->on_message = on_message;
 	call->ud = ud;
@@ -940,7 +1073,7 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 	buf_init(&call->hdrs, 64 * 1024);
 	buf_init(&call->resp, cl->max_recv);
 	grpc_deframer_init(&call->in, cl->max_recv);
-	if (!call->path || grpc_frame_append(&call->req, req, reqlen, cl->gzip) < 0)
+	if (grpc_frame_append(&call->req, req, reqlen, cl->gzip) < 0)
 		goto nomem;
 	if (opts) {
 		for (size_t i = 0; i < opts->metadata_count; i++) {
@@ -973,14 +1106,8 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 		}
 		call->deadline_ms = opts->deadline_ms;
 	}
-	if (call->deadline_ms) {
-		call->timer = malloc(sizeof(*call->timer));
-		if (!call->timer)
-			goto nomem;
-		uv_timer_init(&cl->loop, call->timer);
-		call->timer->data = call;
-		uv_timer_start(call->timer, on_call_deadline, call->deadline_ms, 0);
-	}
+	if (call->deadline_ms)
+		deadline_add(cl, call);
 	call->next = cl->calls;
 	if (cl->calls)
 		cl->calls->prev = call;
@@ -1007,7 +1134,16 @@ vcli_code vcli_client_unary_async(vcli_client *cl, const char *method,
 				  const vcli_call_options *opts,
 				  vcli_done_fn on_done, void *ud)
 {
-	return call_start(cl, method, request, request_len, opts, 0, on_done, NULL, NULL, ud);
+	return call_start(cl, method, request, request_len, opts, CALL_UNARY, on_done,
+			  NULL, NULL, ud);
+}
+
+vcli_code vcli_client_connect_async(vcli_client *cl,
+				    const vcli_call_options *opts,
+				    vcli_done_fn on_done, void *ud)
+{
+	return call_start(cl, "/", NULL, 0, opts, CALL_CONNECT, on_done, NULL, NULL,
+			  ud);
 }
 
 int vcli_client_inflight(const vcli_client *cl)
@@ -1017,19 +1153,19 @@ int vcli_client_inflight(const vcli_client *cl)
 
 int vcli_client_run(vcli_client *cl, vcli_run_mode mode)
 {
-	if (cl->running)
+	if (cl->running || cl->external_loop)
 		return cl->inflight; /* called from a callback: the loop is running */
 	cl->running = 1;
 	switch (mode) {
 	case VCLI_RUN_ONCE:
-		uv_run(&cl->loop, UV_RUN_ONCE);
+		uv_run(cl->loop, UV_RUN_ONCE);
 		break;
 	case VCLI_RUN_NOWAIT:
-		uv_run(&cl->loop, UV_RUN_NOWAIT);
+		uv_run(cl->loop, UV_RUN_NOWAIT);
 		break;
 	default:
 		while (cl->inflight > 0)
-			if (uv_run(&cl->loop, UV_RUN_ONCE) == 0 && cl->inflight > 0)
+			if (uv_run(cl->loop, UV_RUN_ONCE) == 0 && cl->inflight > 0)
 				break; /* nothing left that could finish them */
 		break;
 	}
@@ -1068,7 +1204,7 @@ static vcli_code run_until(vcli_client *cl, struct sync_state *st)
 {
 	cl->running = 1;
 	while (!st->done) {
-		if (uv_run(&cl->loop, UV_RUN_ONCE) == 0 && !st->done) {
+		if (uv_run(cl->loop, UV_RUN_ONCE) == 0 && !st->done) {
 			/* Cannot happen while a call holds a timer or a socket;
 			 * fail loudly rather than spin. */
 			st->result->status = VCLI_STATUS_INTERNAL;
@@ -1094,10 +1230,12 @@ vcli_code vcli_client_unary(vcli_client *cl, const char *method,
 		response->len = 0;
 	}
 	/* A synchronous call from inside a callback would need a nested loop,
-	 * which libuv does not allow. */
-	if (!cl || cl->running)
+	 * which libuv does not allow; on the caller's loop only the caller
+	 * may run it. */
+	if (!cl || cl->running || cl->external_loop)
 		return VCLI_E_INVALID;
-	rc = call_start(cl, method, request, request_len, opts, 0, sync_done, NULL, NULL, &st);
+	rc = call_start(cl, method, request, request_len, opts, CALL_UNARY, sync_done, NULL,
+			NULL, &st);
 	if (rc != VCLI_OK)
 		return rc;
 	return run_until(cl, &st);
@@ -1112,9 +1250,9 @@ vcli_code vcli_client_stream(vcli_client *cl, const char *method,
 	struct sync_state st = { 0, result, NULL };
 	vcli_code rc;
 
-	if (!cl || cl->running)
+	if (!cl || cl->running || cl->external_loop)
 		return VCLI_E_INVALID;
-	rc = call_start(cl, method, request, request_len, opts, 1, sync_done,
+	rc = call_start(cl, method, request, request_len, opts, CALL_STREAM, sync_done,
 			on_message, ud, &st);
 	if (rc != VCLI_OK)
 		return rc;
