@@ -6,6 +6,7 @@
  */
 #include "server/sweeper.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,8 @@ static store *sweep_store;
 static uv_timer_t sweep_timer;
 static store_op sweep_op;
 static atomic_int sweep_busy;
+static unsigned trim_ticks;
+#define TRIM_EVERY (10000 / SWEEP_EVERY_MS)
 
 static void sweep_done(store_op *op)
 {
@@ -33,6 +36,17 @@ static void sweep_done(store_op *op)
 
 static void on_sweep(uv_timer_t *t)
 {
+	/*
+	 * Every TRIM_EVERY ticks, hand the allocator's free pages back to the
+	 * system.  glibc keeps what a burst freed (and its per-thread arenas
+	 * fragment when one thread frees what another allocated: the store's
+	 * writer and the workers), so without this RSS follows the highest
+	 * load seen, not what is in use.  A walk of the arenas every 10 s.
+	 */
+	if (++trim_ticks >= TRIM_EVERY) {
+		trim_ticks = 0;
+		malloc_trim(0);
+	}
 	if (atomic_exchange(&sweep_busy, 1))
 		return;
 	memset(&sweep_op, 0, sizeof(sweep_op));
