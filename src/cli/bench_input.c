@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +15,10 @@
 
 #include "cli/output.h"
 #include "cli/pbjson.h"
+#include "common/errbuf.h"
 #include "common/timeutil.h"
 #include "governance.pb-c.h"
 #include "health.pb-c.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- methods ---- */
 
@@ -87,7 +74,7 @@ int bench_method_resolve(const char *name, struct bench_method *out,
 			if (strcmp(s->methods[m].name, method) != 0)
 				continue;
 			if (found++) {
-				return fail(err, errlen, "method '%s' is in more "
+				return err_set(err, errlen, "method '%s' is in more "
 					    "than one service (name it in full, "
 					    "such as '%s/%s')", shown,
 					    s->name, method);
@@ -106,7 +93,7 @@ int bench_method_resolve(const char *name, struct bench_method *out,
 				if (n > 0 && (size_t)n < sizeof(list) - used)
 					used += (size_t)n;
 			}
-		return fail(err, errlen, "unknown method '%s' (methods: %s; "
+		return err_set(err, errlen, "unknown method '%s' (methods: %s; "
 			    "a full name is SERVICE/METHOD, such as "
 			    "grpc.health.v1.Health/Check)", shown, list);
 	}
@@ -116,7 +103,7 @@ int bench_method_resolve(const char *name, struct bench_method *out,
 		 out->method->name);
 	for (size_t i = 0; i < sizeof(streaming) / sizeof(streaming[0]); i++)
 		if (strcmp(streaming[i], out->full) == 0)
-			return fail(err, errlen, "method '%s' streams its "
+			return err_set(err, errlen, "method '%s' streams its "
 				    "answers; vcli bench drives unary methods",
 				    shown);
 	return 0;
@@ -131,7 +118,7 @@ static int parse_json(const char *text, size_t len, json_t **out, char *err,
 
 	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!*out)
-		return fail(err, errlen, "request data is not valid JSON: "
+		return err_set(err, errlen, "request data is not valid JSON: "
 			    "line %d column %d: %s", je.line, je.column,
 			    je.text);
 	return 0;
@@ -151,7 +138,7 @@ static ProtobufCMessage *json_to_msg(struct doc_arena *a,
 	m = pbjson_from_json(a, desc, v, why, sizeof(why));
 	json_decref(v);
 	if (!m)
-		fail(err, errlen, "request data does not fit %s: %s",
+		err_set(err, errlen, "request data does not fit %s: %s",
 		     desc->name, why);
 	return m;
 }
@@ -163,7 +150,7 @@ static int pack(const ProtobufCMessage *m, buf *out, char *err,
 
 	buf_reset(out);
 	if (n > BENCH_REQUEST_MAX || buf_reserve(out, n ? n : 1) < 0)
-		return fail(err, errlen, "the request is %zu bytes (at most "
+		return err_set(err, errlen, "the request is %zu bytes (at most "
 			    "%u)", n, BENCH_REQUEST_MAX);
 	out->len = protobuf_c_message_pack(m, out->data);
 	return 0;
@@ -193,7 +180,7 @@ static int add_slot(struct bench_request *r, size_t *cap, char **field,
 		struct bench_slot *n = realloc(r->slots, ncap * sizeof(*n));
 
 		if (!n)
-			return fail(err, errlen, "out of memory");
+			return err_set(err, errlen, "out of memory");
 		r->slots = n;
 		*cap = ncap;
 	}
@@ -332,7 +319,7 @@ int bench_request_init(struct bench_request *r,
 	}
 	return 0;
 nomem:
-	fail(err, errlen, "out of memory");
+	err_set(err, errlen, "out of memory");
 fail:
 	bench_request_release(r);
 	return -1;
@@ -365,7 +352,7 @@ int bench_request_build(struct bench_request *r, const struct tmpl_ctx *ctx,
 			r->offsets[i] = scratch->len;
 			if (tmpl_render(&r->slots[i].t, ctx, scratch) < 0 ||
 			    buf_append_byte(scratch, 0) < 0)
-				return fail(err, errlen, "request data too "
+				return err_set(err, errlen, "request data too "
 					    "large");
 		}
 		/* Pointers only now: rendering may have moved scratch. */
@@ -383,7 +370,7 @@ int bench_request_build(struct bench_request *r, const struct tmpl_ctx *ctx,
 
 		buf_reset(scratch);
 		if (tmpl_render(&r->text, ctx, scratch) < 0)
-			return fail(err, errlen, "request data too large");
+			return err_set(err, errlen, "request data too large");
 		doc_arena_init(&a);
 		m = json_to_msg(&a, r->desc, (const char *)scratch->data,
 				scratch->len, err, errlen);
@@ -396,7 +383,7 @@ int bench_request_build(struct bench_request *r, const struct tmpl_ctx *ctx,
 		return 0;
 	}
 	}
-	return fail(err, errlen, "bad request mode");
+	return err_set(err, errlen, "bad request mode");
 }
 
 /* ---- metadata ---- */
@@ -410,20 +397,20 @@ static int md_add(struct bench_md_list *l, const char *key, size_t klen,
 
 	out_sanitize_n(shown, sizeof(shown), key, klen);
 	if (klen == 0)
-		return fail(err, errlen, "metadata entry with an empty key");
+		return err_set(err, errlen, "metadata entry with an empty key");
 	if (l->n >= BENCH_MD_MAX)
-		return fail(err, errlen, "too many metadata entries (at most "
+		return err_set(err, errlen, "too many metadata entries (at most "
 			    "%d)", BENCH_MD_MAX);
 	k = malloc(klen + 1);
 	if (!k)
-		return fail(err, errlen, "out of memory");
+		return err_set(err, errlen, "out of memory");
 	for (size_t i = 0; i < klen; i++) {
 		char c = (char)tolower((unsigned char)key[i]);
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '_' || c == '.')) {
 			free(k);
-			return fail(err, errlen, "invalid metadata key '%s' "
+			return err_set(err, errlen, "invalid metadata key '%s' "
 				    "(use letters, digits, '-', '_' and '.')",
 				    shown);
 		}
@@ -433,21 +420,21 @@ static int md_add(struct bench_md_list *l, const char *key, size_t klen,
 	if (strncmp(k, "grpc-", 5) == 0 || strcmp(k, "te") == 0 ||
 	    strcmp(k, "content-type") == 0 || strcmp(k, "user-agent") == 0) {
 		free(k);
-		return fail(err, errlen, "metadata key '%s' is reserved by "
+		return err_set(err, errlen, "metadata key '%s' is reserved by "
 			    "gRPC", shown);
 	}
 	bin = klen > 4 && strcmp(k + klen - 4, "-bin") == 0;
 	for (size_t i = 0; i < vlen && !bin; i++)
 		if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e) {
 			free(k);
-			return fail(err, errlen, "metadata '%s' has a value "
+			return err_set(err, errlen, "metadata '%s' has a value "
 				    "that is not printable ASCII (binary "
 				    "values need a key ending in -bin)", shown);
 		}
 	n = realloc(l->v, (l->n + 1) * sizeof(*n));
 	if (!n) {
 		free(k);
-		return fail(err, errlen, "out of memory");
+		return err_set(err, errlen, "out of memory");
 	}
 	l->v = n;
 	if (tmpl_compile(&l->v[l->n].value, value, vlen, err, errlen) < 0) {
@@ -476,7 +463,7 @@ int bench_md_parse(struct bench_md_list *l, const char *arg, char *err,
 		obj = json_loads(p, JSON_REJECT_DUPLICATES, &je);
 		if (!obj || !json_is_object(obj)) {
 			json_decref(obj);
-			return fail(err, errlen, "metadata is not a JSON object "
+			return err_set(err, errlen, "metadata is not a JSON object "
 				    "of strings: %s", obj ? "not an object" :
 				    je.text);
 		}
@@ -484,7 +471,7 @@ int bench_md_parse(struct bench_md_list *l, const char *arg, char *err,
 			if (!json_is_string(v)) {
 				out_sanitize(shown, sizeof(shown), key);
 				json_decref(obj);
-				return fail(err, errlen, "metadata '%s' is not "
+				return err_set(err, errlen, "metadata '%s' is not "
 					    "a string", shown);
 			}
 			if (md_add(l, key, strlen(key), json_string_value(v),
@@ -499,7 +486,7 @@ int bench_md_parse(struct bench_md_list *l, const char *arg, char *err,
 	sep = strpbrk(arg, "=:");
 	if (!sep) {
 		out_sanitize(shown, sizeof(shown), arg);
-		return fail(err, errlen, "invalid metadata '%s' (use "
+		return err_set(err, errlen, "invalid metadata '%s' (use "
 			    "key=value, key: value or a JSON object)", shown);
 	}
 	{
@@ -536,7 +523,7 @@ int bench_mix_parse(const char *spec, struct bench_mix_item *items,
 	uint64_t total = 0;
 
 	if (!*spec)
-		return fail(err, errlen, "the mix is empty (use "
+		return err_set(err, errlen, "the mix is empty (use "
 			    "METHOD:WEIGHT,METHOD:WEIGHT...)");
 	while (*p) {
 		const char *end = strchr(p, ','), *colon;
@@ -549,7 +536,7 @@ int bench_mix_parse(const char *spec, struct bench_mix_item *items,
 		item[len] = '\0';
 		out_sanitize(shown, sizeof(shown), item);
 		if (n == max)
-			return fail(err, errlen, "the mix has more than %zu "
+			return err_set(err, errlen, "the mix has more than %zu "
 				    "methods", max);
 		colon = strrchr(item, ':');
 		nlen = colon ? (size_t)(colon - item) : len;
@@ -563,7 +550,7 @@ int bench_mix_parse(const char *spec, struct bench_mix_item *items,
 				nlen--;
 			}
 			if (!nlen || nlen >= sizeof(items[n].name))
-				return fail(err, errlen, "invalid mix item "
+				return err_set(err, errlen, "invalid mix item "
 					    "'%s' (use METHOD:WEIGHT)", shown);
 			memcpy(items[n].name, s, nlen);
 			items[n].name[nlen] = '\0';
@@ -580,7 +567,7 @@ int bench_mix_parse(const char *spec, struct bench_mix_item *items,
 			if (errno || stop == colon + 1 || *stop ||
 			    !isdigit((unsigned char)colon[1 + strspn(colon + 1, " ")]) ||
 			    w < 1 || w > BENCH_MIX_WEIGHT_MAX)
-				return fail(err, errlen, "invalid weight in mix "
+				return err_set(err, errlen, "invalid weight in mix "
 					    "item '%s' (use a whole number from "
 					    "1 to %d)", shown,
 					    BENCH_MIX_WEIGHT_MAX);
@@ -592,7 +579,7 @@ int bench_mix_parse(const char *spec, struct bench_mix_item *items,
 			break;
 		p = end + 1;
 		if (!*p)
-			return fail(err, errlen, "the mix ends with ','");
+			return err_set(err, errlen, "the mix ends with ','");
 	}
 	(void)total;
 	return (int)n;
@@ -633,7 +620,7 @@ int bench_parse_uint(const char *flag, const char *text, uint64_t min,
 	v = strtoull(text, &stop, 10);
 	if (errno || stop == text || *stop || !isdigit((unsigned char)*text) ||
 	    v < min || v > max)
-		return fail(err, errlen, "invalid number '%s' for '%s' (use "
+		return err_set(err, errlen, "invalid number '%s' for '%s' (use "
 			    "%llu to %llu)", shown, flag,
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = v;
@@ -660,7 +647,7 @@ int bench_parse_number(const char *flag, const char *text, int allow_negative,
 			v = NAN;
 	}
 	if (!isfinite(v) || v > 1e9 || (!allow_negative && v < 0))
-		return fail(err, errlen, "invalid number '%s' for '%s' (use %s "
+		return err_set(err, errlen, "invalid number '%s' for '%s' (use %s "
 			    "number such as 100 or 0.5)", shown, flag,
 			    allow_negative ? "a" : "a positive");
 	*out = v;
@@ -679,7 +666,7 @@ int bench_parse_duration(const char *flag, const char *text, int allow_zero,
 	}
 	if (duration_parse_ms(text, &ms) < 0 || ms > UINT64_C(1) << 40) {
 		out_sanitize(shown, sizeof(shown), text);
-		return fail(err, errlen, "invalid duration '%s' for '%s' (use a "
+		return err_set(err, errlen, "invalid duration '%s' for '%s' (use a "
 			    "positive number with a unit: 500ms, 2s, 1.5s, "
 			    "1m%s)", shown, flag, allow_zero ? "; 0 for none" : "");
 	}

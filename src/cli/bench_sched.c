@@ -4,24 +4,12 @@
 #include "cli/bench_sched.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/errbuf.h"
+
 const char *const sched_kind_names[] = { "const", "step", "line", NULL };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int add_seg(struct rate_sched *s, size_t *cap, double t0, double n0,
 		   double r0, double slope)
@@ -50,21 +38,21 @@ static int check_shape(const struct sched_spec *sp, const char *what,
 	const char *kind = sched_kind_names[sp->kind];
 
 	if (sp->step == 0)
-		return fail(err, errlen, "a %s %s schedule needs --%s-step "
+		return err_set(err, errlen, "a %s %s schedule needs --%s-step "
 			    "(not 0)", kind, what, what);
 	if (sp->kind == SCHED_STEP && sp->step_ns == 0)
-		return fail(err, errlen, "a step %s schedule needs "
+		return err_set(err, errlen, "a step %s schedule needs "
 			    "--%s-step-duration", what, what);
 	if (sp->end > 0 && sp->step > 0 && sp->end <= sp->start)
-		return fail(err, errlen, "--%s-end %g is not above --%s-start "
+		return err_set(err, errlen, "--%s-end %g is not above --%s-start "
 			    "%g, but --%s-step %g rises", what, sp->end, what,
 			    sp->start, what, sp->step);
 	if (sp->end > 0 && sp->step < 0 && sp->end >= sp->start)
-		return fail(err, errlen, "--%s-end %g is not below --%s-start "
+		return err_set(err, errlen, "--%s-end %g is not below --%s-start "
 			    "%g, but --%s-step %g falls", what, sp->end, what,
 			    sp->start, what, sp->step);
 	if (sp->step < 0 && sp->end <= 0)
-		return fail(err, errlen, "a falling %s schedule needs "
+		return err_set(err, errlen, "a falling %s schedule needs "
 			    "--%s-end above 0", what, what);
 	return 0;
 }
@@ -78,13 +66,13 @@ int rate_sched_init(struct rate_sched *s, const struct sched_spec *sp,
 	s->nsegs = 0;
 	if (sp->kind == SCHED_CONST) {
 		if (!(sp->start > 0))
-			return fail(err, errlen, "the rate must be above 0");
+			return err_set(err, errlen, "the rate must be above 0");
 		if (add_seg(s, &cap, 0, 0, sp->start, 0) < 0)
 			goto nomem;
 		return 0;
 	}
 	if (sp->start < 0)
-		return fail(err, errlen, "--load-start %g is below 0", sp->start);
+		return err_set(err, errlen, "--load-start %g is below 0", sp->start);
 	if (check_shape(sp, "load", err, errlen) < 0)
 		return -1;
 	if (sp->kind == SCHED_STEP) {
@@ -103,7 +91,7 @@ int rate_sched_init(struct rate_sched *s, const struct sched_spec *sp,
 				last = 1;
 			if (!last && s->nsegs + 1 >= RATE_SCHED_MAX_SEGS) {
 				rate_sched_release(s);
-				return fail(err, errlen, "the load schedule has "
+				return err_set(err, errlen, "the load schedule has "
 					    "more than %d steps (use a larger "
 					    "--load-step, or --load-end or "
 					    "--load-max-duration)",
@@ -114,7 +102,7 @@ int rate_sched_init(struct rate_sched *s, const struct sched_spec *sp,
 			if (last) {
 				if (!(r > 0)) {
 					rate_sched_release(s);
-					return fail(err, errlen, "the load "
+					return err_set(err, errlen, "the load "
 						    "schedule stays at 0 req/s");
 				}
 				break;
@@ -139,7 +127,7 @@ int rate_sched_init(struct rate_sched *s, const struct sched_spec *sp,
 
 			if (!(r > 0)) {
 				rate_sched_release(s);
-				return fail(err, errlen, "the load schedule "
+				return err_set(err, errlen, "the load schedule "
 					    "stays at 0 req/s");
 			}
 			if (add_seg(s, &cap, t_end, sp->start * t_end +
@@ -150,7 +138,7 @@ int rate_sched_init(struct rate_sched *s, const struct sched_spec *sp,
 	return 0;
 nomem:
 	rate_sched_release(s);
-	return fail(err, errlen, "out of memory");
+	return err_set(err, errlen, "out of memory");
 }
 
 void rate_sched_release(struct rate_sched *s)
@@ -205,17 +193,17 @@ double rate_sched_rate_at(const struct rate_sched *s, uint64_t t_ns)
 int conc_sched_check(const struct sched_spec *sp, char *err, size_t errlen)
 {
 	if (sp->start < 1)
-		return fail(err, errlen, "--concurrency-start %g is below 1",
+		return err_set(err, errlen, "--concurrency-start %g is below 1",
 			    sp->start);
 	if (sp->kind == SCHED_CONST)
 		return 0;
 	if (check_shape(sp, "concurrency", err, errlen) < 0)
 		return -1;
 	if (sp->step > 0 && sp->end <= 0 && !sp->max_ns)
-		return fail(err, errlen, "a rising concurrency schedule needs "
+		return err_set(err, errlen, "a rising concurrency schedule needs "
 			    "--concurrency-end or --concurrency-max-duration");
 	if (conc_sched_max(sp) > 100000)
-		return fail(err, errlen, "the concurrency schedule reaches %u "
+		return err_set(err, errlen, "the concurrency schedule reaches %u "
 			    "workers (at most 100000)", conc_sched_max(sp));
 	return 0;
 }

@@ -5,13 +5,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/output.h"
+#include "common/errbuf.h"
 
 static const struct {
 	const char *name;
@@ -36,19 +36,6 @@ static const struct {
 };
 
 #define RANDOM_STRING_MAX 1024
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int tmpl_has_actions(const char *text, size_t len)
 {
@@ -130,20 +117,20 @@ static int parse_action(const char *in, size_t len, struct tmpl_part *part,
 			goto bad_args;
 		if (part->op == TMPL_RANDOM_STRING &&
 		    (part->a < 1 || part->a > RANDOM_STRING_MAX))
-			return fail(err, errlen, "template action '{{%s}}': "
+			return err_set(err, errlen, "template action '{{%s}}': "
 				    "the length must be 1 to %d", shown,
 				    RANDOM_STRING_MAX);
 		if (part->op == TMPL_RANDOM_INT && part->b <= part->a)
-			return fail(err, errlen, "template action '{{%s}}': "
+			return err_set(err, errlen, "template action '{{%s}}': "
 				    "MAX must be above MIN", shown);
 		return 0;
 bad_args:
-		return fail(err, errlen, "template action '{{%s}}' takes %s",
+		return err_set(err, errlen, "template action '{{%s}}' takes %s",
 			    shown, actions[i].nargs == 0 ? "no arguments" :
 			    actions[i].nargs == 1 ? "one integer (randomString N)" :
 			    "two integers (randomInt MIN MAX)");
 	}
-	return fail(err, errlen, "unknown template action '{{%s}}' (use "
+	return err_set(err, errlen, "unknown template action '{{%s}}' (use "
 		    ".RequestNumber, .WorkerID, .UUID, .Timestamp, "
 		    ".TimestampUnix, .TimestampUnixMilli, .TimestampUnixNano, "
 		    ".FullyQualifiedName, .MethodName, .ServiceName, "
@@ -160,7 +147,7 @@ int tmpl_compile(struct tmpl *t, const char *text, size_t len, char *err,
 	memset(t, 0, sizeof(*t));
 	t->text = malloc(len + 1);
 	if (!t->text)
-		return fail(err, errlen, "out of memory");
+		return err_set(err, errlen, "out of memory");
 	memcpy(t->text, text, len);
 	t->text[len] = '\0';
 	t->len = len;
@@ -182,7 +169,7 @@ int tmpl_compile(struct tmpl *t, const char *text, size_t len, char *err,
 
 			out_sanitize_n(shown, sizeof(shown), text + i, len - i);
 			tmpl_release(t);
-			return fail(err, errlen, "template action '%s' has no "
+			return err_set(err, errlen, "template action '%s' has no "
 				    "closing '}}'", shown);
 		}
 		if (i > lit) {
@@ -215,7 +202,7 @@ int tmpl_compile(struct tmpl *t, const char *text, size_t len, char *err,
 	return 0;
 nomem:
 	tmpl_release(t);
-	return fail(err, errlen, "out of memory");
+	return err_set(err, errlen, "out of memory");
 }
 
 void tmpl_release(struct tmpl *t)
