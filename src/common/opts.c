@@ -124,6 +124,16 @@ static int set_value(struct opts_parser *p, const struct opt *o,
 		*(uint32_t *)o->dest = (uint32_t)v;
 		return 0;
 	}
+	case OPT_LIST: {
+		struct opt_list *l = o->dest;
+
+		if (l->n == OPT_LIST_MAX) {
+			set_err(p, "too many '%s' options (at most %d)", shown, OPT_LIST_MAX);
+			return -1;
+		}
+		l->v[l->n++] = value;
+		return 0;
+	}
 	case OPT_ENUM:
 		for (int i = 0; o->values[i]; i++) {
 			if (strcasecmp(o->values[i], value) == 0) {

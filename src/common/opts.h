@@ -22,6 +22,14 @@ enum opt_kind {
 	OPT_INT,      /* dest: int * */
 	OPT_ENUM,     /* dest: int *, index into values[] */
 	OPT_UINT32,   /* dest: uint32_t *, 1 .. UINT32_MAX */
+	OPT_LIST,     /* dest: struct opt_list *; repeatable, each value kept */
+};
+
+/* The values of a repeatable option, in order, pointing into argv. */
+#define OPT_LIST_MAX 64
+struct opt_list {
+	const char *v[OPT_LIST_MAX];
+	int n;
 };
 
 struct opt {

@@ -296,6 +296,9 @@ store_code store_audit_list(store *st, const store_audit_filter *f, uint64_t aft
 			    uint32_t limit, int (*fn)(const store_audit_entry *e, void *ud),
 			    void *ud);
 
+/* The sequence number of the last entry (0: none yet). */
+store_code store_audit_head(store *st, uint64_t *seq);
+
 /* ---- events ---- */
 
 typedef enum store_event_type {

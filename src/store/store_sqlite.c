@@ -3759,3 +3759,23 @@ store_code store_audit_list(store *st, const store_audit_filter *f, uint64_t aft
 	reader_put(st, r);
 	return res;
 }
+
+store_code store_audit_head(store *st, uint64_t *seq)
+{
+	struct reader *r;
+	sqlite3_stmt *s = NULL;
+	store_code res = STORE_E_IO;
+
+	*seq = 0;
+	if (!(r = reader_get(st)))
+		return STORE_E_IO;
+	/* Rare (once per export): not worth a prepared slot. */
+	if (sqlite3_prepare_v2(r->db, "SELECT COALESCE(MAX(seq), 0) FROM audit", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		res = STORE_OK;
+	}
+	sqlite3_finalize(s);
+	reader_put(st, r);
+	return res;
+}
