@@ -17,6 +17,10 @@ void cli_call_options(const struct cli *cli, vcli_call_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->deadline_ms = cli->cfg.timeout_ms;
+	if (cli->auth_count) {
+		opts->metadata = &cli->auth_md;
+		opts->metadata_count = cli->auth_count;
+	}
 }
 
 int cli_exit_for_status(int status)

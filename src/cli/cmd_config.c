@@ -29,7 +29,8 @@ static int config_show(struct cli *cli)
 			cfg_origin_text(s, origin, sizeof(origin));
 			table_row(&t);
 			table_set(&t, 0, NULL, cfg_keys[k].name);
-			table_set(&t, 1, NULL, s->text ? s->text : "(unset)");
+			table_set(&t, 1, NULL, s->text ?
+				  cfg_shown((enum cfg_key)k, s->text) : "(unset)");
 			table_set(&t, 2, NULL, origin);
 		}
 		table_row(&t);
@@ -54,7 +55,8 @@ static int config_show(struct cli *cli)
 		cfg_origin_text(s, origin, sizeof(origin));
 		e = doc_obj(&a);
 		if (s->text)
-			doc_set(&a, e, "value", doc_str(&a, s->text));
+			doc_set(&a, e, "value",
+				doc_str(&a, cfg_shown((enum cfg_key)k, s->text)));
 		doc_set(&a, e, "source", doc_str(&a, origin));
 		doc_set(&a, root, cfg_keys[k].name, e);
 	}
@@ -76,7 +78,8 @@ static const struct cmd_spec show_spec = {
 		"environment, its value and where it came from: 'flag --x',\n"
 		"'env VCLI_X', 'FILE:LINE' of the config file, or 'default'.\n"
 		"The last row is the config file itself.  It does not contact\n"
-		"the server.\n",
+		"the server.  The token is never shown: its value reads\n"
+		"'(hidden)', its source says where it came from.\n",
 	.min_args = 0,
 	.max_args = 0,
 	.examples =

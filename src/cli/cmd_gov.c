@@ -899,7 +899,8 @@ static int gov_watch(struct cli *cli)
 	 * with SIGPIPE; a closed stdout is noticed by emit(). */
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof(path), GOV_SERVICE "%s", method);
-	memset(&copts, 0, sizeof(copts)); /* a stream has no deadline */
+	cli_call_options(cli, &copts);
+	copts.deadline_ms = 0; /* a stream has no deadline */
 
 	for (;;) {
 		uint8_t buf[32];
@@ -995,11 +996,11 @@ static const struct subcmd gov_subs[] = {
 	  "list decisions (open ones by default), most urgent first" },
 	{ "get", gov_get, NEED_SERVER, &get_spec,
 	  "show one decision in detail" },
-	{ "approve", gov_approve, NEED_SERVER | NEED_OPERATOR, &approve_spec,
+	{ "approve", gov_approve, NEED_SERVER | NEED_ACTOR, &approve_spec,
 	  "approve a decision" },
-	{ "reject", gov_reject, NEED_SERVER | NEED_OPERATOR, &reject_spec,
+	{ "reject", gov_reject, NEED_SERVER | NEED_ACTOR, &reject_spec,
 	  "reject a decision (with a comment or reasoning)" },
-	{ "escalate", gov_escalate, NEED_SERVER | NEED_OPERATOR,
+	{ "escalate", gov_escalate, NEED_SERVER | NEED_ACTOR,
 	  &escalate_spec, "escalate a decision to someone else" },
 	{ "submit", gov_submit, NEED_SERVER, &submit_spec,
 	  "submit a decision for review from a JSON file" },

@@ -34,6 +34,21 @@ int cli_need_operator(const struct cli *cli)
 			       "NAME or set VCLI_OPERATOR");
 }
 
+int cli_need_actor(const struct cli *cli)
+{
+	if (cli->cfg.operator_id || cli->credential[0])
+		return CLI_PROCEED;
+	if (cli->config_path[0])
+		return cli_usage_error(cli, "no operator configured; use "
+				       "--operator NAME or a credential "
+				       "(--token, VCLI_TOKEN, --tls-cert), or add "
+				       "'operator = NAME' to '%s'",
+				       cli->config_path);
+	return cli_usage_error(cli, "no operator configured; use --operator "
+			       "NAME, VCLI_OPERATOR or a credential (--token, "
+			       "VCLI_TOKEN, --tls-cert)");
+}
+
 void cli_request_id(char *id, size_t idlen)
 {
 	unsigned char r[16];
@@ -91,8 +106,10 @@ static int session_paths(const struct cli *cli, char *dir, size_t dirlen,
 	return CLI_PROCEED;
 }
 
-/* CreateSession for the configured operator; remembers the session.  A
- * session that cannot be remembered still serves this run (warning). */
+/* CreateSession for the configured operator (or, with none, for whoever
+ * the credential says: the server fills it in and tells); remembers the
+ * session.  A session that cannot be remembered still serves this run
+ * (warning). */
 static int open_session(struct cli *cli, struct state_session *s)
 {
 	create_req req = VERTICE__GOVERNANCE__V1__CREATE_SESSION_REQUEST__INIT;
@@ -103,20 +120,29 @@ static int open_session(struct cli *cli, struct state_session *s)
 
 	if (rc != CLI_PROCEED)
 		return rc;
-	req.operator_id = (char *)cli->cfg.operator_id;
+	req.operator_id = (char *)(cli->cfg.operator_id ? cli->cfg.operator_id
+							: "");
 	if (cli_unary(cli, "CreateSession", &req.base,
 		      &vertice__governance__v1__create_session_response__descriptor,
 		      (ProtobufCMessage **)&resp, &result) < 0) {
-		out_sanitize(op, sizeof(op), cli->cfg.operator_id);
-		snprintf(action, sizeof(action), "cannot open a session for "
-			 "operator '%s'", op);
+		if (cli->cfg.operator_id) {
+			out_sanitize(op, sizeof(op), cli->cfg.operator_id);
+			snprintf(action, sizeof(action), "cannot open a session "
+				 "for operator '%s'", op);
+		} else {
+			snprintf(action, sizeof(action), "cannot open a session");
+		}
 		return cli_rpc_failed(cli, "CreateSession", action, &result);
 	}
 	memset(s, 0, sizeof(*s));
 	snprintf(s->id, sizeof(s->id), "%s", resp->session_id);
+	/* Whose it is, as the server says (an older one does not: then the
+	 * configured operator). */
 	snprintf(s->operator_id, sizeof(s->operator_id), "%s",
-		 cli->cfg.operator_id);
+		 resp->operator_id && resp->operator_id[0] ? resp->operator_id :
+		 cli->cfg.operator_id ? cli->cfg.operator_id : "");
 	snprintf(s->server, sizeof(s->server), "%s", cli->server);
+	snprintf(s->credential, sizeof(s->credential), "%s", cli->credential);
 	if (resp->created_at)
 		pbjson_format_time(resp->created_at->seconds,
 				   resp->created_at->nanos, s->created,
@@ -145,10 +171,13 @@ int cli_session_for_write(struct cli *cli, int force_new, char *id,
 
 		if (loaded < 0)
 			cli_error("warning: %s; opening a new session", err);
-		/* A session remembered for another operator (the
-		 * configuration changed) is not ours to write with. */
-		if (loaded > 0 && strcmp(s.operator_id,
-					 cli->cfg.operator_id) == 0 &&
+		/* A session remembered for another operator or opened
+		 * with another credential (the configuration changed) is
+		 * not ours to write with. */
+		if (loaded > 0 && (!cli->cfg.operator_id ||
+				   strcmp(s.operator_id,
+					  cli->cfg.operator_id) == 0) &&
+		    strcmp(s.credential, cli->credential) == 0 &&
 		    strcmp(s.server, cli->server) == 0) {
 			snprintf(id, idlen, "%s", s.id);
 			return CLI_PROCEED;
@@ -311,9 +340,11 @@ static int session_show(struct cli *cli)
 static const struct cmd_spec open_spec = {
 	.usage = "vcli session open [options]",
 	.description =
-		"Opens a session for the configured operator (CreateSession)\n"
-		"and remembers it in the state directory for this server, so\n"
-		"that approve, reject and escalate use it.  A session\n"
+		"Opens a session for the configured operator (CreateSession),\n"
+		"or, with a token or client certificate and no operator, for\n"
+		"the identity the credential names, and remembers it in the\n"
+		"state directory for this server, so that approve, reject\n"
+		"and escalate use it.  A session\n"
 		"remembered before for this server is closed first.  Writes\n"
 		"open a session by themselves when none is remembered; this\n"
 		"command is for starting afresh.\n",
@@ -350,7 +381,7 @@ static const struct cmd_spec show_spec = {
 };
 
 static const struct subcmd session_subs[] = {
-	{ "open", session_open, NEED_SERVER | NEED_OPERATOR, &open_spec,
+	{ "open", session_open, NEED_SERVER | NEED_ACTOR, &open_spec,
 	  "open a session for the operator and remember it" },
 	{ "close", session_close, NEED_SERVER, &close_spec,
 	  "close the remembered session and forget it" },

@@ -59,6 +59,7 @@ enum cli_exit {
 				     session), PERMISSION_DENIED */
 	CLI_EXIT_EXHAUSTED = 11,  /* RESOURCE_EXHAUSTED */
 	CLI_EXIT_TARGET = 12,     /* vcli bench: a target was missed */
+	CLI_EXIT_AUDIT = 13,      /* vcli audit verify: the chain is broken */
 };
 
 /* What cli_begin() returns when the command should go on. */
@@ -69,6 +70,8 @@ enum cmd_flags {
 	NEED_SERVER = 1 << 0,   /* cli->client, for the endpoint in cli->server */
 	NEED_OPERATOR = 1 << 1, /* an operator must be configured */
 	NO_CONFIG = 1 << 2,     /* runs without reading the configuration */
+	NEED_ACTOR = 1 << 3,    /* an operator, or a credential (token or
+				   client certificate) that names one */
 };
 
 /* The global options, filled wherever they appear on the command line.
@@ -77,6 +80,7 @@ enum cmd_flags {
 struct cli_globals {
 	const char *server;
 	const char *operator_id;
+	const char *token;
 	const char *timeout;
 	const char *connect_timeout;
 	const char *output;
@@ -135,6 +139,15 @@ struct cli {
 	int output;               /* enum output_format (cfg.output) */
 	int color;                /* colour on stdout: a terminal, allowed */
 	vcli_client *client;      /* NEED_SERVER: owned by main() */
+	/* The bearer token as call metadata (cli_call_options), when one is
+	 * configured.  Never printed. */
+	char auth_value[4104];
+	vcli_metadata auth_md;
+	size_t auth_count;
+	/* Which credential this is, for the remembered session: "t:" or
+	 * "c:" and 16 hex digits of a SHA-256 (of the token, of the client
+	 * certificate's path); "" for none. */
+	char credential[24];
 	char **args;              /* positional arguments after cli_begin() */
 	int nargs;
 };
@@ -210,6 +223,10 @@ int cli_print_message(const struct cli *cli, const ProtobufCMessage *m);
  * CLI_EXIT_USAGE.  Returns CLI_PROCEED when there is one. */
 int cli_need_operator(const struct cli *cli);
 
+/* An operator is configured, or a credential (token, client certificate)
+ * from which the server knows who acts.  Like cli_need_operator(). */
+int cli_need_actor(const struct cli *cli);
+
 /* Fills id with a fresh random request id ("vcli-" and 32 hex digits). */
 void cli_request_id(char *id, size_t idlen);
 
@@ -255,6 +272,7 @@ int cmd_gov(struct cli *cli, int argc, char **argv);
 int cmd_bench(struct cli *cli, int argc, char **argv);
 int cmd_session(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
+int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 

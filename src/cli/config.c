@@ -17,6 +17,7 @@ const struct cfg_keyinfo cfg_keys[CFG_NKEYS] = {
 	[CFG_SERVER] = { "server", "--server", "VCLI_GOVERNANCE_ENDPOINT",
 			 "127.0.0.1:50051" },
 	[CFG_OPERATOR] = { "operator", "--operator", "VCLI_OPERATOR", NULL },
+	[CFG_TOKEN] = { "token", "--token", "VCLI_TOKEN", NULL },
 	[CFG_TIMEOUT] = { "timeout", "--timeout", "VCLI_TIMEOUT", "10s" },
 	[CFG_CONNECT_TIMEOUT] = { "connect-timeout", "--connect-timeout",
 				  NULL, "5s" },
@@ -73,6 +74,23 @@ static int operator_valid(const char *s)
 	return strcmp(clean, s) == 0;
 }
 
+const char *cfg_shown(enum cfg_key k, const char *text)
+{
+	return k == CFG_TOKEN && text ? "(hidden)" : text;
+}
+
+/* A bearer token as an HTTP/2 header value carries it: visible ASCII,
+ * no spaces, at most 4096 bytes. */
+static int token_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e)
+			return 0;
+	return n >= 1 && n <= 4096;
+}
+
 int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 {
 	uint32_t ms;
@@ -89,6 +107,12 @@ int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 			return 0;
 		snprintf(why, whylen, "use 1 to 128 bytes of UTF-8 without "
 			 "control characters");
+		return -1;
+	case CFG_TOKEN:
+		if (token_valid(text))
+			return 0;
+		snprintf(why, whylen, "use the token governd printed: up to "
+			 "4096 visible characters, no spaces");
 		return -1;
 	case CFG_TIMEOUT:
 	case CFG_CONNECT_TIMEOUT:
@@ -198,7 +222,7 @@ static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
 			break;
 	if (k == CFG_NKEYS) {
 		set_err(err, errlen, "%s:%u: unknown key '%s' (known: server, "
-			"operator, timeout, connect-timeout, output, tls, "
+			"operator, token, timeout, connect-timeout, output, tls, "
 			"tls-ca, tls-cert, tls-key, tls-server-name, color)",
 			f->path, lineno, shown);
 		return -1;
@@ -211,7 +235,8 @@ static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
 	if (cfg_check((enum cfg_key)k, value, why, sizeof(why)) < 0) {
 		char vshown[96];
 
-		out_sanitize(vshown, sizeof(vshown), value);
+		out_sanitize(vshown, sizeof(vshown),
+			     cfg_shown((enum cfg_key)k, value));
 		set_err(err, errlen, "%s:%u: invalid value '%s' for '%s' (%s)",
 			f->path, lineno, vshown, shown, why);
 		return -1;
@@ -352,7 +377,8 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 				k == CFG_SERVER ? "server address" : "value";
 
 			where(s, (enum cfg_key)k, at, sizeof(at));
-			out_sanitize(shown, sizeof(shown), s->text);
+			out_sanitize(shown, sizeof(shown),
+				     cfg_shown((enum cfg_key)k, s->text));
 			set_err(err, errlen, "invalid %s '%s' %s (%s)", kind,
 				shown, at, why);
 			return -1;
@@ -360,6 +386,7 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 	}
 	out->server = out->s[CFG_SERVER].text;
 	out->operator_id = out->s[CFG_OPERATOR].text;
+	out->token = out->s[CFG_TOKEN].text;
 	opts_parse_duration(out->s[CFG_TIMEOUT].text, &out->timeout_ms);
 	opts_parse_duration(out->s[CFG_CONNECT_TIMEOUT].text,
 			    &out->connect_timeout_ms);

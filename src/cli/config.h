@@ -27,6 +27,7 @@
 enum cfg_key {
 	CFG_SERVER,
 	CFG_OPERATOR,
+	CFG_TOKEN,          /* a secret: never echoed (cfg_shown()) */
 	CFG_TIMEOUT,
 	CFG_CONNECT_TIMEOUT,
 	CFG_OUTPUT,
@@ -101,6 +102,7 @@ struct cfg {
 	struct cfg_setting s[CFG_NKEYS];
 	const char *server;      /* never NULL after cfg_resolve() */
 	const char *operator_id; /* NULL: none configured */
+	const char *token;       /* bearer token; NULL: none */
 	uint32_t timeout_ms;
 	uint32_t connect_timeout_ms;
 	int output;              /* index into cfg_output_names */
@@ -132,6 +134,11 @@ int cfg_default_path(const char *xdg_config_home, const char *home,
  * --server", "env VCLI_OPERATOR", "/home/a/.config/vcli/config:3",
  * "default". */
 void cfg_origin_text(const struct cfg_setting *s, char *out, size_t outlen);
+
+/* How a setting's value may be shown: as it is, or "(hidden)" for a
+ * secret (the token).  Every message and `vcli config show` go through
+ * it. */
+const char *cfg_shown(enum cfg_key k, const char *text);
 
 /* 1 when text looks like HOST:PORT with a port of 1..65535. */
 int cfg_endpoint_valid(const char *text);

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "cli/commands.h"
+#include "common/audit_chain.h"
 #include "common/timeutil.h"
 
 #ifndef VCLI_VERSION
@@ -34,6 +37,8 @@ static const struct cmd commands[] = {
 	  "open, close or show the operator's session" },
 	{ "config", cmd_config, 0,
 	  "show the effective configuration and where each value came from" },
+	{ "audit", cmd_audit, 0,
+	  "list, export and verify the hash-chained audit trail" },
 	{ "version", cmd_version, 0, "print the version of vcli" },
 	{ "help", cmd_help, NO_CONFIG,
 	  "show help for vcli or for one command" },
@@ -51,6 +56,9 @@ static const struct opt global_options[] = {
 	  "HOST:PORT" },
 	{ "operator", 0, OPT_STRING, &the_cli.g.operator_id,
 	  "operator you act as (writes, sessions, stats)", NULL, "NAME" },
+	{ "token", 0, OPT_STRING, &the_cli.g.token,
+	  "bearer token for a governd with --auth (VCLI_TOKEN keeps it out of ps)", NULL,
+	  "TOKEN" },
 	{ "timeout", 0, OPT_STRING, &the_cli.g.timeout,
 	  "deadline of each call (default: 10s)", NULL, "DUR" },
 	{ "connect-timeout", 0, OPT_STRING, &the_cli.g.connect_timeout,
@@ -96,7 +104,8 @@ static const char exit_codes_help[] =
 	" 10  not allowed (UNAUTHENTICATED after renewing the session, "
 	"PERMISSION_DENIED)\n"
 	" 11  resource exhausted (RESOURCE_EXHAUSTED)\n"
-	" 12  a benchmark missed its target (vcli bench --suite)\n";
+	" 12  a benchmark missed its target (vcli bench --suite)\n"
+	" 13  the audit trail does not verify (vcli audit verify)\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -205,6 +214,7 @@ void cli_print_main_help(FILE *f)
 	      "file):\n"
 	      "  " ENDPOINT_ENV "  server address (--server)\n"
 	      "  VCLI_OPERATOR             operator (--operator)\n"
+	      "  VCLI_TOKEN                bearer token (--token; never shown)\n"
 	      "  VCLI_TIMEOUT              deadline of each call (--timeout)\n"
 	      "  VCLI_OUTPUT               output format (--output)\n"
 	      "  VCLI_TLS_CA, VCLI_TLS_CERT, VCLI_TLS_KEY, "
@@ -309,6 +319,46 @@ static int read_config_file(struct cli *cli)
 	return CLI_PROCEED;
 }
 
+/* 16 hex digits of SHA-256(kind, NUL, text) into out: which credential. */
+static void fingerprint(const char *kind, const char *text, char *out, size_t outlen)
+{
+	uint8_t h[32];
+	char hex[17], *in;
+	size_t kl = strlen(kind), tl = strlen(text);
+
+	out[0] = '\0';
+	if (!(in = malloc(kl + 1 + tl)))
+		return;
+	memcpy(in, kind, kl + 1);
+	memcpy(in + kl + 1, text, tl);
+	if (audit_sha256(in, kl + 1 + tl, h) == 0) {
+		audit_hex(h, 8, hex);
+		snprintf(out, outlen, "%s%s", kind, hex);
+	}
+	OPENSSL_cleanse(in, kl + 1 + tl);
+	free(in);
+}
+
+/* The token as call metadata, and which credential this is. */
+static void set_credential(struct cli *cli)
+{
+	const char *tok = cli->cfg.token, *cert = cli->cfg.s[CFG_TLS_CERT].text;
+	int n;
+
+	cli->credential[0] = '\0';
+	cli->auth_count = 0;
+	if (tok) {
+		n = snprintf(cli->auth_value, sizeof(cli->auth_value), "Bearer %s", tok);
+		cli->auth_md.key = "authorization";
+		cli->auth_md.value = (const uint8_t *)cli->auth_value;
+		cli->auth_md.value_len = n > 0 ? (size_t)n : 0;
+		cli->auth_count = 1;
+		fingerprint("t:", tok, cli->credential, sizeof(cli->credential));
+	} else if (cert) {
+		fingerprint("c:", cert, cli->credential, sizeof(cli->credential));
+	}
+}
+
 /* Resolves every setting: flags > environment > config file > default. */
 static int resolve_config(struct cli *cli)
 {
@@ -322,6 +372,7 @@ static int resolve_config(struct cli *cli)
 	memset(&in, 0, sizeof(in));
 	in.flag[CFG_SERVER] = cli->g.server;
 	in.flag[CFG_OPERATOR] = cli->g.operator_id;
+	in.flag[CFG_TOKEN] = cli->g.token;
 	in.flag[CFG_TIMEOUT] = cli->g.timeout;
 	in.flag[CFG_CONNECT_TIMEOUT] = cli->g.connect_timeout;
 	in.flag[CFG_OUTPUT] = cli->g.output;
@@ -344,6 +395,7 @@ static int resolve_config(struct cli *cli)
 		return cli_usage_error(cli, "%s", err);
 	cli->server = cli->cfg.server;
 	cli->output = cli->cfg.output;
+	set_credential(cli);
 	cli->color = cli->cfg.color && isatty(STDOUT_FILENO) &&
 		     !(term && strcmp(term, "dumb") == 0);
 	return CLI_PROCEED;
@@ -429,6 +481,11 @@ int cli_begin(struct cli *cli, const struct cmd_spec *spec, int argc,
 		return rc;
 	if (cli->flags & NEED_OPERATOR) {
 		rc = cli_need_operator(cli);
+		if (rc != CLI_PROCEED)
+			return rc;
+	}
+	if (cli->flags & NEED_ACTOR) {
+		rc = cli_need_actor(cli);
 		if (rc != CLI_PROCEED)
 			return rc;
 	}
@@ -541,6 +598,7 @@ int main(int argc, char **argv)
 		rc = CLI_EXIT_INTERNAL; /* a command forgot to map CLI_PROCEED */
 	vcli_client_free(cli->client);
 	cli->client = NULL;
+	OPENSSL_cleanse(cli->auth_value, sizeof(cli->auth_value));
 	cfg_file_release(&cli->file);
 
 	/* A full disk or a closed pipe must not look like success. */

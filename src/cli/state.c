@@ -86,6 +86,9 @@ int state_session_parse(const char *text, size_t len, struct state_session *s)
 		else if (KEY_IS("created"))
 			rc = set_field(s->created, sizeof(s->created), eq + 1,
 				       (size_t)(le - eq - 1));
+		else if (KEY_IS("credential"))
+			rc = set_field(s->credential, sizeof(s->credential),
+				       eq + 1, (size_t)(le - eq - 1));
 		/* Other keys: written by a newer vcli; ignored. */
 #undef KEY_IS
 		if (rc < 0)
@@ -101,11 +104,13 @@ int state_session_format(const struct state_session *s, char *out,
 	int n;
 
 	if (strpbrk(s->id, "\r\n") || strpbrk(s->operator_id, "\r\n") ||
-	    strpbrk(s->server, "\r\n") || strpbrk(s->created, "\r\n"))
+	    strpbrk(s->server, "\r\n") || strpbrk(s->created, "\r\n") ||
+	    strpbrk(s->credential, "\r\n"))
 		return -1;
 	n = snprintf(out, outlen, "session=%s\noperator=%s\nserver=%s\n"
-		     "created=%s\n", s->id, s->operator_id, s->server,
-		     s->created);
+		     "created=%s\n%s%s%s", s->id, s->operator_id, s->server,
+		     s->created, s->credential[0] ? "credential=" : "",
+		     s->credential, s->credential[0] ? "\n" : "");
 	return n > 0 && (size_t)n < outlen ? n : -1;
 }
 

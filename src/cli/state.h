@@ -6,7 +6,9 @@
  * file in the same directory, then rename), so a crash or a concurrent vcli
  * never leaves half a file.
  *
- * The file is lines of `key=value`: session, operator, server, created.
+ * The file is lines of `key=value`: session, operator, server, created,
+ * and credential (which token or client certificate opened the session: a
+ * fingerprint, never the secret).
  * state_session_parse() and state_session_format() are pure.
  */
 #ifndef VCLI_CLI_STATE_H
@@ -22,6 +24,7 @@ struct state_session {
 	char operator_id[136];
 	char server[264];
 	char created[48];   /* RFC 3339 */
+	char credential[24];/* "" without one; see struct cli */
 };
 
 /* The state directory for the given $XDG_STATE_HOME and $HOME.  Returns 0,

@@ -44,6 +44,7 @@ struct method {
 	const ProtobufCMethodDescriptor *desc;
 	rpc_method_kind kind;
 	rpc_handler_fn handler;     /* NULL: known but not implemented */
+	const rpc_method_row *row;  /* as registered (rows outlive the server) */
 	void *ud;
 };
 
@@ -108,6 +109,8 @@ struct conn {
 	int use_tls;
 	nghttp2_session *h2;
 	char peer[64];
+	char identity[256];         /* of the client certificate, when known */
+	int identity_state;         /* 0 not looked at, 1 found, -1 none */
 	struct rpc_call *calls;
 	struct rpc_call *drain_list;    /* calls waiting for rpc_call_on_drain */
 	uint32_t ncalls;
@@ -255,6 +258,7 @@ rpc_code rpc_server_add_service(rpc_server *srv,
 			if (strcmp(rows[r].name, desc->methods[i].name) == 0) {
 				m->kind = rows[r].kind;
 				m->handler = rows[r].handler;
+				m->row = &rows[r];
 			}
 		}
 		srv->nmethods++;
@@ -692,6 +696,18 @@ int rpc_call_add_metadata(rpc_call *call, const char *key,
 }
 
 const char *rpc_call_method(const rpc_call *call) { return call->path; }
+const rpc_method_row *rpc_call_row(const rpc_call *call) { return call->m ? call->m->row : NULL; }
+
+const char *rpc_call_peer_identity(const rpc_call *call)
+{
+	struct conn *c = call->c;
+
+	/* Looked up once per connection: a certificate does not change. */
+	if (!c->identity_state)
+		c->identity_state = c->use_tls && tls_conn_peer_identity(&c->tls, c->identity,
+									 sizeof(c->identity)) == 0 ? 1 : -1;
+	return c->identity_state > 0 ? c->identity : NULL;
+}
 const char *rpc_call_peer(const rpc_call *call) { return call->c->peer; }
 uint64_t rpc_call_deadline(const rpc_call *call) { return call->deadline_ms; }
 uv_loop_t *rpc_call_loop(const rpc_call *call) { return &call->c->w->loop; }

@@ -181,6 +181,15 @@ int rpc_call_add_metadata(rpc_call *call, const char *key,
 /* Full method path ("/pkg.Service/Method"). */
 const char *rpc_call_method(const rpc_call *call);
 
+/* The row the call's method was registered with (rpc_server_add_service),
+ * so that a service can keep per-method data beside its rows. */
+const rpc_method_row *rpc_call_row(const rpc_call *call);
+
+/* The identity in the client's verified certificate (subject CN, else the
+ * first DNS, URI or e-mail SAN; see tls_conn_peer_identity), or NULL: no
+ * TLS, no certificate, or no clean name in it.  Valid until the call ends. */
+const char *rpc_call_peer_identity(const rpc_call *call);
+
 /* "ip:port" of the client. */
 const char *rpc_call_peer(const rpc_call *call);
 

@@ -257,6 +257,61 @@ int tls_conn_write(tls_conn *t, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Copies an ASN.1 string that must be a clean name into out. */
+static int clean_name(const unsigned char *p, int n, char *out, size_t outlen)
+{
+	if (n <= 0 || (size_t)n >= outlen)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return -1;
+	memcpy(out, p, (size_t)n);
+	out[n] = '\0';
+	return 0;
+}
+
+int tls_conn_peer_identity(const tls_conn *t, char *out, size_t outlen)
+{
+	X509 *cert;
+	X509_NAME *subject;
+	GENERAL_NAMES *sans;
+	int rc = -1, idx;
+
+	out[0] = '\0';
+	if (!t->ssl || !t->handshake_done || SSL_get_verify_result(t->ssl) != X509_V_OK)
+		return -1;
+	cert = SSL_get0_peer_certificate(t->ssl);
+	if (!cert)
+		return -1;
+	subject = X509_get_subject_name(cert);
+	idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+	if (idx >= 0) {
+		ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+		unsigned char *utf8 = NULL;
+		int n = cn ? ASN1_STRING_to_UTF8(&utf8, cn) : -1;
+
+		rc = n > 0 ? clean_name(utf8, n, out, outlen) : -1;
+		OPENSSL_free(utf8);
+		if (rc == 0)
+			return 0;
+	}
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		const ASN1_IA5STRING *s = g->type == GEN_DNS ? g->d.dNSName :
+					  g->type == GEN_URI ? g->d.uniformResourceIdentifier :
+					  g->type == GEN_EMAIL ? g->d.rfc822Name : NULL;
+
+		if (s && clean_name(ASN1_STRING_get0_data(s), ASN1_STRING_length(s), out,
+				    outlen) == 0) {
+			rc = 0;
+			break;
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	return rc;
+}
+
 int tls_conn_drain(tls_conn *t, buf *out)
 {
 	size_t pending;

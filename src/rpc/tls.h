@@ -52,4 +52,13 @@ int tls_conn_write(tls_conn *t, const uint8_t *p, size_t n);
 /* Moves pending ciphertext into out.  Returns 0 or -1 (cap). */
 int tls_conn_drain(tls_conn *t, buf *out);
 
+/*
+ * The identity in the peer's certificate, once the handshake verified it:
+ * the subject's common name, else the first DNS, URI or e-mail subject
+ * alternative name.  Returns 0 with it in out, or -1 when there is no
+ * verified certificate or no usable name (empty, too long for out, or
+ * holding NUL or control bytes: never silently cut or cleaned).
+ */
+int tls_conn_peer_identity(const tls_conn *t, char *out, size_t outlen);
+
 #endif

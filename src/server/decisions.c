@@ -37,7 +37,8 @@ static void submit_respond(struct gov_write *w, rpc_call *call)
 	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
 }
 
-void gov_submit(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_submit(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		const struct auth_principal *who)
 {
 	const Vertice__Governance__V1__SubmitDecisionRequest *r = (const void *)req;
 	struct gov_write *w;
@@ -55,7 +56,7 @@ void gov_submit(rpc_call *call, const ProtobufCMessage *req, void *ud)
 		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
 		return;
 	}
-	w = gov_write_new(ud, call, STORE_OP_SUBMIT, submit_respond);
+	w = gov_write_new(g, call, STORE_OP_SUBMIT, submit_respond);
 	if (!w) {
 		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		return;
@@ -71,15 +72,20 @@ void gov_submit(rpc_call *call, const ProtobufCMessage *req, void *ud)
 	w->op.proposal = w->proposal;
 	w->op.proposal_len = len;
 	w->op.idempotency_key = gov_write_str(w, r->idempotency_key);
+	if (gov_write_actor(w, who) < 0) {
+		gov_write_discard(w);
+		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	gov_write_start(w);
 }
 
 /* ---- ListPendingDecisions ---- */
 
-void gov_list(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_list(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+	      const struct auth_principal *who)
 {
 	const Vertice__Governance__V1__ListPendingDecisionsRequest *r = (const void *)req;
-	struct gov *g = ud;
 	store_filter f;
 	store_page page;
 	store_code rc;
@@ -140,10 +146,10 @@ nomem:
 
 /* ---- GetDecision ---- */
 
-void gov_get(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_get(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+	     const struct auth_principal *who)
 {
 	const Vertice__Governance__V1__GetDecisionRequest *r = (const void *)req;
-	struct gov *g = ud;
 	uint8_t *blob = NULL;
 	size_t len = 0;
 	store_code rc;
@@ -210,9 +216,8 @@ static void review_respond(struct gov_write *w, rpc_call *call)
  * docs/governance.md checks an unknown decision before the method's own
  * arguments: answers NOT_FOUND and returns 1 when id names no decision.
  */
-static int unknown_decision(rpc_call *call, void *ud, const char *id)
+static int unknown_decision(rpc_call *call, struct gov *g, const char *id)
 {
-	struct gov *g = ud;
 	uint8_t *blob = NULL;
 	size_t len;
 
@@ -225,7 +230,8 @@ static int unknown_decision(rpc_call *call, void *ud, const char *id)
 }
 
 /* Checks what every review needs and makes the write. */
-static struct gov_write *review_begin(rpc_call *call, void *ud, store_op_kind kind,
+static struct gov_write *review_begin(rpc_call *call, struct gov *g,
+				      const struct auth_principal *who, store_op_kind kind,
 				      const char *session_id, const char *decision_id,
 				      const char *request_id)
 {
@@ -245,7 +251,11 @@ static struct gov_write *review_begin(rpc_call *call, void *ud, store_op_kind ki
 		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
 		return NULL;
 	}
-	w = gov_write_new(ud, call, kind, review_respond);
+	w = gov_write_new(g, call, kind, review_respond);
+	if (w && gov_write_actor(w, who) < 0) {
+		gov_write_discard(w);
+		w = NULL;
+	}
 	if (!w) {
 		rpc_call_finish(call, VCLI_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
@@ -256,8 +266,8 @@ static struct gov_write *review_begin(rpc_call *call, void *ud, store_op_kind ki
 	return w;
 }
 
-static void approve_or_reject(rpc_call *call, const ProtobufCMessage *req, void *ud,
-			      store_op_kind kind)
+static void approve_or_reject(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			      const struct auth_principal *who, store_op_kind kind)
 {
 	/* Approve and reject requests share their layout too. */
 	const Vertice__Governance__V1__ApproveDecisionRequest *r = (const void *)req;
@@ -271,12 +281,12 @@ static void approve_or_reject(rpc_call *call, const ProtobufCMessage *req, void 
 	}
 	if (kind == STORE_OP_REJECT && !(r->comment && *r->comment) &&
 	    !(r->reasoning && *r->reasoning)) {
-		if (!unknown_decision(call, ud, r->decision_id))
+		if (!unknown_decision(call, g, r->decision_id))
 			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT,
 					"a rejection needs a comment or a reasoning");
 		return;
 	}
-	w = review_begin(call, ud, kind, r->session_id, r->decision_id, r->request_id);
+	w = review_begin(call, g, who, kind, r->session_id, r->decision_id, r->request_id);
 	if (!w)
 		return;
 	w->op.comment = gov_write_str(w, r->comment);
@@ -284,17 +294,20 @@ static void approve_or_reject(rpc_call *call, const ProtobufCMessage *req, void 
 	gov_write_start(w);
 }
 
-void gov_approve(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_approve(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		 const struct auth_principal *who)
 {
-	approve_or_reject(call, req, ud, STORE_OP_APPROVE);
+	approve_or_reject(call, req, g, who, STORE_OP_APPROVE);
 }
 
-void gov_reject(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_reject(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		const struct auth_principal *who)
 {
-	approve_or_reject(call, req, ud, STORE_OP_REJECT);
+	approve_or_reject(call, req, g, who, STORE_OP_REJECT);
 }
 
-void gov_escalate(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_escalate(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		  const struct auth_principal *who)
 {
 	const Vertice__Governance__V1__EscalateDecisionRequest *r = (const void *)req;
 	struct gov_write *w;
@@ -302,11 +315,11 @@ void gov_escalate(rpc_call *call, const ProtobufCMessage *req, void *ud)
 
 	if (v_req_id("escalation_target", r->escalation_target, err, sizeof(err)) < 0 ||
 	    v_opt_text("reason", r->reason, err, sizeof(err)) < 0) {
-		if (!unknown_decision(call, ud, r->decision_id))
+		if (!unknown_decision(call, g, r->decision_id))
 			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
 		return;
 	}
-	w = review_begin(call, ud, STORE_OP_ESCALATE, r->session_id, r->decision_id,
+	w = review_begin(call, g, who, STORE_OP_ESCALATE, r->session_id, r->decision_id,
 			 r->request_id);
 	if (!w)
 		return;

@@ -8,6 +8,7 @@
 
 #include "governance.pb-c.h"
 #include "rpc/server.h"
+#include "server/auth.h"
 #include "store/store.h"
 
 struct gov {
@@ -43,25 +44,70 @@ const char *gov_write_str(struct gov_write *w, const char *s);
 /* Queues the write to the store. */
 void gov_write_start(struct gov_write *w);
 
+/* Frees a write that was never started (NULL is a no-op). */
+void gov_write_discard(struct gov_write *w);
+
+/* Sets the write's actor from who (nothing when governd runs without
+ * authentication).  -1 when memory runs out. */
+int gov_write_actor(struct gov_write *w, const struct auth_principal *who);
+
+/*
+ * Refuses call by a rule: PERMISSION_DENIED with "<rule>: <why>" once the
+ * refusal is in the audit trail (as action on subject, by who).
+ */
+void gov_refuse(rpc_call *call, struct gov *g, const struct auth_principal *who,
+		const char *action, const char *subject, const char *rule, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
 /* The gRPC status for a store result. */
 int gov_status(store_code rc);
 
 /* Finishes call with the store result's status and message. */
 void gov_fail(rpc_call *call, store_code rc, const char *message);
 
-/* Handlers (one file per area). */
-void gov_submit(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_list(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_get(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_approve(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_reject(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_escalate(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_create_session(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_close_session(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_get_metrics(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_get_session_stats(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_stream_decisions(rpc_call *call, const ProtobufCMessage *req, void *ud);
-void gov_stream_events(rpc_call *call, const ProtobufCMessage *req, void *ud);
+/*
+ * Handlers (one file per area).  The method table (governance.c) checks
+ * the caller's credential and role before a handler runs; who is the
+ * caller (who->authenticated is 0 when governd runs without
+ * authentication).
+ */
+typedef void (*gov_handler_fn)(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			       const struct auth_principal *who);
+
+void gov_submit(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		const struct auth_principal *who);
+void gov_list(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+	      const struct auth_principal *who);
+void gov_get(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+	     const struct auth_principal *who);
+void gov_approve(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		 const struct auth_principal *who);
+void gov_reject(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		const struct auth_principal *who);
+void gov_escalate(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		  const struct auth_principal *who);
+void gov_create_session(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			const struct auth_principal *who);
+void gov_close_session(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		       const struct auth_principal *who);
+void gov_get_metrics(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		     const struct auth_principal *who);
+void gov_get_session_stats(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			   const struct auth_principal *who);
+void gov_stream_decisions(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			  const struct auth_principal *who);
+void gov_stream_events(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		       const struct auth_principal *who);
+void gov_create_token(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		      const struct auth_principal *who);
+void gov_list_tokens(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		     const struct auth_principal *who);
+void gov_revoke_token(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		      const struct auth_principal *who);
+void gov_list_audit(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		    const struct auth_principal *who);
+void gov_export_audit(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		      const struct auth_principal *who);
 
 /* Streams: set up once (the event hook), and the per-loop fan-out. */
 int gov_streams_init(struct gov *g);

@@ -5,9 +5,13 @@
  */
 #include "server/gov.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -20,6 +24,7 @@ int gov_status(store_code rc)
 	case STORE_E_CONFLICT: return VCLI_STATUS_FAILED_PRECONDITION;
 	case STORE_E_DUPLICATE: return VCLI_STATUS_ALREADY_EXISTS;
 	case STORE_E_SESSION: return VCLI_STATUS_UNAUTHENTICATED;
+	case STORE_E_DENIED: return VCLI_STATUS_PERMISSION_DENIED;
 	case STORE_E_INVALID: return VCLI_STATUS_INVALID_ARGUMENT;
 	case STORE_E_RANGE: return VCLI_STATUS_OUT_OF_RANGE;
 	case STORE_E_NOMEM:
@@ -75,6 +80,9 @@ const char *gov_write_str(struct gov_write *w, const char *s)
 
 static void write_free(struct gov_write *w)
 {
+	/* A new token's secret rides there (tokens.c): it leaves no copy. */
+	if (w->op.kind == STORE_OP_TOKEN_CREATE && w->proposal)
+		OPENSSL_cleanse(w->proposal, w->op.proposal_len);
 	for (int i = 0; i < w->nstrings; i++)
 		free(w->strings[i]);
 	free(w->decision);
@@ -126,9 +134,56 @@ static void write_done(store_op *op)
 	rpc_server_post(w->g->srv, w->worker, write_complete, w);
 }
 
+void gov_write_discard(struct gov_write *w)
+{
+	if (w)
+		write_free(w);
+}
+
 void gov_write_start(struct gov_write *w)
 {
 	rpc_call_on_cancel(w->call, write_cancel, w);
 	w->op.done = write_done;
 	store_submit(w->g->st, &w->op);
+}
+
+int gov_write_actor(struct gov_write *w, const struct auth_principal *who)
+{
+	if (!who || !who->authenticated)
+		return 0;
+	w->op.actor = gov_write_str(w, who->identity);
+	w->op.actor_role = auth_role_name(who->role);
+	return w->op.actor ? 0 : -1;
+}
+
+/* A refusal is answered once its audit entry is stored (or could not be:
+ * the answer is the refusal all the same). */
+static void refuse_respond(struct gov_write *w, rpc_call *call)
+{
+	rpc_call_finish(call, VCLI_STATUS_PERMISSION_DENIED, w->op.audit_detail);
+}
+
+void gov_refuse(rpc_call *call, struct gov *g, const struct auth_principal *who,
+		const char *action, const char *subject, const char *rule, const char *fmt, ...)
+{
+	char why[256], msg[320];
+	struct gov_write *w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "%s: %s", rule, why);
+	w = gov_write_new(g, call, STORE_OP_AUDIT, refuse_respond);
+	if (!w || gov_write_actor(w, who) < 0 ||
+	    !(w->op.audit_detail = gov_write_str(w, msg))) {
+		gov_write_discard(w);
+		rpc_call_finish(call, VCLI_STATUS_PERMISSION_DENIED, msg);
+		return;
+	}
+	w->op.audit_action = gov_write_str(w, action ? action : "");
+	w->op.audit_subject = gov_write_str(w, subject ? subject : "");
+	log_msg(LOG_INFO, "refused", "identity", who->identity, "role", auth_role_name(who->role),
+		"action", action ? action : "", "reason", msg, NULL);
+	gov_write_start(w);
 }

@@ -1,7 +1,14 @@
 /*
  * governd: the governance daemon.  Parses flags, starts the transport with
  * the services registered, and shuts down gracefully on SIGTERM / SIGINT.
+ * `governd token ...` manages bearer tokens instead (token_cmd.c).
+ *
+ * Safe defaults (docs/security.md): on a loopback address governd may run
+ * without credentials; on any other address it refuses to start without
+ * TLS and authentication, unless --insecure, which it then warns about at
+ * every start.
  */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +19,18 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/opts.h"
 #include "common/timeutil.h"
 #include "rpc/server.h"
+#include "server/auth.h"
 #include "server/governance.h"
+#include "server/governd.h"
 #include "server/health.h"
 #include "server/sweeper.h"
 #include "store/store.h"
 
-enum { EXIT_USAGE = 2 };
+enum { EXIT_USAGE = GOVERND_EXIT_USAGE };
 
 struct config {
 	rpc_server_options rpc;
@@ -31,6 +41,10 @@ struct config {
 	int demo;
 	uint32_t heartbeat_ms;
 	uint32_t event_retention;
+	int auth;
+	struct opt_list mtls_role;
+	const char *mtls_default_role;
+	int insecure;
 	int help, version;
 };
 
@@ -61,7 +75,16 @@ static const struct opt options[] = {
 	{ "tls-key", 0, OPT_STRING, &cfg.rpc.tls_key_file,
 	  "TLS private key (PEM)", NULL, "FILE" },
 	{ "tls-client-ca", 0, OPT_STRING, &cfg.rpc.tls_client_ca_file,
-	  "require client certificates signed by this CA (mTLS)", NULL, "FILE" },
+	  "require client certificates signed by this CA (mTLS; implies --auth)", NULL, "FILE" },
+	{ "auth", 0, OPT_FLAG, &cfg.auth,
+	  "require a credential (bearer token or client certificate) on every call but health",
+	  NULL, NULL },
+	{ "mtls-role", 0, OPT_LIST, &cfg.mtls_role,
+	  "role of a client certificate identity (repeatable)", NULL, "IDENTITY=ROLE" },
+	{ "mtls-default-role", 0, OPT_STRING, &cfg.mtls_default_role,
+	  "role of certificate identities without --mtls-role (default: none)", NULL, "ROLE" },
+	{ "insecure", 0, OPT_FLAG, &cfg.insecure,
+	  "serve a non-loopback address without TLS or authentication (warns)", NULL, NULL },
 	{ "max-recv-size", 0, OPT_UINT32, &cfg.rpc.max_recv_size,
 	  "largest request message accepted (default 4194304)", NULL, "BYTES" },
 	{ "max-streams", 0, OPT_UINT32, &cfg.rpc.max_concurrent_streams,
@@ -99,6 +122,7 @@ static void usage(FILE *f)
 		   "and grpc.health.v1.Health over gRPC.\n\noptions:\n");
 	opts_print_help(f, options);
 	fprintf(f, "\nDurations take a unit: 500ms, 10s, 1m30s, 2h.\n"
+		   "Roles: producer, operator, admin.  Tokens: 'governd token --help'.\n"
 		   "Exit status: 0 after a clean shutdown, 1 when it cannot serve, 2 on bad usage.\n");
 }
 
@@ -129,11 +153,108 @@ static int parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* ---- credentials and safe defaults ---- */
+
+static struct auth_mtls_role mtls_roles[OPT_LIST_MAX];
+static struct auth_config auth_cfg;
+static char mtls_identities[OPT_LIST_MAX][160];
+
+/* Checks the credential flags into auth_cfg; -1 after printing why. */
+static int setup_auth(void)
+{
+	const char *tls_ca = cfg.rpc.tls_client_ca_file;
+
+	if ((cfg.mtls_role.n || cfg.mtls_default_role) && !tls_ca) {
+		fprintf(stderr, "governd: '%s' needs '--tls-client-ca' (client certificates to "
+				"take the identity from)\n",
+			cfg.mtls_role.n ? "--mtls-role" : "--mtls-default-role");
+		return -1;
+	}
+	if (cfg.mtls_default_role) {
+		auth_cfg.mtls_default_role = auth_role_parse(cfg.mtls_default_role);
+		if (auth_cfg.mtls_default_role == AUTH_ROLE_NONE) {
+			fprintf(stderr, "governd: invalid role '%s' for '--mtls-default-role' (use "
+					"producer, operator or admin)\n", cfg.mtls_default_role);
+			return -1;
+		}
+	}
+	for (int i = 0; i < cfg.mtls_role.n; i++) {
+		const char *v = cfg.mtls_role.v[i], *eq = strrchr(v, '=');
+		size_t idlen = eq ? (size_t)(eq - v) : 0;
+
+		if (!eq || idlen == 0 || idlen >= sizeof(mtls_identities[i]) ||
+		    auth_role_parse(eq + 1) == AUTH_ROLE_NONE) {
+			fprintf(stderr, "governd: invalid value '%s' for '--mtls-role' (use "
+					"IDENTITY=ROLE, a role being producer, operator or "
+					"admin)\n", v);
+			return -1;
+		}
+		memcpy(mtls_identities[i], v, idlen);
+		mtls_identities[i][idlen] = '\0';
+		mtls_roles[i].identity = mtls_identities[i];
+		mtls_roles[i].role = auth_role_parse(eq + 1);
+	}
+	auth_cfg.enabled = cfg.auth || tls_ca;
+	auth_cfg.mtls_roles = mtls_roles;
+	auth_cfg.n_mtls_roles = (size_t)cfg.mtls_role.n;
+	return 0;
+}
+
+/* 1 when addr ("host:port") is a loopback address: localhost, 127/8, ::1.
+ * Wildcards (0.0.0.0, ::) and every other name count as reachable from
+ * elsewhere. */
+static int loopback(const char *addr)
+{
+	char host[256];
+	unsigned char ip[16];
+	int port;
+
+	if (netaddr_split(addr, host, sizeof(host), &port) < 0)
+		return 0;
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, ip) == 1)
+		return ip[0] == 127;
+	if (inet_pton(AF_INET6, host, ip) == 1)
+		return memcmp(ip, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+	return 0;
+}
+
+/*
+ * Off loopback, TLS and authentication are required unless --insecure.
+ * Returns -1 (after printing why) when governd must not start.
+ */
+static int check_exposure(const char *listen)
+{
+	int tls = cfg.rpc.tls_cert_file != NULL, auth = auth_cfg.enabled;
+	const char *missing = !tls && !auth ? "TLS and authentication" :
+			      !tls ? "TLS" : !auth ? "authentication" : NULL;
+
+	if (loopback(listen) || !missing) {
+		if (cfg.insecure)
+			log_msg(LOG_WARN, "--insecure given: it changes nothing here", "addr",
+				listen, "tls", tls ? "true" : "false", "auth",
+				auth ? "true" : "false", NULL);
+		return 0;
+	}
+	if (!cfg.insecure) {
+		fprintf(stderr, "governd: refusing to serve '%s' without %s: it is not a loopback "
+				"address.  Add %s%s%s, or --insecure to accept the risk\n", listen,
+			missing, tls ? "" : "--tls-cert and --tls-key",
+			!tls && !auth ? " and " : "",
+			auth ? "" : "--auth (bearer tokens) or --tls-client-ca (mTLS)");
+		return -1;
+	}
+	log_msg(LOG_WARN, "insecure: serving a non-loopback address without protection",
+		"addr", listen, "missing", missing, "flag", "--insecure", NULL);
+	return 0;
+}
+
 static rpc_server *server;
 static uv_signal_t sigterm, sigint;
 
 /* The default database lives in the XDG state directory. */
-static const char *default_db(char *out, size_t outlen)
+const char *governd_default_db(char *out, size_t outlen)
 {
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
@@ -187,9 +308,11 @@ int main(int argc, char **argv)
 	store *st = NULL;
 	uv_loop_t *loop = uv_default_loop();
 
+	if (argc > 1 && strcmp(argv[1], "token") == 0)
+		return governd_token_main(argc - 1, argv + 1);
 	rpc_server_options_init(&cfg.rpc);
 	cfg.log_level = LOG_INFO;
-	if (parse_args(argc, argv) < 0)
+	if (parse_args(argc, argv) < 0 || setup_auth() < 0)
 		return EXIT_USAGE;
 	if (cfg.help) {
 		usage(stdout);
@@ -201,9 +324,11 @@ int main(int argc, char **argv)
 	}
 	log_setup((log_level)cfg.log_level, (log_format)cfg.log_format);
 	signal(SIGPIPE, SIG_IGN);
+	if (check_exposure(cfg.rpc.listen ? cfg.rpc.listen : "127.0.0.1:50051") < 0)
+		return EXIT_USAGE;
 
 	store_options_init(&sopts);
-	sopts.path = cfg.db ? cfg.db : default_db(dbpath, sizeof(dbpath));
+	sopts.path = cfg.db ? cfg.db : governd_default_db(dbpath, sizeof(dbpath));
 	if (cfg.event_retention)
 		sopts.event_retention = cfg.event_retention;
 	src = store_open(&sopts, &st, err, sizeof(err));
@@ -226,10 +351,12 @@ int main(int argc, char **argv)
 		store_close(st);
 		return rc == RPC_E_ADDR || rc == RPC_E_INVALID ? EXIT_USAGE : 1;
 	}
-	if (governance_register(server, st, cfg.heartbeat_ms) < 0 || health_register(server) < 0) {
+	if (auth_init(&auth_cfg, st, server) < 0 ||
+	    governance_register(server, st, cfg.heartbeat_ms) < 0 || health_register(server) < 0) {
 		log_msg(LOG_ERROR, "cannot register services", NULL);
 		rpc_server_free(server);
 		store_close(st);
+		auth_release();
 		return 1;
 	}
 	/* Signals are caught before the workers start, so that a SIGTERM
@@ -246,6 +373,7 @@ int main(int argc, char **argv)
 		governance_release();
 		rpc_server_free(server);
 		health_release();
+		auth_release();
 		return 1;
 	}
 	sweeper_start(loop, st);
@@ -253,7 +381,8 @@ int main(int argc, char **argv)
 		 (int)sysconf(_SC_NPROCESSORS_ONLN));
 	log_msg(LOG_INFO, "governd listening", "addr", bound, "threads", threads, "tls",
 		cfg.rpc.tls_cert_file ? (cfg.rpc.tls_client_ca_file ? "mtls" : "true") : "false",
-		"db", sopts.path, "version", VCLI_VERSION, NULL);
+		"auth", !auth_cfg.enabled ? "off" : cfg.rpc.tls_client_ca_file ?
+		"token+certificate" : "token", "db", sopts.path, "version", VCLI_VERSION, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	rpc_server_wait(server);
 	log_store_stats(st);
@@ -263,6 +392,7 @@ int main(int argc, char **argv)
 	governance_release();
 	rpc_server_free(server);
 	health_release();
+	auth_release();
 	uv_loop_close(loop);
 	log_msg(LOG_INFO, "stopped", NULL);
 	return 0;

@@ -23,9 +23,9 @@ void gov_fill_metrics(Vertice__Governance__V1__DecisionMetrics *dm, const store_
 	dm->last_sequence = m->last_seq;
 }
 
-void gov_get_metrics(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_get_metrics(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		     const struct auth_principal *who)
 {
-	struct gov *g = ud;
 	Vertice__Governance__V1__GetMetricsResponse resp =
 		VERTICE__GOVERNANCE__V1__GET_METRICS_RESPONSE__INIT;
 	Vertice__Governance__V1__DecisionMetrics dm =
@@ -39,10 +39,10 @@ void gov_get_metrics(rpc_call *call, const ProtobufCMessage *req, void *ud)
 	rpc_call_finish(call, VCLI_STATUS_OK, NULL);
 }
 
-void gov_get_session_stats(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_get_session_stats(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			   const struct auth_principal *who)
 {
 	const Vertice__Governance__V1__GetSessionStatsRequest *r = (const void *)req;
-	struct gov *g = ud;
 	Vertice__Governance__V1__GetSessionStatsResponse resp =
 		VERTICE__GOVERNANCE__V1__GET_SESSION_STATS_RESPONSE__INIT;
 	Google__Protobuf__Timestamp start = GOOGLE__PROTOBUF__TIMESTAMP__INIT;

@@ -296,7 +296,8 @@ static void ensure_tick(struct loop_ctx *ctx, uv_loop_t *loop)
 		uv_timer_start(&ctx->tick, on_tick, TICK_MS, TICK_MS);
 }
 
-void gov_stream_events(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_stream_events(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+		       const struct auth_principal *who)
 {
 	struct loop_ctx *ctx = &ctxs[rpc_call_worker(call)];
 	struct esub *s = calloc(1, sizeof(*s));
@@ -317,7 +318,8 @@ void gov_stream_events(rpc_call *call, const ProtobufCMessage *req, void *ud)
 
 /* ---- StreamDecisions ---- */
 
-void gov_stream_decisions(rpc_call *call, const ProtobufCMessage *req, void *ud)
+void gov_stream_decisions(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			  const struct auth_principal *who)
 {
 	const Vertice__Governance__V1__StreamDecisionsRequest *r = (const void *)req;
 	struct loop_ctx *ctx = &ctxs[rpc_call_worker(call)];

@@ -149,6 +149,8 @@ int v_proposal(const Vertice__Governance__V1__Decision *d, char *err, size_t err
 		FAIL("decision.idempotency_key is set from the request's idempotency_key; leave it empty");
 	if (d->sla_violated)
 		FAIL("sla_violated is set by the server; leave it false");
+	if (d->submitted_by && *d->submitted_by)
+		FAIL("submitted_by is the submitter's credential identity, set by the server; leave it empty");
 
 	/* operation_type: [a-z0-9_.-]{1,64} */
 	p = d->operation_type;

@@ -59,14 +59,14 @@ void store__proposal_release(struct store__proposal *meta)
 }
 
 int store__blob_submit(const uint8_t *proposal, size_t len, const char *id, int64_t now_ms,
-		       const char *idempotency_key, uint8_t **out, size_t *outlen,
-		       struct store__proposal *meta)
+		       const char *idempotency_key, const char *submitted_by, uint8_t **out,
+		       size_t *outlen, struct store__proposal *meta)
 {
 	Decision *d = vertice__governance__v1__decision__unpack(NULL, len, proposal);
 	Timestamp created, expires;
 	/* The server-owned fields are swapped for ours while packing and put
 	 * back before the message is freed, so nothing is allocated for them. */
-	char *old_id, *old_status, *old_key;
+	char *old_id, *old_status, *old_key, *old_by;
 	Timestamp *old_created, *old_expires, *old_updated;
 	size_t n;
 	int rc = 0;
@@ -84,12 +84,14 @@ int store__blob_submit(const uint8_t *proposal, size_t len, const char *id, int6
 	old_id = d->decision_id;
 	old_status = d->status;
 	old_key = d->idempotency_key;
+	old_by = d->submitted_by;
 	old_created = d->created_at;
 	old_expires = d->expires_at;
 	old_updated = d->updated_at;
 	d->decision_id = (char *)id;
 	d->status = "PENDING";
 	d->idempotency_key = str_or_empty(idempotency_key);
+	d->submitted_by = str_or_empty(submitted_by);
 	d->created_at = &created;
 	d->expires_at = &expires;
 	d->updated_at = &created;
@@ -102,6 +104,7 @@ int store__blob_submit(const uint8_t *proposal, size_t len, const char *id, int6
 	d->decision_id = old_id;
 	d->status = old_status;
 	d->idempotency_key = old_key;
+	d->submitted_by = old_by;
 	d->created_at = old_created;
 	d->expires_at = old_expires;
 	d->updated_at = old_updated;
@@ -206,6 +209,34 @@ static int merge(const uint8_t *base, size_t blen, const uint8_t *patch, size_t 
 	}
 	*outlen = o;
 	return 0;
+}
+
+int store__blob_string(const uint8_t *blob, size_t len, uint32_t field, const uint8_t **p,
+		       size_t *n)
+{
+	size_t pos = 0, start;
+	uint32_t num;
+	int found = 0;
+
+	*p = NULL;
+	*n = 0;
+	while (pos < len) {
+		start = pos;
+		if (next_field(blob, len, &pos, &num) < 0)
+			return -1;
+		if (num == field && (blob[start] & 7) == 2) {
+			uint64_t key = 0, l = 0;
+			size_t q = start;
+
+			/* The key and the length again: next_field skipped them. */
+			read_varint(blob, len, &q, &key);
+			read_varint(blob, len, &q, &l);
+			*p = blob + q;
+			*n = (size_t)l;
+			found = 1;
+		}
+	}
+	return found;
 }
 
 int store__blob_change(const uint8_t *blob, size_t len, const struct store__change *c,

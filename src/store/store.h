@@ -16,6 +16,11 @@
  *   (gap-free, commit order) in the same transaction.  After a commit the
  *   writer calls the event hook once with the new last sequence number.
  *
+ * - Every state change, and every refusal, appends an entry to the audit
+ *   trail in the same transaction, chained to the one before by a SHA-256
+ *   hash (common/audit_chain.h).  The entries of a batch are hashed and
+ *   written together just before its commit.
+ *
  * Decisions cross this interface as packed vertice.governance.v1.Decision
  * protobuf bytes ("blobs"): the store keeps them that way, so a list answer
  * is a concatenation of stored bytes, never a re-encoding.
@@ -41,6 +46,9 @@ typedef enum store_code {
 	STORE_E_CLOSED,       /* store shutting down */
 	STORE_E_FULL,         /* the disk is full: nothing written; retry once
 				 space is freed */
+	STORE_E_DENIED,       /* an authorization rule refused it (the message
+				 starts with the rule's name); the refusal is
+				 in the audit trail, nothing else changed */
 } store_code;
 
 const char *store_strerror(store_code code);
@@ -58,6 +66,10 @@ typedef struct store_options {
 	uint32_t event_ring;       /* recent events kept in memory for
 				      store_events_since (older ones come from
 				      the database); 0: 16384 */
+	int tokens_only;           /* open beside a running governd to manage
+				      tokens (governd token ...): nothing is
+				      loaded into memory and only TOKEN_CREATE
+				      and TOKEN_REVOKE run */
 } store_options;
 
 void store_options_init(store_options *o);
@@ -84,7 +96,19 @@ typedef enum store_op_kind {
 	STORE_OP_EXPIRE_DUE,     /* sweep every open decision past expires_at */
 	STORE_OP_SESSION_OPEN,
 	STORE_OP_SESSION_CLOSE,
+	STORE_OP_TOKEN_CREATE,
+	STORE_OP_TOKEN_REVOKE,
+	STORE_OP_AUDIT,          /* a refusal decided before the store: one
+				    audit entry with outcome DENIED */
 } store_op_kind;
+
+/* Token roles, as stored and as the wire spells them. */
+#define STORE_ROLE_PRODUCER "producer"
+#define STORE_ROLE_OPERATOR "operator"
+#define STORE_ROLE_ADMIN "admin"
+
+/* 1 for producer, operator or admin. */
+int store_role_valid(const char *role);
 
 typedef struct store_op store_op;
 
@@ -105,6 +129,26 @@ struct store_op {
 	size_t proposal_len;
 	const char *idempotency_key; /* SUBMIT; NULL/"": none */
 
+	/*
+	 * Who asks, from their credential: every op.  NULL when governd runs
+	 * without authentication; then the audit trail records the
+	 * session's operator (reviews, sessions) or "anonymous".  With an
+	 * actor, SUBMIT records it as the decision's submitted_by, and
+	 * APPROVE/REJECT/ESCALATE/SESSION_CLOSE refuse (STORE_E_DENIED) a
+	 * session of someone else, a decision the actor submitted, and one
+	 * assigned to someone else (docs/security.md has the rules).
+	 */
+	const char *actor;
+	const char *actor_role;      /* "producer", "operator", "admin", ... */
+	const char *token_name;      /* TOKEN_CREATE */
+	const char *token_role;      /* TOKEN_CREATE: store_role_valid() */
+	const char *token_identity;  /* TOKEN_CREATE */
+	const uint8_t *token_hash;   /* TOKEN_CREATE: SHA-256 of the secret */
+	const char *token_id;        /* TOKEN_REVOKE */
+	const char *audit_action;    /* AUDIT: what was refused ("decision.submit") */
+	const char *audit_subject;   /* AUDIT: its decision/session/token id, or "" */
+	const char *audit_detail;    /* AUDIT: why ("role: ...") */
+
 	/* ---- outputs (valid inside done(); the store frees them after) ---- */
 	store_code result;
 	char message[256];           /* for errors: ready for grpc-message */
@@ -118,6 +162,9 @@ struct store_op {
 	char session_id_out[40];     /* SESSION_OPEN */
 	int64_t session_created_ms;  /* SESSION_OPEN */
 	uint32_t expired;            /* EXPIRE_DUE: how many were swept */
+	char token_id_out[40];       /* TOKEN_CREATE */
+	int changed;                 /* TOKEN_REVOKE: 0 when it was revoked
+					already */
 
 	/* ---- completion ---- */
 	void (*done)(store_op *op);  /* runs on the writer thread */
@@ -194,6 +241,63 @@ typedef struct store_operator_stats {
 
 store_code store_get_operator_stats(store *st, const char *operator_id,
 				    store_operator_stats *out);
+
+/* ---- tokens ---- */
+
+typedef struct store_token {
+	char id[40];
+	char name[160];
+	char role[16];
+	char identity[160];
+	char created_by[160];
+	char revoked_by[160];
+	int64_t created_ms;
+	int64_t revoked_ms;          /* 0: valid */
+} store_token;
+
+/* The token whose secret hashes to hash (32 bytes), revoked or not; read
+ * from the database every time (callers cache).  STORE_E_NOTFOUND when
+ * none does. */
+store_code store_token_lookup(store *st, const uint8_t *hash, store_token *out);
+
+/* The token with this id. */
+store_code store_token_get(store *st, const char *id, store_token *out);
+
+/* Calls fn for each token, oldest first (revoked ones too when asked),
+ * until it returns non-zero. */
+store_code store_token_list(store *st, int include_revoked,
+			    int (*fn)(const store_token *t, void *ud), void *ud);
+
+/* ---- the audit trail ---- */
+
+typedef struct store_audit_entry {
+	uint64_t seq;
+	int64_t at_ms;
+	const char *actor, *role, *action, *outcome, *subject, *detail;
+	const char *prev_hash, *hash;
+} store_audit_entry;
+
+typedef struct store_audit_filter {
+	int64_t since_ms;            /* 0: any; else at_ms >= since_ms */
+	int64_t until_ms;            /* 0: any; else at_ms < until_ms */
+	const char *actor;           /* NULL/"": any; else exact matches */
+	const char *subject;
+	const char *action;
+	const char *outcome;
+} store_audit_filter;
+
+/*
+ * Calls fn for each entry with seq > after that matches f (NULL: all), in
+ * sequence order, at most limit of them (0: no limit), until fn returns
+ * non-zero.  The entry's strings are valid only during fn.  Read from the
+ * database, beside the writer.
+ */
+store_code store_audit_list(store *st, const store_audit_filter *f, uint64_t after,
+			    uint32_t limit, int (*fn)(const store_audit_entry *e, void *ud),
+			    void *ud);
+
+/* The sequence number of the last entry (0: none yet). */
+store_code store_audit_head(store *st, uint64_t *seq);
 
 /* ---- events ---- */
 

@@ -37,13 +37,27 @@ struct store__proposal {
 /*
  * Turns a proposal (packed Decision, validated by the caller) into the
  * stored decision: decision_id, status PENDING, created/expires/updated at
- * now, idempotency_key.  *out is malloc'd (caller frees), and so are the
- * strings of *meta (store__proposal_release).  Returns 0, -1 when the
- * proposal does not decode, -2 when memory runs out.
+ * now, idempotency_key, submitted_by (NULL/"": none).  *out is malloc'd
+ * (caller frees), and so are the strings of *meta
+ * (store__proposal_release).  Returns 0, -1 when the proposal does not
+ * decode, -2 when memory runs out.
  */
 int store__blob_submit(const uint8_t *proposal, size_t len, const char *id, int64_t now_ms,
-		       const char *idempotency_key, uint8_t **out, size_t *outlen,
-		       struct store__proposal *meta);
+		       const char *idempotency_key, const char *submitted_by, uint8_t **out,
+		       size_t *outlen, struct store__proposal *meta);
+
+/* Decision field numbers the writer reads from a blob without decoding it. */
+#define STORE__F_ESCALATED_TO 14
+#define STORE__F_SUBMITTED_BY 21
+
+/*
+ * Finds top-level string field `field` of a packed Decision (the last one,
+ * as a decoder would) without decoding the rest: *p and *n point into
+ * blob.  Returns 1 when found, 0 when absent (*n = 0), -1 when blob is not
+ * a well-formed message.
+ */
+int store__blob_string(const uint8_t *blob, size_t len, uint32_t field, const uint8_t **p,
+		       size_t *n);
 void store__proposal_release(struct store__proposal *meta);
 
 /* A change to a stored decision.  Fields of the Decision that the change

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 
 #include <sqlite3.h>
 
+#include "common/audit_chain.h"
 #include "common/buf.h"
 #include "common/timeutil.h"
 #include "store/store_int.h"
@@ -51,6 +53,7 @@
 #define TRIM_SLACK 1024        /* retention overshoot before trimming, at most */
 #define EVENT_CHUNK 64         /* ring events copied per lock hold */
 #define EVENTS_PER_INSERT 32   /* rows of one multi-row event INSERT */
+#define AUDIT_PER_INSERT 32    /* rows of one multi-row audit INSERT */
 #define ID_MAX 40
 #define PATH_CAP 1024
 
@@ -265,6 +268,16 @@ struct batch {
 	struct batch *next;
 };
 
+/* An audit entry of the batch being run.  Its strings are in
+ * st->audit_text, by offset (the buffer moves as the batch grows); the
+ * hashes are computed, in order, just before the batch's commit. */
+enum { AU_ACTOR, AU_ROLE, AU_ACTION, AU_OUTCOME, AU_SUBJECT, AU_DETAIL, AU_NFIELDS };
+
+struct audit_rec {
+	size_t off[AU_NFIELDS];
+	char hash[AUDIT_HASH_HEX + 1];
+};
+
 /* Review counts by operator, added up over a batch and written once. */
 struct opstat {
 	char operator_id[160];
@@ -277,6 +290,7 @@ struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *get, *events, *sess, *ostats;
 	sqlite3_stmt *count[8], *page[16];  /* by filter shape, prepared on use */
+	sqlite3_stmt *tok_hash, *tok_id, *tok_list, *audit;  /* prepared on use */
 	struct reader *next_idle, *next_all;
 };
 
@@ -330,6 +344,9 @@ struct store {
 	int64_t review_ms;
 	uint64_t next_seq;
 	int64_t earliest_expiry;   /* <= every open decision's expires_ms */
+	struct audit_rec *audit;   /* the batch's audit entries */
+	size_t naudit, capaudit;
+	buf audit_text;            /* their strings, NUL-terminated */
 	atomic_uint_fast64_t commits, ops, batch_ns, syncs, sync_ns;
 	void (*hook)(uint64_t, void *);
 	void *hook_ud;
@@ -347,7 +364,8 @@ struct store {
 	sqlite3_stmt *s_ins_dec, *s_esc_dec, *s_ins_res, *s_status, *s_idem, *s_floor,
 		*s_sess_get, *s_ins_sess, *s_close_sess, *s_req, *s_ins_req, *s_ins_ev,
 		*s_ins_evs, *s_trim_ev, *s_opstat, *s_sp, *s_release, *s_rollback_to, *s_begin,
-		*s_commit, *s_rollback;
+		*s_commit, *s_rollback, *s_audit_head, *s_ins_audit, *s_ins_audits, *s_tok_ins,
+		*s_tok_get, *s_tok_revoke;
 
 	/* readers */
 	pthread_mutex_t rlock;
@@ -368,6 +386,7 @@ const char *store_strerror(store_code code)
 	case STORE_E_NOMEM: return "out of memory";
 	case STORE_E_CLOSED: return "store closed";
 	case STORE_E_FULL: return "disk full";
+	case STORE_E_DENIED: return "permission denied";
 	}
 	return "unknown error";
 }
@@ -379,6 +398,13 @@ void store_options_init(store_options *o)
 	o->event_retention = 100000;
 	o->synchronous_full = 1;
 	o->event_ring = RING_DEFAULT;
+}
+
+int store_role_valid(const char *role)
+{
+	return role && (strcmp(role, STORE_ROLE_PRODUCER) == 0 ||
+			strcmp(role, STORE_ROLE_OPERATOR) == 0 ||
+			strcmp(role, STORE_ROLE_ADMIN) == 0);
 }
 
 int64_t store__now_ms(void)
@@ -561,6 +587,14 @@ static void vec_compact(struct vec *v)
  * open_floor_rid, below which no decision is open (what open() loads);
  * operator_stats keeps each operator's review counts, which version 1
  * computed by scanning decisions and escalations.
+ *
+ * Version 3 adds the audit trail and bearer tokens (docs/security.md).
+ * audit is append-only: entry seq is chained to entry seq - 1 by
+ * prev_hash, and hash covers the entry's content and prev_hash
+ * (common/audit_chain.h); it has no index but its key, so that an entry
+ * costs one row on the writer's path.  tokens keeps the SHA-256 of each
+ * secret, never the secret.  What happened before the upgrade is not in
+ * the trail: the chain starts at the first change after it.
  */
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial schema, kept as it was so that 1 -> 2 starts
@@ -674,6 +708,29 @@ static const char *const migrations[] = {
 	"DROP TABLE decisions_v1;"
 	"DROP TABLE requests_v1;"
 	"DROP TABLE escalations;",
+
+	/* 2 -> 3: the audit trail and tokens (see above) */
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  at_ms INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  outcome TEXT NOT NULL,"               /* OK or DENIED */
+	"  subject TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  prev_hash TEXT NOT NULL,"
+	"  hash TEXT NOT NULL);"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  identity TEXT NOT NULL,"
+	"  hash BLOB NOT NULL UNIQUE,"           /* SHA-256 of the secret */
+	"  created_ms INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  revoked_ms INTEGER,"
+	"  revoked_by TEXT) WITHOUT ROWID;",
 };
 
 /* The resolution of decision d, if any (an index probe per status). */
@@ -830,6 +887,17 @@ static const struct {
 	{ offsetof(store, s_sp), "SAVEPOINT op" },
 	{ offsetof(store, s_release), "RELEASE op" },
 	{ offsetof(store, s_rollback_to), "ROLLBACK TO op" },
+	{ offsetof(store, s_audit_head),
+	  "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1" },
+	{ offsetof(store, s_ins_audit),
+	  "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, subject, detail, "
+	  "prev_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" },
+	{ offsetof(store, s_tok_ins),
+	  "INSERT INTO tokens(id, name, role, identity, hash, created_ms, created_by) "
+	  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	{ offsetof(store, s_tok_get), "SELECT name, revoked_ms FROM tokens WHERE id=?1" },
+	{ offsetof(store, s_tok_revoke),
+	  "UPDATE tokens SET revoked_ms=?1, revoked_by=?2 WHERE id=?3" },
 	{ offsetof(store, s_begin), "BEGIN IMMEDIATE" },
 	{ offsetof(store, s_commit), "COMMIT" },
 	{ offsetof(store, s_rollback), "ROLLBACK" },
@@ -850,6 +918,10 @@ static void reader_close(struct reader *r)
 	sqlite3_finalize(r->events);
 	sqlite3_finalize(r->sess);
 	sqlite3_finalize(r->ostats);
+	sqlite3_finalize(r->tok_hash);
+	sqlite3_finalize(r->tok_id);
+	sqlite3_finalize(r->tok_list);
+	sqlite3_finalize(r->audit);
 	for (int i = 0; i < 8; i++)
 		sqlite3_finalize(r->count[i]);
 	for (int i = 0; i < 16; i++)
@@ -1313,6 +1385,133 @@ static int write_events(store *st, int64_t now)
 	return 0;
 }
 
+/* ---- the audit trail ---- */
+
+/* Adds an entry to the batch; -1 when memory runs out.  NULL strings are
+ * empty. */
+static int audit_add(store *st, const char *actor, const char *role, const char *action,
+		     const char *outcome, const char *subject, const char *detail)
+{
+	const char *v[AU_NFIELDS] = { actor, role, action, outcome, subject, detail };
+	struct audit_rec *r;
+
+	if (st->naudit == st->capaudit) {
+		size_t nc = st->capaudit ? st->capaudit * 2 : 64;
+		struct audit_rec *n = realloc(st->audit, nc * sizeof(*n));
+
+		if (!n)
+			return -1;
+		st->audit = n;
+		st->capaudit = nc;
+	}
+	r = &st->audit[st->naudit];
+	for (int i = 0; i < AU_NFIELDS; i++) {
+		const char *t = v[i] ? v[i] : "";
+
+		r->off[i] = st->audit_text.len;
+		if (buf_append(&st->audit_text, t, strlen(t) + 1) < 0)
+			return -1;
+	}
+	st->naudit++;
+	return 0;
+}
+
+static const char *audit_str(const store *st, const struct audit_rec *r, int field)
+{
+	return (const char *)st->audit_text.data + r->off[field];
+}
+
+static void audit_bind(store *st, sqlite3_stmt *s, int base, uint64_t seq, int64_t now,
+		       const struct audit_rec *r, const char *prev)
+{
+	sqlite3_bind_int64(s, base + 1, (sqlite3_int64)seq);
+	sqlite3_bind_int64(s, base + 2, now);
+	for (int f = 0; f < AU_NFIELDS; f++)
+		bind_text(s, base + 3 + f, audit_str(st, r, f));
+	bind_text(s, base + 9, prev);
+	bind_text(s, base + 10, r->hash);
+}
+
+/*
+ * Hashes the batch's entries onto the chain and writes them, inside the
+ * batch's transaction.  The head of the chain is read here, under the
+ * transaction's write lock, rather than remembered: another process
+ * (governd token ...) may have appended since the last batch.
+ */
+static int write_audit(store *st, int64_t now)
+{
+	char head[AUDIT_HASH_HEX + 1];
+	sqlite3_stmt *s = st->s_audit_head;
+	uint64_t seq = 0;
+	size_t i = 0;
+	int rc;
+
+	if (!st->naudit)
+		return 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(s, 1);
+
+		seq = (uint64_t)sqlite3_column_int64(s, 0);
+		snprintf(head, sizeof(head), "%s", h ? h : "");
+	} else {
+		memcpy(head, audit_chain_genesis, sizeof(head));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	for (size_t k = 0; k < st->naudit; k++) {
+		struct audit_rec *r = &st->audit[k];
+		struct audit_fields f = {
+			now, audit_str(st, r, AU_ACTOR), audit_str(st, r, AU_ROLE),
+			audit_str(st, r, AU_ACTION), audit_str(st, r, AU_OUTCOME),
+			audit_str(st, r, AU_SUBJECT), audit_str(st, r, AU_DETAIL),
+		};
+
+		if (audit_chain_hash(k ? st->audit[k - 1].hash : head, &f, r->hash) < 0)
+			return -1;
+	}
+	/* AUDIT_PER_INSERT rows per statement while there are that many. */
+	for (; st->naudit - i >= AUDIT_PER_INSERT; i += AUDIT_PER_INSERT) {
+		s = st->s_ins_audits;
+		for (size_t k = 0; k < AUDIT_PER_INSERT; k++)
+			audit_bind(st, s, (int)k * 10, seq + i + k + 1, now, &st->audit[i + k],
+				   i + k ? st->audit[i + k - 1].hash : head);
+		if (step_done(s) < 0)
+			return -1;
+	}
+	for (s = st->s_ins_audit; i < st->naudit; i++) {
+		audit_bind(st, s, 0, seq + i + 1, now, &st->audit[i],
+			   i ? st->audit[i - 1].hash : head);
+		if (step_done(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Refuses op by an authorization rule: the entry for the audit trail, the
+ * message ("<rule>: <why>"), STORE_E_DENIED.  The op must not have
+ * written anything: run_batch keeps its audit entry and nothing else.
+ */
+static store_code deny(store *st, store_op *op, const char *action, const char *subject,
+		       const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static store_code deny(store *st, store_op *op, const char *action, const char *subject,
+		       const char *rule, const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(op->message, sizeof(op->message), "%s: %s", rule, why);
+	if (audit_add(st, op->actor, op->actor_role, action, "DENIED", subject, op->message) < 0)
+		return no_memory(op);
+	return STORE_E_DENIED;
+}
+
 static struct opstat *opstat_for(store *st, const char *operator_id)
 {
 	struct opstat *o;
@@ -1477,7 +1676,7 @@ static store_code op_submit(store *st, store_op *op, int64_t now)
 	if (!e)
 		return no_memory(op);
 	rc = store__blob_submit(op->proposal, op->proposal_len, id, now, op->idempotency_key,
-				&e->blob, &e->len, &meta);
+				op->actor, &e->blob, &e->len, &meta);
 	if (rc < 0) {
 		if (rc == -1) {
 			snprintf(op->message, sizeof(op->message), "the proposal does not decode");
@@ -1491,6 +1690,18 @@ static store_code op_submit(store *st, store_op *op, int64_t now)
 	e->rank = meta.rank;
 	e->created_ms = now;
 	e->expires_ms = meta.expires_ms;
+	/* Entries go in before the writes: an op that fails after its audit
+	 * entry loses the entry with the rest (run_batch). */
+	{
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "operation_type=%s priority=%s%s%.128s",
+			 e->op_type, rank_names[e->rank], empty(e->assigned) ? "" :
+			 " assigned_operator=", e->assigned);
+		if (audit_add(st, op->actor ? op->actor : "anonymous", op->actor_role,
+			      "decision.submit", "OK", e->id, detail) < 0)
+			return no_memory(op);
+	}
 	s = st->s_ins_dec;
 	bind_text(s, 1, e->id);
 	sqlite3_bind_int(s, 2, e->rank);
@@ -1609,11 +1820,49 @@ static struct effect *fx_change(store *st, const char *id, const struct cur *c, 
 	return e;
 }
 
+/* 1 when string field `field` of blob is exactly s. */
+static int blob_field_is(const uint8_t *blob, size_t len, uint32_t field, const char *s)
+{
+	const uint8_t *p;
+	size_t n;
+
+	return store__blob_string(blob, len, field, &p, &n) == 1 && n == strlen(s) &&
+	       memcmp(p, s, n) == 0;
+}
+
+/*
+ * The rules on who reviews what (docs/security.md), for an authenticated
+ * actor and an open decision c: nobody reviews a decision they submitted;
+ * a decision assigned to someone is theirs, or of whoever it was escalated
+ * to.  STORE_OK, or the refusal (deny()).
+ */
+static store_code review_allowed(store *st, store_op *op, const char *action,
+				 const struct cur *c)
+{
+	if (blob_field_is(c->blob, c->len, STORE__F_SUBMITTED_BY, op->actor))
+		return deny(st, op, action, op->decision_id, "no-self-review",
+			    "'%.64s' submitted decision '%.40s' and cannot review it", op->actor,
+			    op->decision_id);
+	if (!empty(c->assigned) && strcmp(c->assigned, op->actor) != 0 &&
+	    !blob_field_is(c->blob, c->len, STORE__F_ESCALATED_TO, op->actor))
+		return deny(st, op, action, op->decision_id, "assigned-to-other",
+			    "decision '%.40s' is assigned to '%.64s'; only they, or an operator "
+			    "it is escalated to, may review it", op->decision_id, c->assigned);
+	return STORE_OK;
+}
+
 static store_code op_review(store *st, store_op *op, int64_t now)
 {
+	static const char *const actions[] = {
+		[STORE_OP_APPROVE] = "decision.approve",
+		[STORE_OP_REJECT] = "decision.reject",
+		[STORE_OP_ESCALATE] = "decision.escalate",
+	};
 	const char *opr = session_operator(st, op->session_id ? op->session_id : "");
+	const char *action = actions[op->kind];
 	int new_status = op->kind == STORE_OP_APPROVE ? ST_APPROVED :
 			 op->kind == STORE_OP_REJECT ? ST_REJECTED : ST_ESCALATED;
+	char detail[256];
 	struct store__change ch;
 	struct opstat *os;
 	struct effect *e;
@@ -1627,6 +1876,10 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 			 op->session_id ? op->session_id : "");
 		return STORE_E_SESSION;
 	}
+	if (op->actor && strcmp(opr, op->actor) != 0)
+		return deny(st, op, action, op->decision_id, "session-owner",
+			    "session '%.40s' belongs to '%.64s', not to '%.64s'", op->session_id,
+			    opr, op->actor);
 	rc = lookup(st, op->decision_id ? op->decision_id : "", &c);
 	if (rc == STORE_E_NOTFOUND) {
 		snprintf(op->message, sizeof(op->message), "decision '%.64s' not found",
@@ -1642,6 +1895,8 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 			 op->decision_id, c.status == ST_NONE ? "resolved" : st_names[c.status]);
 		return STORE_E_CONFLICT;
 	}
+	if (op->actor && (rc = review_allowed(st, op, action, &c)) != STORE_OK)
+		return rc;
 	/* The entry now (it may need memory), the counts once the op is done. */
 	if (!(os = opstat_for(st, opr)))
 		return no_memory(op);
@@ -1678,6 +1933,11 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 			 "stored decision '%.64s' does not decode", op->decision_id);
 		return STORE_E_IO;
 	}
+	snprintf(detail, sizeof(detail), "session=%.40s%s%.128s", op->session_id,
+		 new_status == ST_ESCALATED ? " to=" : "",
+		 new_status == ST_ESCALATED && op->target ? op->target : "");
+	if (audit_add(st, opr, op->actor_role, action, "OK", op->decision_id, detail) < 0)
+		return no_memory(op);
 	if (begin_writes(st, empty(op->request_id) ? 1 : 2) < 0 ||
 	    write_change(st, e, opr, now) < 0)
 		return io_fail(st, op);
@@ -1729,6 +1989,8 @@ static store_code expire_one(store *st, store_op *op, const char *id, int due, i
 			 "stored decision '%.64s' does not decode", id);
 		return STORE_E_IO;
 	}
+	if (audit_add(st, "system", "system", "decision.expire", "OK", id, "") < 0)
+		return no_memory(op);
 	if (begin_writes(st, due) < 0 || write_change(st, e, "system", now) < 0)
 		return io_fail(st, op);
 	op->expired++;
@@ -1783,6 +2045,9 @@ static store_code op_session_open(store *st, store_op *op, int64_t now)
 	if (!e || !(e->operator_id = strdup(op->operator_id ? op->operator_id : "")))
 		return no_memory(op);
 	e->created_ms = now;
+	if (audit_add(st, op->actor ? op->actor : e->operator_id, op->actor_role, "session.open",
+		      "OK", e->id, "") < 0)
+		return no_memory(op);
 	bind_text(s, 1, e->id);
 	bind_text(s, 2, e->operator_id);
 	sqlite3_bind_int64(s, 3, now);
@@ -1796,11 +2061,12 @@ static store_code op_session_open(store *st, store_op *op, int64_t now)
 static store_code op_session_close(store *st, store_op *op, int64_t now)
 {
 	const char *id = op->session_id ? op->session_id : "";
+	const char *opr = session_operator(st, id);
 	sqlite3_stmt *s;
 	struct effect *e;
 	int rc;
 
-	if (!session_operator(st, id)) {
+	if (!opr) {
 		/* Not open: closed already (fine) or never opened. */
 		s = st->s_sess_get;
 		bind_text(s, 1, id);
@@ -1813,6 +2079,12 @@ static store_code op_session_close(store *st, store_op *op, int64_t now)
 		snprintf(op->message, sizeof(op->message), "session '%.64s' not found", id);
 		return STORE_E_NOTFOUND;
 	}
+	if (op->actor && strcmp(opr, op->actor) != 0)
+		return deny(st, op, "session.close", id, "session-owner",
+			    "session '%.40s' belongs to '%.64s', not to '%.64s'", id, opr, op->actor);
+	if (audit_add(st, op->actor ? op->actor : opr, op->actor_role, "session.close", "OK", id,
+		      "") < 0)
+		return no_memory(op);
 	e = fx_add(st, FX_SESSION_CLOSE, id);
 	if (!e)
 		return no_memory(op);
@@ -1825,8 +2097,92 @@ static store_code op_session_close(store *st, store_op *op, int64_t now)
 	return STORE_OK;
 }
 
+static store_code op_token_create(store *st, store_op *op, int64_t now)
+{
+	sqlite3_stmt *s = st->s_tok_ins;
+	const char *identity = empty(op->token_identity) ? op->token_name : op->token_identity;
+	char detail[512];
+
+	if (empty(op->token_name) || !store_role_valid(op->token_role) || !op->token_hash) {
+		snprintf(op->message, sizeof(op->message),
+			 "a token needs a name, a role (producer, operator or admin) and a hash");
+		return STORE_E_INVALID;
+	}
+	store__random_id("t-", op->token_id_out, sizeof(op->token_id_out));
+	snprintf(detail, sizeof(detail), "name=%.128s role=%s identity=%.128s", op->token_name,
+		 op->token_role, identity);
+	if (audit_add(st, op->actor ? op->actor : "anonymous", op->actor_role, "token.create",
+		      "OK", op->token_id_out, detail) < 0)
+		return no_memory(op);
+	bind_text(s, 1, op->token_id_out);
+	bind_text(s, 2, op->token_name);
+	bind_text(s, 3, op->token_role);
+	bind_text(s, 4, identity);
+	sqlite3_bind_blob(s, 5, op->token_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, now);
+	bind_text(s, 7, op->actor ? op->actor : "anonymous");
+	if (step_done(s) < 0)
+		return io_fail(st, op);
+	op->processed_at_ms = now;
+	return STORE_OK;
+}
+
+static store_code op_token_revoke(store *st, store_op *op, int64_t now)
+{
+	sqlite3_stmt *s = st->s_tok_get;
+	const char *id = op->token_id ? op->token_id : "";
+	char detail[200];
+	int rc, revoked = 0;
+
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		revoked = sqlite3_column_type(s, 1) != SQLITE_NULL;
+		snprintf(detail, sizeof(detail), "name=%.128s", name ? name : "");
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		snprintf(op->message, sizeof(op->message), "token '%.64s' not found", id);
+		return STORE_E_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return io_fail(st, op);
+	op->processed_at_ms = now;
+	if (revoked)
+		return STORE_OK;  /* revoked already: nothing changes */
+	if (audit_add(st, op->actor ? op->actor : "anonymous", op->actor_role, "token.revoke",
+		      "OK", id, detail) < 0)
+		return no_memory(op);
+	s = st->s_tok_revoke;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, op->actor ? op->actor : "anonymous");
+	bind_text(s, 3, id);
+	if (step_done(s) < 0)
+		return io_fail(st, op);
+	op->changed = 1;
+	return STORE_OK;
+}
+
+/* A refusal decided before the store (a role, a credential): its entry. */
+static store_code op_audit(store *st, store_op *op, int64_t now)
+{
+	if (audit_add(st, op->actor ? op->actor : "anonymous", op->actor_role, op->audit_action,
+		      "DENIED", op->audit_subject, op->audit_detail) < 0)
+		return no_memory(op);
+	op->processed_at_ms = now;
+	return STORE_OK;
+}
+
 static store_code run_op(store *st, store_op *op, int64_t now)
 {
+	if (st->opts.tokens_only && op->kind != STORE_OP_TOKEN_CREATE &&
+	    op->kind != STORE_OP_TOKEN_REVOKE && op->kind != STORE_OP_AUDIT) {
+		snprintf(op->message, sizeof(op->message),
+			 "this store was opened to manage tokens only");
+		return STORE_E_INVALID;
+	}
 	switch (op->kind) {
 	case STORE_OP_SUBMIT: return op_submit(st, op, now);
 	case STORE_OP_APPROVE:
@@ -1835,6 +2191,9 @@ static store_code run_op(store *st, store_op *op, int64_t now)
 	case STORE_OP_EXPIRE_DUE: return op_expire(st, op, now);
 	case STORE_OP_SESSION_OPEN: return op_session_open(st, op, now);
 	case STORE_OP_SESSION_CLOSE: return op_session_close(st, op, now);
+	case STORE_OP_TOKEN_CREATE: return op_token_create(st, op, now);
+	case STORE_OP_TOKEN_REVOKE: return op_token_revoke(st, op, now);
+	case STORE_OP_AUDIT: return op_audit(st, op, now);
 	}
 	snprintf(op->message, sizeof(op->message), "unknown operation %d", (int)op->kind);
 	return STORE_E_INVALID;
@@ -2146,6 +2505,8 @@ static void reset_outputs(store_op *op)
 	op->created = op->replayed = 0;
 	op->processed_at_ms = 0;
 	op->expired = 0;
+	op->token_id_out[0] = '\0';
+	op->changed = 0;
 }
 
 /* Answers the batches an fdatasync has covered (every pending one, failed,
@@ -2243,6 +2604,8 @@ static void run_batch(store *st, store_op *list)
 	t0 = mono_ns();
 	st->cur = b;
 	st->nopst = 0;
+	st->naudit = 0;
+	buf_reset(&st->audit_text);
 	changes = sqlite3_total_changes64(st->db);
 	if (step_done(st->s_begin) < 0) {
 		fail_all(list, "begin", sqlite3_errmsg(st->db),
@@ -2250,7 +2613,7 @@ static void run_batch(store *st, store_op *list)
 		goto queue;
 	}
 	for (store_op *op = list; op; op = op->next) {
-		size_t mark = b->nfx;
+		size_t mark = b->nfx, audit_mark = st->naudit, text_mark = st->audit_text.len;
 		uint64_t seq_mark = st->next_seq;
 
 		st->in_savepoint = 0;
@@ -2281,6 +2644,11 @@ static void run_batch(store *st, store_op *list)
 		}
 		fx_truncate(st, mark);
 		st->next_seq = seq_mark;
+		/* A refusal keeps its entry: it is the op's one write. */
+		if (op->result != STORE_E_DENIED) {
+			st->naudit = audit_mark;
+			st->audit_text.len = text_mark;
+		}
 		op->decision = NULL;
 		op->decision_len = 0;
 		op->created = op->replayed = 0;
@@ -2289,6 +2657,8 @@ static void run_batch(store *st, store_op *list)
 	st->in_savepoint = 0;
 	if (!aborted && write_events(st, now) < 0)
 		aborted = 2;
+	if (!aborted && write_audit(st, now) < 0)
+		aborted = 3;
 	if (!aborted)
 		b->trimmed_to = trim_events(st, &trim_failed);
 	if (aborted || trim_failed || flush_opstats(st) < 0 || raise_floor(st, now) < 0 ||
@@ -2298,8 +2668,8 @@ static void run_batch(store *st, store_op *list)
 
 		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st->db));
 		fail_all(list, aborted == 1 ? "transaction rolled back" :
-			 aborted ? "writing events" : trim_failed ? "trimming events" : "commit",
-			 err, full);
+			 aborted == 2 ? "writing events" : aborted ? "writing the audit trail" :
+			 trim_failed ? "trimming events" : "commit", err, full);
 		if (!sqlite3_get_autocommit(st->db))
 			step_done(st->s_rollback);
 		fx_truncate(st, 0);
@@ -2485,6 +2855,7 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	st->earliest_expiry = INT64_MAX;
 	snprintf(st->path, sizeof(st->path), "%s", o->path);
 	st->wal_fd = -1;
+	buf_init(&st->audit_text, SIZE_MAX);
 	pthread_mutex_init(&st->qlock, NULL);
 	pthread_cond_init(&st->qcond, NULL);
 	{
@@ -2558,14 +2929,25 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 		for (int i = 0; i < EVENTS_PER_INSERT; i++)
 			buf_printf(&sql, "%s(?, ?, ?, ?, ?)", i ? "," : "");
 		st->s_ins_evs = prepare(st->db, buf_cstr(&sql));
+		/* And the batch's audit entries, AUDIT_PER_INSERT a statement. */
+		buf_reset(&sql);
+		buf_printf(&sql, "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, "
+				 "subject, detail, prev_hash, hash) VALUES");
+		for (int i = 0; i < AUDIT_PER_INSERT; i++)
+			buf_printf(&sql, "%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", i ? "," : "");
+		st->s_ins_audits = prepare(st->db, buf_cstr(&sql));
 		buf_release(&sql);
-		if (!st->s_ins_evs) {
+		if (!st->s_ins_evs || !st->s_ins_audits) {
 			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
 			return open_fail(st, STORE_E_IO, err, errlen, msg);
 		}
 	}
-	if ((rc = load_decisions(st)) < 0 || (rc = load_counts(st)) < 0 ||
-	    (rc = load_sessions(st)) < 0 || (rc = load_events(st)) < 0) {
+	if (st->opts.tokens_only) {
+		/* Beside a running governd: its memory is the truth, this one
+		 * stays empty and must never move the open floor. */
+		st->memory_short = 1;
+	} else if ((rc = load_decisions(st)) < 0 || (rc = load_counts(st)) < 0 ||
+		   (rc = load_sessions(st)) < 0 || (rc = load_events(st)) < 0) {
 		if (rc == -2)
 			return open_fail(st, STORE_E_NOMEM, err, errlen, "out of memory loading");
 		snprintf(msg, sizeof(msg), "loading: %s", sqlite3_errmsg(st->db));
@@ -2599,6 +2981,7 @@ void store_close(store *st)
 	for (size_t i = 0; i < N_WRITER_SQL; i++)
 		sqlite3_finalize(*writer_stmt(st, i));
 	sqlite3_finalize(st->s_ins_evs);
+	sqlite3_finalize(st->s_ins_audits);
 	while (st->all) {
 		struct reader *r = st->all;
 		st->all = r->next_all;
@@ -2627,6 +3010,8 @@ void store_close(store *st)
 		batch_free(b);
 	}
 	free(st->opst);
+	free(st->audit);
+	buf_release(&st->audit_text);
 	for (uint32_t i = 0; st->ring && i < st->ring_cap; i++)
 		free(st->ring[i].blob);
 	free(st->ring);
@@ -3148,5 +3533,203 @@ store_code store_events_since(store *st, uint64_t after, uint32_t max,
 		}
 	}
 	buf_release(&data);
+	return res;
+}
+
+/* ---- tokens and the audit trail (reads) ---- */
+
+/* A statement of reader r prepared on first use; NULL on failure. */
+static sqlite3_stmt *reader_stmt(struct reader *r, sqlite3_stmt **slot, const char *sql)
+{
+	if (!*slot)
+		*slot = prepare(r->db, sql);
+	return *slot;
+}
+
+#define TOKEN_COLUMNS "id, name, role, identity, created_ms, created_by, revoked_ms, revoked_by"
+
+static void col_copy(sqlite3_stmt *s, int i, char *out, size_t outlen)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+
+	snprintf(out, outlen, "%s", t ? t : "");
+}
+
+static void token_from_row(sqlite3_stmt *s, store_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	col_copy(s, 0, t->id, sizeof(t->id));
+	col_copy(s, 1, t->name, sizeof(t->name));
+	col_copy(s, 2, t->role, sizeof(t->role));
+	col_copy(s, 3, t->identity, sizeof(t->identity));
+	t->created_ms = sqlite3_column_int64(s, 4);
+	col_copy(s, 5, t->created_by, sizeof(t->created_by));
+	t->revoked_ms = sqlite3_column_type(s, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 6);
+	/* A revocation at the epoch still counts as one. */
+	if (sqlite3_column_type(s, 6) != SQLITE_NULL && !t->revoked_ms)
+		t->revoked_ms = 1;
+	col_copy(s, 7, t->revoked_by, sizeof(t->revoked_by));
+}
+
+/* One token by a key: the hash (blob) or the id (text). */
+static store_code token_one(store *st, int by_hash, const void *key, store_token *out)
+{
+	struct reader *r;
+	sqlite3_stmt *s;
+	store_code res = STORE_E_NOTFOUND;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(r = reader_get(st)))
+		return STORE_E_IO;
+	s = by_hash ? reader_stmt(r, &r->tok_hash, "SELECT " TOKEN_COLUMNS " FROM tokens "
+							"WHERE hash=?1") :
+		      reader_stmt(r, &r->tok_id, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE id=?1");
+	if (!s) {
+		reader_put(st, r);
+		return STORE_E_IO;
+	}
+	if (by_hash)
+		sqlite3_bind_blob(s, 1, key, 32, SQLITE_STATIC);
+	else
+		bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		token_from_row(s, out);
+		res = STORE_OK;
+	} else if (rc != SQLITE_DONE) {
+		res = STORE_E_IO;
+	}
+	sqlite3_reset(s);
+	reader_put(st, r);
+	return res;
+}
+
+store_code store_token_lookup(store *st, const uint8_t *hash, store_token *out)
+{
+	return token_one(st, 1, hash, out);
+}
+
+store_code store_token_get(store *st, const char *id, store_token *out)
+{
+	if (empty(id)) {
+		memset(out, 0, sizeof(*out));
+		return STORE_E_INVALID;
+	}
+	return token_one(st, 0, id, out);
+}
+
+store_code store_token_list(store *st, int include_revoked,
+			    int (*fn)(const store_token *t, void *ud), void *ud)
+{
+	struct reader *r;
+	sqlite3_stmt *s;
+	store_code res = STORE_OK;
+	store_token t;
+	int rc;
+
+	if (!(r = reader_get(st)))
+		return STORE_E_IO;
+	s = reader_stmt(r, &r->tok_list, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE ?1 OR "
+					 "revoked_ms IS NULL ORDER BY created_ms, id");
+	if (!s) {
+		reader_put(st, r);
+		return STORE_E_IO;
+	}
+	sqlite3_bind_int(s, 1, include_revoked ? 1 : 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		token_from_row(s, &t);
+		if (fn(&t, ud))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		res = STORE_E_IO;
+	sqlite3_reset(s);
+	reader_put(st, r);
+	return res;
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+
+	return t ? t : "";
+}
+
+store_code store_audit_list(store *st, const store_audit_filter *f, uint64_t after,
+			    uint32_t limit, int (*fn)(const store_audit_entry *e, void *ud),
+			    void *ud)
+{
+	static const store_audit_filter none = { 0, 0, NULL, NULL, NULL, NULL };
+	store_audit_entry e;
+	struct reader *r;
+	sqlite3_stmt *s;
+	store_code res = STORE_OK;
+	int rc;
+
+	if (!f)
+		f = &none;
+	if (after > INT64_MAX)
+		return STORE_OK;
+	if (!(r = reader_get(st)))
+		return STORE_E_IO;
+	/* A scan in key order: the trail is read by people, rarely, and an
+	 * index would cost every write. */
+	s = reader_stmt(r, &r->audit,
+			"SELECT seq, at_ms, actor, role, action, outcome, subject, detail, "
+			"prev_hash, hash FROM audit WHERE seq > ?1 AND (?2 = 0 OR at_ms >= ?2) "
+			"AND (?3 = 0 OR at_ms < ?3) AND (?4 = '' OR actor = ?4) "
+			"AND (?5 = '' OR subject = ?5) AND (?6 = '' OR action = ?6) "
+			"AND (?7 = '' OR outcome = ?7) ORDER BY seq LIMIT ?8");
+	if (!s) {
+		reader_put(st, r);
+		return STORE_E_IO;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
+	sqlite3_bind_int64(s, 2, f->since_ms);
+	sqlite3_bind_int64(s, 3, f->until_ms);
+	bind_text(s, 4, f->actor);
+	bind_text(s, 5, f->subject);
+	bind_text(s, 6, f->action);
+	bind_text(s, 7, f->outcome);
+	sqlite3_bind_int64(s, 8, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		e.seq = (uint64_t)sqlite3_column_int64(s, 0);
+		e.at_ms = sqlite3_column_int64(s, 1);
+		e.actor = col_text(s, 2);
+		e.role = col_text(s, 3);
+		e.action = col_text(s, 4);
+		e.outcome = col_text(s, 5);
+		e.subject = col_text(s, 6);
+		e.detail = col_text(s, 7);
+		e.prev_hash = col_text(s, 8);
+		e.hash = col_text(s, 9);
+		if (fn(&e, ud))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		res = STORE_E_IO;
+	sqlite3_reset(s);
+	reader_put(st, r);
+	return res;
+}
+
+store_code store_audit_head(store *st, uint64_t *seq)
+{
+	struct reader *r;
+	sqlite3_stmt *s = NULL;
+	store_code res = STORE_E_IO;
+
+	*seq = 0;
+	if (!(r = reader_get(st)))
+		return STORE_E_IO;
+	/* Rare (once per export): not worth a prepared slot. */
+	if (sqlite3_prepare_v2(r->db, "SELECT COALESCE(MAX(seq), 0) FROM audit", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		res = STORE_OK;
+	}
+	sqlite3_finalize(s);
+	reader_put(st, r);
 	return res;
 }

@@ -3,7 +3,9 @@
  * across reopen and the schema version, submission and idempotency, first
  * resolution wins inside one batch, request-id replay, sessions, expiry,
  * listing (order, filters, pages), exact metrics, operator stats, event
- * resume from memory and from the database, group commit, closing.
+ * resume from memory and from the database, group commit, closing; the
+ * audit chain, the review rules for authenticated actors, bearer tokens
+ * (also from a second, tokens-only store on the same file).
  *
  * Every test gets its own database under a mkdtemp directory (removed at
  * the end).  Operations are queued with store_submit and waited for; a
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "governance.pb-c.h"
+#include "common/audit_chain.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -313,7 +316,7 @@ static void reopen_and_schema(void **state)
 
 	db_path(path, sizeof(path), "reopen");
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	assert_int_equal(store_last_seq(st), 0);
 	/* The directory was made, private. */
 	{
@@ -326,7 +329,7 @@ static void reopen_and_schema(void **state)
 	store_close(st);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.total, 3);
 	assert_int_equal(m.pending, 3);
@@ -459,7 +462,7 @@ static void migrate_from_v1(void **state)
 	sqlite3_close(db);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	assert_int_equal(store_last_seq(st), 3);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.total, 5);
@@ -498,7 +501,7 @@ static void migrate_from_v1(void **state)
 	wop_release(&w, 1);
 	store_close(st);
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.pending, 1);
 	assert_int_equal(m.approved, 2);
@@ -1599,6 +1602,480 @@ static void demo_data(void **state)
 	store_close(st);
 }
 
+
+/* ---- the audit trail, the review rules, tokens ---- */
+
+struct aent {
+	uint64_t seq;
+	int64_t at;
+	char actor[64], role[16], action[32], outcome[8], subject[48], detail[256];
+	char prev[AUDIT_HASH_HEX + 1], hash[AUDIT_HASH_HEX + 1];
+};
+
+struct acollect {
+	struct aent *v;
+	size_t n, max;
+};
+
+static int collect_audit(const store_audit_entry *e, void *ud)
+{
+	struct acollect *c = ud;
+	struct aent *a;
+
+	if (c->n == c->max)
+		return 1;
+	a = &c->v[c->n++];
+	a->seq = e->seq;
+	a->at = e->at_ms;
+	snprintf(a->actor, sizeof(a->actor), "%s", e->actor);
+	snprintf(a->role, sizeof(a->role), "%s", e->role);
+	snprintf(a->action, sizeof(a->action), "%s", e->action);
+	snprintf(a->outcome, sizeof(a->outcome), "%s", e->outcome);
+	snprintf(a->subject, sizeof(a->subject), "%s", e->subject);
+	snprintf(a->detail, sizeof(a->detail), "%s", e->detail);
+	snprintf(a->prev, sizeof(a->prev), "%s", e->prev_hash);
+	snprintf(a->hash, sizeof(a->hash), "%s", e->hash);
+	return 0;
+}
+
+static size_t audit_matching(store *st, const store_audit_filter *f, struct aent *out, size_t max)
+{
+	struct acollect c = { out, 0, max };
+
+	assert_int_equal(store_audit_list(st, f, 0, 0, collect_audit, &c), STORE_OK);
+	return c.n;
+}
+
+/* The whole trail is one unbroken chain from the first entry. */
+static void check_chain(const struct aent *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct audit_fields f = { a[i].at, a[i].actor, a[i].role, a[i].action,
+					  a[i].outcome, a[i].subject, a[i].detail };
+		char h[AUDIT_HASH_HEX + 1];
+
+		assert_int_equal(a[i].seq, i + 1);
+		assert_string_equal(a[i].prev, i ? a[i - 1].hash : audit_chain_genesis);
+		assert_int_equal(audit_chain_hash(a[i].prev, &f, h), 0);
+		assert_string_equal(h, a[i].hash);
+	}
+}
+
+static struct aent *audit_all(store *st, size_t *n)
+{
+	static struct aent all[512];
+
+	*n = audit_matching(st, NULL, all, 512);
+	check_chain(all, *n);
+	return all;
+}
+
+/* Submits one decision as actor; its id in id. */
+static void submit_as(store *st, const char *actor, const char *assigned, char *id, size_t idlen)
+{
+	struct wop w;
+	size_t len;
+	uint8_t *p = proposal("block_ip", "HIGH", 3600, assigned, &len);
+	Decision *d;
+
+	memset(&w, 0, sizeof(w));
+	w.op.kind = STORE_OP_SUBMIT;
+	w.op.proposal = p;
+	w.op.proposal_len = len;
+	w.op.actor = actor;
+	w.op.actor_role = actor ? "producer" : NULL;
+	run(st, &w, 1);
+	assert_int_equal(w.op.result, STORE_OK);
+	d = decode(w.decision, w.len);
+	snprintf(id, idlen, "%s", d->decision_id);
+	assert_string_equal(d->submitted_by, actor ? actor : "");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(&w, 1);
+	free(p);
+}
+
+static void review_op(struct wop *w, store_op_kind kind, const char *actor, const char *sid,
+		      const char *id)
+{
+	memset(w, 0, sizeof(*w));
+	w->op.kind = kind;
+	w->op.actor = actor;
+	w->op.actor_role = "operator";
+	w->op.session_id = sid;
+	w->op.decision_id = id;
+	w->op.comment = "reviewed";
+	w->op.target = "alice";
+}
+
+static store_code review_as(store *st, store_op_kind kind, const char *actor, const char *sid,
+			    const char *id, char *msg, size_t msglen)
+{
+	struct wop w;
+
+	review_op(&w, kind, actor, sid, id);
+	run(st, &w, 1);
+	snprintf(msg, msglen, "%s", w.message);
+	wop_release(&w, 1);
+	return w.op.result;
+}
+
+static void migrate_from_v2(void **state)
+{
+	char path[256], parent[256], sid[40] = "s-alice", msg[256];
+	Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+	Google__Protobuf__Timestamp c = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	Google__Protobuf__Timestamp e = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	int64_t t = (int64_t)time(NULL) * 1000 - 60000;
+	store_token tok;
+	struct aent *a;
+	sqlite3_stmt *s;
+	uint8_t b[512];
+	size_t len, n;
+	sqlite3 *db;
+	store *st;
+
+	db_path(path, sizeof(path), "v2");
+	snprintf(parent, sizeof(parent), "%s/v2", dir);
+	mkdir(parent, 0700);
+	snprintf(parent, sizeof(parent), "%s/v2/nested", dir);
+	mkdir(parent, 0700);
+	/* The version 2 schema as version 2 made it, with an open decision,
+	 * an open session and an event. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"PRAGMA journal_mode=WAL;"
+		"CREATE TABLE sessions (id TEXT PRIMARY KEY, operator_id TEXT NOT NULL,"
+		"  created_ms INTEGER NOT NULL, closed_ms INTEGER) WITHOUT ROWID;"
+		"CREATE TABLE events (seq INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
+		"  at_ms INTEGER NOT NULL, decision_id TEXT NOT NULL, blob BLOB NOT NULL);"
+		"CREATE TABLE decisions (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+		"  open_status TEXT NOT NULL, priority_rank INTEGER NOT NULL,"
+		"  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+		"  operation_type TEXT NOT NULL, assigned_operator TEXT NOT NULL,"
+		"  idempotency_key TEXT UNIQUE, blob BLOB NOT NULL);"
+		"CREATE TABLE resolutions (rid INTEGER PRIMARY KEY, id TEXT NOT NULL,"
+		"  status TEXT NOT NULL, priority_rank INTEGER NOT NULL,"
+		"  created_ms INTEGER NOT NULL, reviewed_ms INTEGER NOT NULL,"
+		"  reviewed_by TEXT NOT NULL, operation_type TEXT NOT NULL,"
+		"  assigned_operator TEXT NOT NULL, blob BLOB NOT NULL);"
+		"CREATE UNIQUE INDEX resolutions_by_status"
+		"  ON resolutions(status, priority_rank, created_ms, id);"
+		"CREATE INDEX sessions_by_operator ON sessions(operator_id, created_ms);"
+		"CREATE TABLE requests (request_id TEXT PRIMARY KEY, decision_id TEXT NOT NULL,"
+		"  kind INTEGER NOT NULL, processed_ms INTEGER NOT NULL, blob BLOB NOT NULL);"
+		"CREATE TABLE operator_stats (operator_id TEXT PRIMARY KEY,"
+		"  approved INTEGER NOT NULL, rejected INTEGER NOT NULL,"
+		"  escalated INTEGER NOT NULL, response_ms INTEGER NOT NULL) WITHOUT ROWID;"
+		"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+		"INSERT INTO meta(key, value) VALUES('open_floor_rid', 0);"
+		"INSERT INTO sessions VALUES('s-alice', 'alice', 0, NULL);"
+		"INSERT INTO events VALUES(1, 0, 0, 'd-open', x'');"
+		"PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	d.decision_id = "d-open";
+	d.operation_type = "block_ip";
+	d.status = "PENDING";
+	d.priority = "HIGH";
+	d.sla_seconds = 3600;
+	c.seconds = t / 1000;
+	e.seconds = t / 1000 + 3600;
+	d.created_at = &c;
+	d.expires_at = &e;
+	len = vertice__governance__v1__decision__get_packed_size(&d);
+	assert_true(len <= sizeof(b));
+	vertice__governance__v1__decision__pack(&d, b);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"INSERT INTO decisions(id, open_status, priority_rank, created_ms, expires_ms, "
+		"operation_type, assigned_operator, blob) VALUES('d-open', 'PENDING', 1, ?1, ?2, "
+		"'block_ip', '', ?3)", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_int64(s, 1, t);
+	sqlite3_bind_int64(s, 2, t + 3600000);
+	sqlite3_bind_blob(s, 3, b, (int)len, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_last_seq(st), 1);
+	a = audit_all(st, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_token_get(st, "t-none", &tok), STORE_E_NOTFOUND);
+	/* What was open stays reviewable; the review starts the chain. */
+	assert_int_equal(review_as(st, STORE_OP_APPROVE, NULL, sid, "d-open", msg, sizeof(msg)),
+			 STORE_OK);
+	a = audit_all(st, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].actor, "alice");
+	assert_string_equal(a[0].action, "decision.approve");
+	assert_string_equal(a[0].outcome, "OK");
+	assert_string_equal(a[0].subject, "d-open");
+	assert_string_equal(a[0].prev, audit_chain_genesis);
+	store_close(st);
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_schema_version(st), 3);
+	a = audit_all(st, &n);
+	assert_int_equal(n, 1);
+	store_close(st);
+}
+
+static void audit_and_rules(void **state)
+{
+	char path[256], msg[256], mine[40], carols[40], other[40], s_bot[40], s_alice[40],
+		s_bob[40], s_carol[40];
+	store_audit_filter f;
+	struct wop w[40], g;
+	struct aent *a, sel[64];
+	size_t n, before, len;
+	uint8_t *p;
+	store *st;
+	Decision *d;
+	int denied = 0;
+
+	db_path(path, sizeof(path), "rules");
+	st = open_at(path, 0, 0);
+	session_open(st, "bot-1", s_bot, sizeof(s_bot));
+	session_open(st, "alice", s_alice, sizeof(s_alice));
+	session_open(st, "bob", s_bob, sizeof(s_bob));
+	session_open(st, "carol", s_carol, sizeof(s_carol));
+	submit_as(st, "bot-1", NULL, mine, sizeof(mine));
+	submit_as(st, "bot-1", "carol", carols, sizeof(carols));
+	submit_as(st, NULL, NULL, other, sizeof(other));
+
+	/* Nobody reviews what they submitted. */
+	assert_int_equal(review_as(st, STORE_OP_APPROVE, "bot-1", s_bot, mine, msg, sizeof(msg)),
+			 STORE_E_DENIED);
+	assert_non_null(strstr(msg, "no-self-review: 'bot-1' submitted decision"));
+	/* A session is its operator's alone. */
+	assert_int_equal(review_as(st, STORE_OP_REJECT, "alice", s_bob, mine, msg, sizeof(msg)),
+			 STORE_E_DENIED);
+	assert_non_null(strstr(msg, "session-owner: session"));
+	assert_non_null(strstr(msg, "belongs to 'bob', not to 'alice'"));
+	/* Assigned to carol: not alice's, until carol escalates it to her. */
+	assert_int_equal(review_as(st, STORE_OP_APPROVE, "alice", s_alice, carols, msg,
+				   sizeof(msg)), STORE_E_DENIED);
+	assert_non_null(strstr(msg, "assigned-to-other: decision"));
+	assert_non_null(strstr(msg, "is assigned to 'carol'"));
+	assert_int_equal(review_as(st, STORE_OP_ESCALATE, "carol", s_carol, carols, msg,
+				   sizeof(msg)), STORE_OK);
+	assert_int_equal(review_as(st, STORE_OP_ESCALATE, "carol", s_carol, carols, msg,
+				   sizeof(msg)), STORE_E_DENIED);
+	assert_int_equal(review_as(st, STORE_OP_APPROVE, "alice", s_alice, carols, msg,
+				   sizeof(msg)), STORE_OK);
+	d = get(st, carols);
+	assert_string_equal(d->history->reviewed_by, "alice");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	/* A refusal and a review in one batch: the refusal is recorded and
+	 * changes nothing, the review goes through. */
+	gate_close(st, &g);
+	review_op(&w[0], STORE_OP_APPROVE, "bob", s_alice, mine);
+	review_op(&w[1], STORE_OP_APPROVE, "bob", s_bob, mine);
+	queue(st, w, 2);
+	gate_open();
+	wait_all();
+	assert_int_equal(w[0].op.result, STORE_E_DENIED);
+	assert_int_equal(w[1].op.result, STORE_OK);
+	wop_release(w, 2);
+	/* Closing someone else's session is refused too. */
+	memset(&w[0], 0, sizeof(w[0]));
+	w[0].op.kind = STORE_OP_SESSION_CLOSE;
+	w[0].op.session_id = s_carol;
+	w[0].op.actor = "bob";
+	w[0].op.actor_role = "operator";
+	run(st, w, 1);
+	assert_int_equal(w[0].op.result, STORE_E_DENIED);
+	/* A refusal decided by the caller. */
+	memset(&w[0], 0, sizeof(w[0]));
+	w[0].op.kind = STORE_OP_AUDIT;
+	w[0].op.actor = "bot-1";
+	w[0].op.actor_role = "producer";
+	w[0].op.audit_action = "decision.approve";
+	w[0].op.audit_subject = other;
+	w[0].op.audit_detail = "role: ApproveDecision needs the operator role";
+	run(st, w, 1);
+	assert_int_equal(w[0].op.result, STORE_OK);
+	/* Without an actor (no authentication) nothing of this applies. */
+	assert_int_equal(review_as(st, STORE_OP_APPROVE, NULL, s_bot, other, msg, sizeof(msg)),
+			 STORE_OK);
+
+	a = audit_all(st, &n);
+	/* 5 sessions (with the gate's), 3 submissions, 4 reviews, 7 refusals */
+	assert_int_equal(n, 19);
+	for (size_t i = 0; i < n; i++)
+		denied += !strcmp(a[i].outcome, "DENIED");
+	assert_int_equal(denied, 7);
+	assert_string_equal(a[0].action, "session.open");
+	assert_string_equal(a[0].actor, "bot-1");
+	assert_string_equal(a[4].action, "decision.submit");
+	assert_string_equal(a[4].actor, "bot-1");
+	assert_string_equal(a[4].role, "producer");
+	assert_non_null(strstr(a[4].detail, "operation_type=block_ip priority=HIGH"));
+	assert_string_equal(a[6].actor, "anonymous");
+	assert_string_equal(a[7].outcome, "DENIED");
+	assert_string_equal(a[7].subject, mine);
+	assert_non_null(strstr(a[7].detail, "no-self-review"));
+	memset(&f, 0, sizeof(f));
+	f.outcome = "DENIED";
+	f.actor = "alice";
+	assert_int_equal(audit_matching(st, &f, sel, 64), 2);
+	memset(&f, 0, sizeof(f));
+	f.subject = carols;
+	assert_int_equal(audit_matching(st, &f, sel, 64), 5);
+	f.action = "decision.escalate";
+	assert_int_equal(audit_matching(st, &f, sel, 64), 2);
+	assert_non_null(strstr(sel[0].detail, " to=alice"));
+	memset(&f, 0, sizeof(f));
+	f.since_ms = a[0].at;
+	f.until_ms = a[0].at;
+	assert_int_equal(audit_matching(st, &f, sel, 64), 0);
+	f.until_ms = a[n - 1].at + 1;
+	assert_int_equal(audit_matching(st, &f, sel, 64), (int)n);
+
+	/* A batch with more entries than one multi-row INSERT holds. */
+	before = n;
+	gate_close(st, &g);
+	p = proposal("scale_down", "LOW", 600, NULL, &len);
+	for (int i = 0; i < 40; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].op.kind = STORE_OP_SUBMIT;
+		w[i].op.proposal = p;
+		w[i].op.proposal_len = len;
+	}
+	queue(st, w, 40);
+	gate_open();
+	wait_all();
+	wop_release(w, 40);
+	free(p);
+	a = audit_all(st, &n);
+	assert_int_equal(n, before + 1 + 40);  /* the gate's session too */
+	/* The chain goes on after a restart. */
+	store_close(st);
+	st = open_at(path, 0, 0);
+	session_open(st, "dave", s_bot, sizeof(s_bot));
+	a = audit_all(st, &n);
+	assert_int_equal(n, before + 42);
+	assert_string_equal(a[n - 1].actor, "dave");
+	store_close(st);
+}
+
+static store_code token_op(store *st, store_op_kind kind, const char *name, const char *role,
+			   const char *identity, const uint8_t *hash, const char *id,
+			   struct wop *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->op.kind = kind;
+	w->op.actor = "root";
+	w->op.actor_role = "admin";
+	w->op.token_name = name;
+	w->op.token_role = role;
+	w->op.token_identity = identity;
+	w->op.token_hash = hash;
+	w->op.token_id = id;
+	run(st, w, 1);
+	return w->op.result;
+}
+
+static int count_token(const store_token *t, void *ud)
+{
+	(*(int *)ud)++;
+	return 0;
+}
+
+static void tokens(void **state)
+{
+	char path[256], id1[40], id2[40], sid[40];
+	uint8_t h1[32], h2[32], h3[32];
+	store_options o;
+	store_token t;
+	struct wop w;
+	struct aent *a;
+	store *st, *admin;
+	size_t n;
+	char err[512];
+	int count = 0;
+
+	assert_int_equal(audit_sha256("vt_one", 6, h1), 0);
+	assert_int_equal(audit_sha256("vt_two", 6, h2), 0);
+	assert_int_equal(audit_sha256("vt_three", 8, h3), 0);
+	db_path(path, sizeof(path), "tokens");
+	st = open_at(path, 0, 0);
+	assert_int_equal(token_op(st, STORE_OP_TOKEN_CREATE, "ci-bot", "producer", NULL, h1, NULL,
+				  &w), STORE_OK);
+	snprintf(id1, sizeof(id1), "%s", w.op.token_id_out);
+	assert_int_equal(strlen(id1), 34);
+	assert_memory_equal(id1, "t-", 2);
+	assert_int_equal(token_op(st, STORE_OP_TOKEN_CREATE, "alice's laptop", "operator",
+				  "alice", h2, NULL, &w), STORE_OK);
+	snprintf(id2, sizeof(id2), "%s", w.op.token_id_out);
+	assert_int_equal(token_op(st, STORE_OP_TOKEN_CREATE, "x", "superuser", NULL, h3, NULL,
+				  &w), STORE_E_INVALID);
+	assert_non_null(strstr(w.message, "producer, operator or admin"));
+
+	assert_int_equal(store_token_lookup(st, h1, &t), STORE_OK);
+	assert_string_equal(t.id, id1);
+	assert_string_equal(t.identity, "ci-bot");  /* no identity: the name */
+	assert_string_equal(t.role, "producer");
+	assert_string_equal(t.created_by, "root");
+	assert_int_equal(t.revoked_ms, 0);
+	assert_int_equal(store_token_lookup(st, h2, &t), STORE_OK);
+	assert_string_equal(t.identity, "alice");
+	assert_string_equal(t.name, "alice's laptop");
+	assert_int_equal(store_token_lookup(st, h3, &t), STORE_E_NOTFOUND);
+
+	assert_int_equal(token_op(st, STORE_OP_TOKEN_REVOKE, NULL, NULL, NULL, NULL, id1, &w),
+			 STORE_OK);
+	assert_int_equal(w.op.changed, 1);
+	assert_int_equal(token_op(st, STORE_OP_TOKEN_REVOKE, NULL, NULL, NULL, NULL, id1, &w),
+			 STORE_OK);
+	assert_int_equal(w.op.changed, 0);
+	assert_int_equal(token_op(st, STORE_OP_TOKEN_REVOKE, NULL, NULL, NULL, NULL, "t-nope", &w),
+			 STORE_E_NOTFOUND);
+	assert_non_null(strstr(w.message, "token 't-nope' not found"));
+	assert_int_equal(store_token_get(st, id1, &t), STORE_OK);
+	assert_true(t.revoked_ms > 0);
+	assert_string_equal(t.revoked_by, "root");
+	assert_int_equal(store_token_list(st, 0, count_token, &count), STORE_OK);
+	assert_int_equal(count, 1);
+	count = 0;
+	assert_int_equal(store_token_list(st, 1, count_token, &count), STORE_OK);
+	assert_int_equal(count, 2);
+
+	/* A second store on the same file, as `governd token create` opens
+	 * it beside a running governd: what it writes is seen at once, and
+	 * the two writers extend one chain. */
+	store_options_init(&o);
+	o.path = path;
+	o.tokens_only = 1;
+	assert_int_equal(store_open(&o, &admin, err, sizeof(err)), STORE_OK);
+	assert_int_equal(token_op(admin, STORE_OP_TOKEN_CREATE, "ops", "admin", NULL, h3, NULL, &w),
+			 STORE_OK);
+	assert_int_equal(store_token_lookup(st, h3, &t), STORE_OK);
+	assert_string_equal(t.role, "admin");
+	session_open(st, "alice", sid, sizeof(sid));
+	assert_int_equal(token_op(admin, STORE_OP_TOKEN_REVOKE, NULL, NULL, NULL, NULL, id2, &w),
+			 STORE_OK);
+	memset(&w, 0, sizeof(w));
+	w.op.kind = STORE_OP_SESSION_OPEN;
+	w.op.operator_id = "mallory";
+	run(admin, &w, 1);
+	assert_int_equal(w.op.result, STORE_E_INVALID);
+	store_close(admin);
+	assert_int_equal(store_token_lookup(st, h2, &t), STORE_OK);
+	assert_true(t.revoked_ms > 0);
+	session_open(st, "bob", sid, sizeof(sid));
+	a = audit_all(st, &n);
+	assert_int_equal(n, 7);
+	assert_string_equal(a[0].action, "token.create");
+	assert_string_equal(a[0].actor, "root");
+	assert_string_equal(a[0].subject, id1);
+	assert_non_null(strstr(a[0].detail, "name=ci-bot role=producer identity=ci-bot"));
+	assert_string_equal(a[2].action, "token.revoke");
+	assert_string_equal(a[3].action, "token.create");
+	assert_string_equal(a[4].action, "session.open");
+	assert_string_equal(a[5].action, "token.revoke");
+	assert_string_equal(a[6].actor, "bob");
+	store_close(st);
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/vcli-store-XXXXXX");
@@ -1619,6 +2096,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reopen_and_schema),
 		cmocka_unit_test(migrate_from_v1),
+		cmocka_unit_test(migrate_from_v2),
+		cmocka_unit_test(audit_and_rules),
+		cmocka_unit_test(tokens),
 		cmocka_unit_test(submit_and_idempotency),
 		cmocka_unit_test(first_resolution_wins),
 		cmocka_unit_test(escalate_then_approve),
