@@ -186,6 +186,43 @@ static void resolve_errors_name_the_source(void **state)
 	assert_string_equal(err, "'--tls-cert' needs '--tls-key' as well");
 }
 
+/* The token is a secret: resolved like any setting, never echoed. */
+static void token_is_never_shown(void **state)
+{
+	static const char tok[] = "vt_0123456789abcdef0123456789abcdef"
+				  "0123456789abcdef0123456789abcdef";
+	struct cfg_inputs in;
+	struct cfg_file f;
+	struct cfg c;
+	char err[512], text[256];
+
+	snprintf(text, sizeof(text), "token = %s\n", tok);
+	assert_int_equal(parse(&f, text, err, sizeof(err)), 0);
+	memset(&in, 0, sizeof(in));
+	in.file = &f;
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.token, tok);
+	assert_int_equal(c.s[CFG_TOKEN].origin, CFG_ORIGIN_FILE);
+	assert_string_equal(cfg_shown(CFG_TOKEN, c.s[CFG_TOKEN].text), "(hidden)");
+	assert_string_equal(cfg_shown(CFG_SERVER, "a:1"), "a:1");
+	in.env[CFG_TOKEN] = "vt_from_env";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.token, "vt_from_env");
+	assert_int_equal(c.s[CFG_TOKEN].origin, CFG_ORIGIN_ENV);
+	cfg_file_release(&f);
+
+	/* A bad value, from the environment or the file: the message says
+	 * where and why, never what. */
+	memset(&in, 0, sizeof(in));
+	in.env[CFG_TOKEN] = "vt_secret with space";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), -1);
+	assert_null(strstr(err, "secret"));
+	assert_non_null(strstr(err, "'(hidden)' in VCLI_TOKEN"));
+	assert_int_equal(parse(&f, "token = vt_secret\tx\n", err, sizeof(err)), -1);
+	assert_null(strstr(err, "secret"));
+	assert_non_null(strstr(err, "/etc/vcli.conf:1: invalid value '(hidden)' for 'token'"));
+}
+
 static void tls_and_color(void **state)
 {
 	struct cfg_inputs in;
@@ -240,6 +277,7 @@ int main(void)
 		cmocka_unit_test(file_limits),
 		cmocka_unit_test(precedence),
 		cmocka_unit_test(resolve_errors_name_the_source),
+		cmocka_unit_test(token_is_never_shown),
 		cmocka_unit_test(tls_and_color),
 		cmocka_unit_test(default_path),
 		cmocka_unit_test(endpoints),

@@ -403,6 +403,13 @@ static void session_file(void **state)
 	assert_int_equal(state_session_parse("garbage\n", 8, &back), -1);
 	assert_int_equal(state_session_parse("session=s\nserver=x\nnew=1\n",
 					     25, &back), 0);
+	/* Which credential opened it: kept when there is one. */
+	snprintf(s.credential, sizeof(s.credential), "t:0d3020f8b2ea5d3d");
+	n = state_session_format(&s, text, sizeof(text));
+	assert_true(n > 0);
+	assert_non_null(strstr(text, "\ncredential=t:0d3020f8b2ea5d3d\n"));
+	assert_int_equal(state_session_parse(text, (size_t)n, &back), 0);
+	assert_memory_equal(&s, &back, sizeof(s));
 	snprintf(s.operator_id, sizeof(s.operator_id), "a\nb");
 	assert_int_equal(state_session_format(&s, text, sizeof(text)), -1);
 
