@@ -155,6 +155,9 @@ def client_seeds():
     save("client_response", "refused", b"\x80" + b"\x04\x01\x07")
     save("client_response", "goaway", b"\x80" + b"\x08\x00\x00" + resp_headers() +
          b"\x05\x00\x00")
+    # Regression: a grpc-status that is not a number ("1x") was read as 82.
+    save("client_response", "bad-status", b"\x80" + resp_headers() +
+         bytes([2, 1, 1, 0xe0]) + take(b"1x"))
     save("client_response", "no-message", b"\x80" + resp_headers() + trailers(0, b""))
     save("client_response", "truncated", b"\x80" + resp_headers() +
          bytes([1, 1, 8]) + struct.pack(">I", 50) + take(msg, True) + trailers(0, b""))
