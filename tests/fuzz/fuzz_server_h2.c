@@ -20,12 +20,15 @@
  *         all at once when that is 0.  Seeds: captured client traffic.
  *   odd:  structured.  The client preface and an empty SETTINGS frame are
  *         written for the input, which is then read as a list of
- *         operations: a byte picks each (modulo 12), which then builds one
+ *         operations: a byte picks each (modulo 14), which then builds one
  *         frame (request HEADERS with literal HPACK fields, a gRPC message
  *         in DATA, plain DATA, RST_STREAM, PING, SETTINGS, WINDOW_UPDATE,
- *         GOAWAY, CONTINUATION, trailers, any raw frame) or is a "flush"
- *         that hands what is built so far to the server as one read.  The
- *         op_* functions here and in h2build.c give the layout of each.
+ *         GOAWAY, CONTINUATION, trailers, any raw frame), or is a "flush"
+ *         that hands what is built so far to the server as one read, a
+ *         "wait" (1.5 ms, twice at most, so that 1 ms deadlines pass) or a
+ *         "shutdown" (rpc_server_shutdown, as governd's SIGTERM: GOAWAY,
+ *         streams ended, in-flight calls drain).  The op_* functions here
+ *         and in h2build.c give the layout of each.
  *
  * The server's limits are governd's defaults except for a smaller largest
  * message (64 KiB), so that the size checks are reachable.
@@ -34,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/log.h"
@@ -70,8 +74,8 @@ static void stream_pump(rpc_call *call, void *ud)
 	struct stream *s = ud;
 
 	/* Like streams.c: send while little is queued, then wait for the
-	 * drain callback. */
-	while (s->left > 0 && rpc_call_pending_bytes(call) < 8192) {
+	 * drain callback (a low mark, so that short inputs reach it). */
+	while (s->left > 0 && rpc_call_pending_bytes(call) < 64) {
 		if (s->request->descriptor == &vertice__governance__v1__stream_events_request__descriptor) {
 			Vertice__Governance__V1__GovernanceEvent ev =
 				VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__INIT;
@@ -245,7 +249,9 @@ static const char *const paths[] = {
 	"/vertice.governance.v1.GovernanceService/NoSuchMethod",
 };
 
-static const char *const timeouts[] = { "1S", "100m", "0n", "99999999H", "5u", "x" };
+/* Deadlines: one far, one that has passed, one that ends within a "wait"
+ * operation, malformed ones. */
+static const char *const timeouts[] = { "1S", "0n", "1m", "99999999H", "x", "12345678901" };
 
 /*
  * Request HEADERS.  Layout: stream, flags byte (bit 0: END_STREAM, bit 1:
@@ -361,16 +367,17 @@ static void run_raw(rpc_memconn *mc, const uint8_t *p, size_t n, size_t chunk)
 	}
 }
 
-static void run_structured(rpc_memconn *mc, const uint8_t *p, size_t n)
+static void run_structured(rpc_server *srv, rpc_memconn *mc, const uint8_t *p, size_t n)
 {
 	static const uint8_t preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 	struct fuzz_input in = { p, n, 0 };
 	buf out = BUF_INIT(4u << 20);
+	int waits = 0;
 
 	buf_append(&out, preface, sizeof(preface) - 1);
 	h2_frame(&out, 0x4, 0, 0, NULL, 0);
 	while (in.n > 0) {
-		switch (fuzz_u8(&in) % 12) {
+		switch (fuzz_u8(&in) % 14) {
 		case 0: op_headers(&in, &out); break;
 		case 1: h2_op_message(&in, &out); break;
 		case 2: h2_op_data(&in, &out); break;
@@ -382,17 +389,31 @@ static void run_structured(rpc_memconn *mc, const uint8_t *p, size_t n)
 		case 8: h2_op_continuation(&in, &out); break;
 		case 9: op_trailers(&in, &out); break;
 		case 10: h2_op_raw(&in, &out); break;
-		default: /* flush: the server reads what is built so far */
-			if (out.len && rpc__memconn_feed(mc, out.data, out.len) < 0) {
-				buf_release(&out);
-				return;
-			}
+		case 11: /* flush: the server reads what is built so far */
+			if (out.len && rpc__memconn_feed(mc, out.data, out.len) < 0)
+				goto out;
 			buf_reset(&out);
+			break;
+		case 12: /* wait: deadlines of a millisecond pass */
+			if (waits++ >= 2)
+				break;
+			if (out.len && rpc__memconn_feed(mc, out.data, out.len) < 0)
+				goto out;
+			buf_reset(&out);
+			usleep(1500);
+			if (rpc__memconn_feed(mc, NULL, 0) < 0)
+				goto out;
+			break;
+		default: /* governd gets SIGTERM: GOAWAY, streams end, calls drain */
+			rpc_server_shutdown(srv);
+			if (rpc__memconn_feed(mc, NULL, 0) < 0)
+				goto out;
 			break;
 		}
 	}
 	if (out.len)
 		rpc__memconn_feed(mc, out.data, out.len);
+out:
 	buf_release(&out);
 }
 
@@ -414,7 +435,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rpc__memconn_open(srv, output, &written, &mc) != RPC_OK)
 		abort();
 	if (data[0] & 1)
-		run_structured(mc, data + 1, size - 1);
+		run_structured(srv, mc, data + 1, size - 1);
 	else
 		run_raw(mc, data + 1, size - 1, (size_t)(data[0] >> 1) * 16);
 	rpc__memconn_close(mc);

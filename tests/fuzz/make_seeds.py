@@ -48,7 +48,7 @@ def req_headers(stream, path_idx, end=False, opt=0, extra=()):
     return out
 
 
-FLUSH = b"\x0b"
+FLUSH = b"\x0b"   # op 11 of fuzz_server_h2 (12: wait, 13: shutdown)
 
 
 def server_seeds(pb):
@@ -117,6 +117,14 @@ def server_seeds(pb):
          req_headers(5, 4) + grpc_msg(5, get, end=False) + grpc_msg(5, get) +
          req_headers(7, 4) + bytes([1, 7, 1 | 4, 2]) + take(get, True) +
          req_headers(9, 4) + bytes([1, 9, 1 | 2]) + take(get, True))
+    # A deadline of 1 ms on an open stream, then a wait: DEADLINE_EXCEEDED.
+    events = reqs["StreamEvents"].SerializeToString()
+    save("server_h2", "deadline", b"\x01" + req_headers(1, 0x2b, opt=1) +
+         grpc_msg(1, events) + FLUSH + b"\x0c" + req_headers(3, 0) + grpc_msg(3, b""))
+    # Shutdown with an open stream and a call still arriving.
+    save("server_h2", "shutdown", b"\x01" + req_headers(1, 10) +
+         grpc_msg(1, reqs["StreamDecisions"].SerializeToString()) + req_headers(3, 4) +
+         FLUSH + b"\x0d" + grpc_msg(3, get) + req_headers(5, 0) + grpc_msg(5, b""))
     # The raw preface alone, and a preface with garbage after it.
     save("server_h2", "preface-only", b"\x00PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
     save("server_h2", "bad-preface", b"\x00PRI * HTTP/1.1\r\n\r\nSM\r\n\r\n\x00\x00")
