@@ -1734,8 +1734,17 @@ void rpc_server_shutdown(rpc_server *srv)
 
 	if (!atomic_compare_exchange_strong(&srv->draining, &expected, 1))
 		return;
-	for (int i = 0; i < srv->nworkers; i++)
-		uv_async_send(&srv->workers[i].wake);
+	for (int i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		/* A worker woken for another reason (a post) sees draining set
+		 * above, drains and may be closing its loop already: as for a
+		 * post, no wake-up once it is (worker_finish). */
+		uv_mutex_lock(&w->task_lock);
+		if (!w->no_wake)
+			uv_async_send(&w->wake);
+		uv_mutex_unlock(&w->task_lock);
+	}
 }
 
 void rpc_server_broadcast(rpc_server *srv, void (*fn)(uv_loop_t *, void *),
