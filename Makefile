@@ -3,10 +3,11 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build asan run test test-release test-asan test-valgrind bench profile clean
+.PHONY: all deps build asan fuzz-build fuzz run test test-release test-asan test-valgrind bench profile clean
 
 all: build
 
@@ -20,6 +21,17 @@ build: deps
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVCLI_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The libFuzzer targets (docs/fuzzing.md): clang, ASan + UBSan, a tree of
+# their own.  `make fuzz` runs each for FUZZ_SECONDS (default 60); what they
+# find is kept in $(FUZZ_BUILD)/crashes/<target>/.
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DVCLI_FUZZ=ON -DVCLI_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	@./scripts/fuzz.sh $(FUZZ_BUILD)
 
 # Starts governd on loopback and shows vcli talking to it.
 run: build
@@ -48,4 +60,4 @@ profile: build
 	@./bench/profile.sh $(BUILD)/bin
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

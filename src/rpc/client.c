@@ -345,6 +345,24 @@ static int hdr_is(const uint8_t *name, size_t namelen, const char *lit)
 	return namelen == l && memcmp(name, lit, l) == 0;
 }
 
+/* A grpc-status value: a code from 0 to 16 in decimal.  Anything else (no
+ * digits, other characters, a code gRPC does not define) is UNKNOWN, as
+ * the gRPC spec asks of a status the client cannot understand: never
+ * mistaken for OK, never outside vcli_status_code. */
+static int parse_grpc_status(const uint8_t *value, size_t len)
+{
+	int v = 0;
+
+	if (len == 0 || len > 2)
+		return VCLI_STATUS_UNKNOWN;
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] < '0' || value[i] > '9')
+			return VCLI_STATUS_UNKNOWN;
+		v = v * 10 + (value[i] - '0');
+	}
+	return v <= VCLI_STATUS_UNAUTHENTICATED ? v : VCLI_STATUS_UNKNOWN;
+}
+
 static int on_header(nghttp2_session *s, const nghttp2_frame *f,
 		     const uint8_t *name, size_t namelen, const uint8_t *value,
 		     size_t valuelen, uint8_t flags, void *ud)
@@ -365,11 +383,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f,
 		call->content_type_ok = valuelen >= 16 &&
 					memcmp(value, "application/grpc", 16) == 0;
 	} else if (hdr_is(name, namelen, "grpc-status")) {
-		int v = 0;
-		for (size_t i = 0; i < valuelen && i < 3; i++)
-			v = v * 10 + (value[i] - '0');
 		call->got_status = 1;
-		call->status = v;
+		call->status = parse_grpc_status(value, valuelen);
 	} else if (hdr_is(name, namelen, "grpc-message")) {
 		pct_decode((const char *)value, valuelen, call->message, sizeof(call->message));
 	} else if (hdr_is(name, namelen, "grpc-encoding")) {

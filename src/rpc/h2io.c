@@ -104,6 +104,11 @@ static void start_write(h2io *io)
 	b = &io->out[i];
 	if (!b->len)
 		return;
+	if (io->sink) {
+		io->sink(io, b->data, b->len);
+		buf_reset(b);
+		return;
+	}
 	/* Try the fast path first: most small responses leave in one syscall
 	 * and need no write request at all. */
 	ub = uv_buf_init((char *)b->data, (unsigned)b->len);

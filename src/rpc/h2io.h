@@ -31,6 +31,11 @@ typedef struct h2io {
 	char error[160];
 	/* Called when a write completes (so the owner can re-flush or close). */
 	void (*on_written)(h2io *io);
+	/* When set, output goes here instead of to tcp and every write
+	 * completes at once: an in-memory transport (the server's
+	 * rpc__memconn, for fuzz targets and tests). */
+	void (*sink)(h2io *io, const uint8_t *p, size_t n);
+	void *sink_ud;
 } h2io;
 
 void h2io_init(h2io *io, uv_tcp_t *tcp, tls_conn *tls, size_t high_water);

@@ -1176,6 +1176,24 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	b->len = sizeof(c->w->readbuf);
 }
 
+/* Bytes from the client.  Returns -1 when the connection takes no more
+ * input (it is closing; what nghttp2 queued still goes out). */
+static int conn_input(struct conn *c, const uint8_t *p, size_t n)
+{
+	int rc = 0;
+
+	c->last_read_ms = uv_now(&c->w->loop);
+	if (h2io_feed(&c->io, p, n) < 0) {
+		log_msg(LOG_DEBUG, "closing connection", "peer", c->peer, "error",
+			c->io.error, NULL);
+		/* nghttp2 may have queued a GOAWAY explaining why: send it. */
+		c->closing = 1;
+		rc = -1;
+	}
+	conn_mark_dirty(c);
+	return rc;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct conn *c = s->data;
@@ -1186,15 +1204,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	if (nread == 0 || c->closing > 1)
 		return;
-	c->last_read_ms = uv_now(&c->w->loop);
-	if (h2io_feed(&c->io, (const uint8_t *)b->base, (size_t)nread) < 0) {
-		log_msg(LOG_DEBUG, "closing connection", "peer", c->peer, "error",
-			c->io.error, NULL);
-		/* nghttp2 may have queued a GOAWAY explaining why: send it. */
-		c->closing = 1;
+	if (conn_input(c, (const uint8_t *)b->base, (size_t)nread) < 0)
 		uv_read_stop(s);
-	}
-	conn_mark_dirty(c);
 }
 
 static int conn_setup_h2(struct conn *c)
@@ -1455,6 +1466,8 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void worker_finish(struct worker *w);
+
 static void worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -1464,6 +1477,12 @@ static void worker_main(void *arg)
 	snprintf(name, sizeof(name), "governd-w%d", w->index);
 	pthread_setname_np(pthread_self(), name);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	worker_finish(w);
+}
+
+/* After the worker's loop has stopped: closes what is left and the loop. */
+static void worker_finish(struct worker *w)
+{
 	/* From here the wake-up handle is closing: a post (from the store's
 	 * writer thread, say) must not touch it; it is queued and run below. */
 	uv_mutex_lock(&w->task_lock);
@@ -1608,6 +1627,27 @@ static int probe_port_free(const struct sockaddr *sa, socklen_t salen, char *err
 	return rc;
 }
 
+/* A worker's loop and the handles every worker has (not the listener). */
+static void worker_init(rpc_server *srv, struct worker *w, int index)
+{
+	w->srv = srv;
+	w->index = index;
+	uv_loop_init(&w->loop);
+	uv_mutex_init(&w->task_lock);
+	uv_async_init(&w->loop, &w->wake, on_wake);
+	w->wake.data = w;
+	uv_prepare_init(&w->loop, &w->flusher);
+	w->flusher.data = w;
+	uv_prepare_start(&w->flusher, on_prepare);
+	uv_unref((uv_handle_t *)&w->flusher);
+	uv_timer_init(&w->loop, &w->sweep);
+	w->sweep.data = w;
+	uv_timer_start(&w->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+	uv_unref((uv_handle_t *)&w->sweep);
+	uv_timer_init(&w->loop, &w->grace);
+	w->grace.data = w;
+}
+
 rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 			  char *err, size_t errlen)
 {
@@ -1651,27 +1691,12 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 			getsockname(fd, (struct sockaddr *)&ss, &l);
 			sslen = l;
 		}
-		w->srv = srv;
-		w->index = i;
+		worker_init(srv, w, i);
 		w->listen_fd = fd;
-		uv_loop_init(&w->loop);
-		uv_mutex_init(&w->task_lock);
 		uv_tcp_init(&w->loop, &w->listener);
 		w->listener.data = w;
 		w->listener_open = 1;
 		srv->nworkers = i + 1; /* from here on fail: tears it down */
-		uv_async_init(&w->loop, &w->wake, on_wake);
-		w->wake.data = w;
-		uv_prepare_init(&w->loop, &w->flusher);
-		w->flusher.data = w;
-		uv_prepare_start(&w->flusher, on_prepare);
-		uv_unref((uv_handle_t *)&w->flusher);
-		uv_timer_init(&w->loop, &w->sweep);
-		w->sweep.data = w;
-		uv_timer_start(&w->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
-		uv_unref((uv_handle_t *)&w->sweep);
-		uv_timer_init(&w->loop, &w->grace);
-		w->grace.data = w;
 		if (uv_tcp_open(&w->listener, fd) != 0 ||
 		    uv_listen((uv_stream_t *)&w->listener, 1024, on_connection) != 0) {
 			snprintf(err, errlen, "cannot listen on %s", srv->opts.listen);
@@ -1725,8 +1750,17 @@ void rpc_server_shutdown(rpc_server *srv)
 
 	if (!atomic_compare_exchange_strong(&srv->draining, &expected, 1))
 		return;
-	for (int i = 0; i < srv->nworkers; i++)
-		uv_async_send(&srv->workers[i].wake);
+	for (int i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		/* A worker woken for another reason (a post) sees draining set
+		 * above, drains and may be closing its loop already: as for a
+		 * post, no wake-up once it is (worker_finish). */
+		uv_mutex_lock(&w->task_lock);
+		if (!w->no_wake)
+			uv_async_send(&w->wake);
+		uv_mutex_unlock(&w->task_lock);
+	}
 }
 
 void rpc_server_broadcast(rpc_server *srv, void (*fn)(uv_loop_t *, void *),
@@ -1821,4 +1855,99 @@ void rpc_server_free(rpc_server *srv)
 	nghttp2_session_callbacks_del(srv->cbs);
 	nghttp2_option_del(srv->h2opt);
 	free(srv);
+}
+
+/* ---- in-memory connections (server.h: fuzz targets and tests) ---- */
+
+struct rpc_memconn {
+	struct worker *w;
+	int input_done;             /* the connection refused input */
+	rpc_memconn_output_fn output;
+	void *output_ud;
+};
+
+static void memconn_sink(h2io *io, const uint8_t *p, size_t n)
+{
+	rpc_memconn *mc = io->sink_ud;
+
+	if (mc->output)
+		mc->output(p, n, mc->output_ud);
+}
+
+rpc_code rpc__memconn_open(rpc_server *srv, rpc_memconn_output_fn output,
+			   void *ud, rpc_memconn **out)
+{
+	rpc_memconn *mc;
+	struct worker *w;
+	struct conn *c;
+
+	if (srv->nworkers || srv->started || srv->ssl_ctx || srv->opts.threads != 1)
+		return RPC_E_INVALID;
+	mc = calloc(1, sizeof(*mc));
+	c = calloc(1, sizeof(*c));
+	srv->workers = calloc(1, sizeof(*srv->workers));
+	if (!mc || !c || !srv->workers) {
+		free(mc);
+		free(c);
+		free(srv->workers);
+		srv->workers = NULL;
+		return RPC_E_NOMEM;
+	}
+	w = &srv->workers[0];
+	worker_init(srv, w, 0);
+	srv->nworkers = 1;
+	current_worker = 0;
+	mc->w = w;
+	mc->output = output;
+	mc->output_ud = ud;
+
+	/* What on_connection does for an accepted socket, minus the socket:
+	 * the handle is never opened, only closed. */
+	c->w = w;
+	uv_tcp_init(&w->loop, &c->tcp);
+	c->tcp.data = c;
+	atomic_fetch_add(&srv->nconns, 1);
+	snprintf(c->peer, sizeof(c->peer), "memory");
+	c->opened_ms = c->last_read_ms = uv_now(&w->loop);
+	h2io_init(&c->io, &c->tcp, NULL, OUT_HIGH_WATER);
+	c->io.on_written = on_written;
+	c->io.sink = memconn_sink;
+	c->io.sink_ud = mc;
+	w->conns = c;
+	if (conn_setup_h2(c) < 0) {
+		conn_close(c);
+		mc->input_done = 1;
+	} else {
+		conn_mark_dirty(c); /* our SETTINGS go out at once */
+	}
+	uv_run(&w->loop, UV_RUN_NOWAIT);
+	*out = mc;
+	return RPC_OK;
+}
+
+int rpc__memconn_feed(rpc_memconn *mc, const uint8_t *p, size_t n)
+{
+	struct worker *w = mc->w;
+	struct conn *c = w->conns;
+
+	if (!c || c->closing > 1 || mc->input_done)
+		return -1;
+	if (n && conn_input(c, p, n) < 0)
+		mc->input_done = 1;
+	uv_run(&w->loop, UV_RUN_NOWAIT);
+	return w->conns && !mc->input_done ? 0 : -1;
+}
+
+void rpc__memconn_close(rpc_memconn *mc)
+{
+	struct worker *w = mc->w;
+
+	/* The client hung up (as on_read sees EOF), then the worker stops as
+	 * a worker thread does at the end of its loop. */
+	if (w->conns)
+		conn_close(w->conns);
+	uv_run(&w->loop, UV_RUN_NOWAIT);
+	worker_finish(w);
+	current_worker = -1;
+	free(mc);
 }

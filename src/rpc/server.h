@@ -212,4 +212,36 @@ int rpc_call_worker(const rpc_call *call);
 uv_loop_t *rpc_call_loop(const rpc_call *call);
 rpc_server *rpc_call_server(const rpc_call *call);
 
+/*
+ * ---- internal: in-memory connections, for fuzz targets and tests ----
+ *
+ * One connection of srv whose input comes from the caller instead of a
+ * socket, served by the real connection code (HTTP/2 session, calls,
+ * handlers) on srv's single worker loop, which runs on the calling thread:
+ * each feed processes the bytes and then runs the loop once without
+ * waiting, so what the input asks for is answered before feed returns
+ * (handlers that answer later, from another thread, are not supported).
+ * srv must have threads = 1, no TLS, and never be started; it serves
+ * that one connection and nothing else.  governd never calls these.
+ */
+typedef struct rpc_memconn rpc_memconn;
+
+/* Receives what the server writes to the connection (may be NULL). */
+typedef void (*rpc_memconn_output_fn)(const uint8_t *p, size_t n, void *ud);
+
+/* Opens the connection (our SETTINGS are written at once).  Returns
+ * RPC_E_INVALID when srv does not qualify (see above).  Release with
+ * rpc__memconn_close(), then rpc_server_free(srv). */
+rpc_code rpc__memconn_open(rpc_server *srv, rpc_memconn_output_fn output,
+			   void *ud, rpc_memconn **out);
+
+/* Bytes from the client, as a read from the socket would bring them.
+ * Returns 0, or -1 once the connection takes no more input (a protocol
+ * error, or it closed). */
+int rpc__memconn_feed(rpc_memconn *mc, const uint8_t *p, size_t n);
+
+/* The client hangs up: calls still running are cancelled, the worker loop
+ * is closed, mc is freed. */
+void rpc__memconn_close(rpc_memconn *mc);
+
 #endif
