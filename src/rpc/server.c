@@ -1725,8 +1725,17 @@ void rpc_server_shutdown(rpc_server *srv)
 
 	if (!atomic_compare_exchange_strong(&srv->draining, &expected, 1))
 		return;
-	for (int i = 0; i < srv->nworkers; i++)
-		uv_async_send(&srv->workers[i].wake);
+	/* A worker woken by something else (a post) may see the flag first,
+	 * drain at once and close its loop: its wake-up handle is then gone.
+	 * The same lock and flag as rpc_server_post keep us off it. */
+	for (int i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		uv_mutex_lock(&w->task_lock);
+		if (!w->no_wake)
+			uv_async_send(&w->wake);
+		uv_mutex_unlock(&w->task_lock);
+	}
 }
 
 void rpc_server_broadcast(rpc_server *srv, void (*fn)(uv_loop_t *, void *),
