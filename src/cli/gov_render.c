@@ -383,6 +383,7 @@ int gov_render_decision(FILE *f, const gov_decision *d, int64_t now,
 	kv(f, 0, "PRIORITY", gov_priority_color(d->priority), color,
 	   str(d->priority));
 	kv_opt(f, 0, "ASSIGNED", d->assigned_operator);
+	kv_opt(f, 0, "SUBMITTER", d->submitted_by);
 	if (d->created_at) {
 		format_when(d->created_at, now, buf, sizeof(buf));
 		kv(f, 0, "CREATED", NULL, 0, buf);

@@ -131,8 +131,10 @@ static void gate(rpc_call *call, const ProtobufCMessage *req, void *ud)
 		roles_text(m->roles, roles, sizeof(roles));
 		if (who.role == AUTH_ROLE_NONE)
 			gov_refuse(call, ud, &who, m->action, subject_of(req), "role",
-				   "%s needs the %s role; certificate identity '%.64s' has no "
-				   "role (governd --mtls-role)", m->name, roles, who.identity);
+				   "%s needs the %s role; %s identity '%.64s' has no role%s",
+				   m->name, roles, who.via, who.identity,
+				   strcmp(who.via, "certificate") == 0 ?
+				   " (governd --mtls-role)" : "");
 		else
 			gov_refuse(call, ud, &who, m->action, subject_of(req), "role",
 				   "%s needs the %s role; '%.64s' is %s", m->name, roles,

@@ -2659,7 +2659,9 @@ static void run_batch(store *st, store_op *list)
 		aborted = 2;
 	if (!aborted && write_audit(st, now) < 0)
 		aborted = 3;
-	if (!aborted)
+	/* A tokens-only store knows nothing of the events (another process
+	 * owns them, with its own retention): it never trims them. */
+	if (!aborted && !st->opts.tokens_only)
 		b->trimmed_to = trim_events(st, &trim_failed);
 	if (aborted || trim_failed || flush_opstats(st) < 0 || raise_floor(st, now) < 0 ||
 	    step_done(st->s_commit) < 0) {

@@ -2040,8 +2040,13 @@ static void tokens(void **state)
 	assert_int_equal(count, 2);
 
 	/* A second store on the same file, as `governd token create` opens
-	 * it beside a running governd: what it writes is seen at once, and
-	 * the two writers extend one chain. */
+	 * it beside a running governd: what it writes is seen at once, the
+	 * two writers extend one chain, and it leaves the events alone. */
+	{
+		static const char *const prios[] = { "LOW" };
+
+		submit_many(st, 3, "block_ip", prios, 1, NULL, NULL);
+	}
 	store_options_init(&o);
 	o.path = path;
 	o.tokens_only = 1;
@@ -2062,8 +2067,15 @@ static void tokens(void **state)
 	assert_int_equal(store_token_lookup(st, h2, &t), STORE_OK);
 	assert_true(t.revoked_ms > 0);
 	session_open(st, "bob", sid, sizeof(sid));
+	store_close(st);
+	/* The events are all there after a reopen (from the database). */
+	st = open_at(path, 0, 0);
+	assert_int_equal(store_first_seq(st), 1);
+	assert_int_equal(store_last_seq(st), 3);
 	a = audit_all(st, &n);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 10);
+	assert_string_equal(a[3].action, "decision.submit");
+	memmove(a + 3, a + 6, 4 * sizeof(*a));  /* the rest as before */
 	assert_string_equal(a[0].action, "token.create");
 	assert_string_equal(a[0].actor, "root");
 	assert_string_equal(a[0].subject, id1);
