@@ -107,10 +107,10 @@ static void write_complete(uv_loop_t *loop, void *ud)
  * at most one line a second: a full disk fails every write. */
 static void log_store_failure(const store_op *op)
 {
-	static _Atomic uint64_t last_ms;
-	uint64_t now = time_mono_ns() / 1000000 + 1000, prev = atomic_load(&last_ms);
+	static _Atomic uint64_t next_ms;    /* no line before this */
+	uint64_t now = time_mono_ns() / 1000000, next = atomic_load(&next_ms);
 
-	if (now - prev < 1000 || !atomic_compare_exchange_strong(&last_ms, &prev, now))
+	if (now < next || !atomic_compare_exchange_strong(&next_ms, &next, now + 1000))
 		return;
 	log_msg(LOG_ERROR, "store write failed", "code", store_strerror(op->result), "error",
 		op->message, NULL);

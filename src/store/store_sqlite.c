@@ -358,7 +358,6 @@ struct store {
 	int wal_fd;
 	int sync_err;
 	uint64_t synced;
-	uint32_t qlen;             /* ops in qhead..qtail (under qlock) */
 
 	/* the writer's statements, prepared once */
 	sqlite3_stmt *s_ins_dec, *s_esc_dec, *s_ins_res, *s_status, *s_idem, *s_floor,
@@ -455,14 +454,6 @@ void store_get_stats(const store *st, store_stats *out)
 	out->batch_ns = atomic_load(&s->batch_ns);
 	out->syncs = atomic_load(&s->syncs);
 	out->sync_ns = atomic_load(&s->sync_ns);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int status_index(const char *s)
@@ -2512,8 +2503,11 @@ static void reset_outputs(store_op *op)
 /* Answers the batches an fdatasync has covered (every pending one, failed,
  * when the sync failed): memory takes their changes, the hook hears of
  * their events, then each operation's done() runs. */
-static void complete(store *st, uint64_t synced, int sync_err)
+static void complete(store *st)
 {
+	uint64_t synced = st->synced;
+	int sync_err = st->sync_err;
+
 	while (st->pending && (st->pending->id <= synced || sync_err)) {
 		struct batch *b = st->pending;
 
@@ -2560,13 +2554,13 @@ static void sync_log(store *st)
 
 	if (!st->use_sync || want <= st->synced || st->sync_err)
 		return;
-	t0 = mono_ns();
+	t0 = time_mono_ns();
 	if (fdatasync(st->wal_fd) == 0)
 		st->synced = want;
 	else
 		st->sync_err = errno ? errno : EIO;
 	atomic_fetch_add(&st->syncs, 1);
-	atomic_fetch_add(&st->sync_ns, mono_ns() - t0);
+	atomic_fetch_add(&st->sync_ns, time_mono_ns() - t0);
 }
 
 static void run_batch(store *st, store_op *list)
@@ -2601,7 +2595,7 @@ static void run_batch(store *st, store_op *list)
 	}
 	b->ops = list;
 	b->now = now;
-	t0 = mono_ns();
+	t0 = time_mono_ns();
 	st->cur = b;
 	st->nopst = 0;
 	st->naudit = 0;
@@ -2694,7 +2688,7 @@ queue:
 	 * ones too: what they saw may be a change not yet on disk. */
 	b->id = st->committed;
 	st->cur = NULL;
-	atomic_fetch_add(&st->batch_ns, mono_ns() - t0);
+	atomic_fetch_add(&st->batch_ns, time_mono_ns() - t0);
 	batch_queue(st, b);
 }
 
@@ -2724,7 +2718,6 @@ static void *writer_main(void *arg)
 		if (!st->qhead)
 			st->qtail = NULL;
 		tail->next = NULL;
-		st->qlen -= n;
 		pthread_mutex_unlock(&st->qlock);
 		/*
 		 * Run and commit, sync the log, answer.  The sync is the
@@ -2736,7 +2729,7 @@ static void *writer_main(void *arg)
 		 */
 		run_batch(st, list);
 		sync_log(st);
-		complete(st, st->synced, st->sync_err);
+		complete(st);
 	}
 	return NULL;
 }
@@ -2753,15 +2746,15 @@ void store_submit(store *st, store_op *op)
 		op->done(op);
 		return;
 	}
-	if (st->qtail)
+	if (st->qhead) {
 		st->qtail->next = op;
-	else
+	} else {
+		/* The writer sleeps only on an empty queue: only the op that
+		 * ends that needs to wake it. */
 		st->qhead = op;
-	st->qtail = op;
-	/* The writer sleeps only on an empty queue: only the op that ends
-	 * that needs to wake it. */
-	if (++st->qlen == 1)
 		pthread_cond_signal(&st->qcond);
+	}
+	st->qtail = op;
 	pthread_mutex_unlock(&st->qlock);
 }
 
