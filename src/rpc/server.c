@@ -97,6 +97,7 @@ struct rpc_call {
 	int drain_armed;
 	uv_timer_t *deadline;
 	uint64_t deadline_ms;
+	int default_deadline;       /* the server's: ended by on_sweep */
 	uint64_t start_ns;
 	struct rpc_call *prev, *next;
 };
@@ -204,6 +205,7 @@ void rpc_server_options_init(rpc_server_options *o)
 	o->handshake_timeout_ms = 10 * 1000;
 	o->idle_timeout_ms = 0;
 	o->grace_ms = 10 * 1000;
+	o->default_deadline_ms = 60 * 1000;
 }
 
 /* ---- method lookup ---- */
@@ -785,6 +787,15 @@ static void call_begin(struct rpc_call *call)
 	if (atomic_load(&srv->draining)) {
 		call_end(call, VCLI_STATUS_UNAVAILABLE, "server shutting down");
 		return;
+	}
+	if (!call->has_timeout && call->m->kind == RPC_UNARY && srv->opts.default_deadline_ms) {
+		/* A unary call without a deadline of its own gets the server's:
+		 * nothing a client forgets holds a call open for ever.  No timer
+		 * of its own (one per call measured 1-2 us per call): the
+		 * worker's once-a-second sweep ends it.  Streams are meant to
+		 * last, and keep what their client asked. */
+		call->deadline_ms = uv_now(&c->w->loop) + srv->opts.default_deadline_ms;
+		call->default_deadline = 1;
 	}
 	if (call->has_timeout) {
 		uint64_t ms = call->timeout_ns / 1000000 + (call->timeout_ns % 1000000 ? 1 : 0);
@@ -1395,6 +1406,15 @@ static void on_sweep(uv_timer_t *t)
 		if (w->stopping) {
 			conn_close(c);
 			continue;
+		}
+		if (o->default_deadline_ms) {
+			for (struct rpc_call *k = c->calls, *kn; k; k = kn) {
+				kn = k->next;
+				if (k->default_deadline && !k->finished && now >= k->deadline_ms)
+					call_cancel(k, VCLI_STATUS_DEADLINE_EXCEEDED,
+						    "deadline exceeded (the server's default; "
+						    "send grpc-timeout to choose one)");
+			}
 		}
 		if (!c->got_settings && now - c->opened_ms > o->handshake_timeout_ms) {
 			log_msg(LOG_DEBUG, "closing connection: handshake timeout", "peer",

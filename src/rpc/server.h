@@ -69,6 +69,8 @@ typedef struct rpc_server_options {
 	uint32_t handshake_timeout_ms; /* preface (and TLS) must finish by then */
 	uint32_t idle_timeout_ms;      /* close connections idle this long; 0 off */
 	uint32_t grace_ms;             /* shutdown grace for in-flight calls */
+	uint32_t default_deadline_ms;  /* unary calls sent without grpc-timeout
+					  end DEADLINE_EXCEEDED after this; 0 off */
 } rpc_server_options;
 
 void rpc_server_options_init(rpc_server_options *opts);

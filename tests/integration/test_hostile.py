@@ -468,5 +468,45 @@ class Hostile(GoverndCase):
         self.assertAlive()
 
 
+class DefaultDeadline(GoverndCase):
+    """A unary call sent without grpc-timeout gets the server's deadline
+    (--default-deadline); a stream keeps none; a client's own wins."""
+    NAME = "default-deadline"
+    GOVERND_ARGS = ["--default-deadline", "300ms"]
+
+    def conn(self):
+        c = h2raw.H2Conn.connect(self.gd.addr, timeout=5 * SLOW)
+        self.addCleanup(c.close)
+        c.handshake()
+        return c
+
+    def test_a_unary_call_never_finished_ends_deadline_exceeded(self):
+        c = self.conn()
+        t0 = time.monotonic()
+        c.send(frame(HEADERS, FLAG_END_HEADERS, 1, valid_block()))  # no request, no end
+        st = c.wait_stream(1, 10 * SLOW)
+        self.assertTrue(st.done, st)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.25)
+        self.assertEqual(self.gd.wait_call(method=HEALTHCHECK, peer=c.local)["code"],
+                         "DEADLINE_EXCEEDED")
+
+    def test_a_stream_keeps_no_deadline_and_the_clients_own_wins(self):
+        c = self.conn()
+        c.grpc_call(1, H_WATCH, CHECK_REQ)
+        # the client's 30 s deadline, not the server's 300 ms
+        c.headers(3, grpc_headers(HEALTHCHECK, extra=[("grpc-timeout", "30S")]))
+        c.pump(lambda: len(c.streams[1].data) > 0, 5 * SLOW)
+        c.pump(None, 1.0)
+        self.assertFalse(c.streams[1].done, c.streams[1])
+        self.assertFalse(c.streams[3].done, c.streams[3])
+        c.data(3, grpc_msg(HC_REQ), end_stream=True)
+        self.assert_ok(c, 3)
+
+    def assert_ok(self, c, sid):
+        st = c.wait_stream(sid, 5 * SLOW)
+        self.assertTrue(st.ended and st.rst is None, st)
+        self.assertEqual(self.gd.wait_call(method=HEALTHCHECK, peer=c.local)["code"], "OK")
+
+
 if __name__ == "__main__":
     run_main()
