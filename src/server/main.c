@@ -41,6 +41,7 @@ struct config {
 	int demo;
 	uint32_t heartbeat_ms;
 	uint32_t event_retention;
+	uint32_t max_queued_writes;
 	int auth;
 	struct opt_list mtls_role;
 	const char *mtls_default_role;
@@ -68,6 +69,9 @@ static const struct opt options[] = {
 	  NULL, NULL },
 	{ "event-retention", 0, OPT_UINT32, &cfg.event_retention,
 	  "decision events kept for StreamDecisions resume (default 100000)", NULL, "N" },
+	{ "max-queued-writes", 0, OPT_UINT32, &cfg.max_queued_writes,
+	  "writes waiting for the store at most; more get RESOURCE_EXHAUSTED (default 16384)",
+	  NULL, "N" },
 	{ "threads", 0, OPT_UINT32, &cfg.threads,
 	  "worker threads, each with its own event loop (default: CPUs)", NULL, NULL },
 	{ "tls-cert", 0, OPT_STRING, &cfg.rpc.tls_cert_file,
@@ -334,6 +338,7 @@ int main(int argc, char **argv)
 	sopts.path = cfg.db ? cfg.db : governd_default_db(dbpath, sizeof(dbpath));
 	if (cfg.event_retention)
 		sopts.event_retention = cfg.event_retention;
+	sopts.max_queue = cfg.max_queued_writes;
 	src = store_open(&sopts, &st, err, sizeof(err));
 	if (src != STORE_OK) {
 		log_msg(LOG_ERROR, "cannot open the store", "db", sopts.path, "error", err, NULL);

@@ -49,6 +49,8 @@ typedef enum store_code {
 	STORE_E_DENIED,       /* an authorization rule refused it (the message
 				 starts with the rule's name); the refusal is
 				 in the audit trail, nothing else changed */
+	STORE_E_BUSY,         /* max_queue writes already wait: nothing was
+				 queued; retry later */
 } store_code;
 
 const char *store_strerror(store_code code);
@@ -59,6 +61,8 @@ typedef struct store_options {
 	const char *path;          /* database file; created with its directory */
 	uint32_t max_batch;        /* ops per transaction at most; 0: 1024 */
 	uint32_t event_retention;  /* events kept for resume; 0: 100000 */
+	uint32_t max_queue;        /* writes waiting for the writer at most;
+				      more get STORE_E_BUSY; 0: 16384 */
 	int synchronous_full;      /* 1 (store_options_init's default): no
 				      answer before an fdatasync of the log
 				      covers its commit; 0: answers at commit

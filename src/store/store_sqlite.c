@@ -304,6 +304,7 @@ struct store {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	store_op *qhead, *qtail;
+	uint32_t qlen;             /* ops queued (bounded by opts.max_queue) */
 	int closing;
 	pthread_t writer;
 	int writer_started;
@@ -386,6 +387,7 @@ const char *store_strerror(store_code code)
 	case STORE_E_CLOSED: return "store closed";
 	case STORE_E_FULL: return "disk full";
 	case STORE_E_DENIED: return "permission denied";
+	case STORE_E_BUSY: return "too many writes waiting";
 	}
 	return "unknown error";
 }
@@ -2718,6 +2720,7 @@ static void *writer_main(void *arg)
 		if (!st->qhead)
 			st->qtail = NULL;
 		tail->next = NULL;
+		st->qlen -= n;
 		pthread_mutex_unlock(&st->qlock);
 		/*
 		 * Run and commit, sync the log, answer.  The sync is the
@@ -2746,6 +2749,18 @@ void store_submit(store *st, store_op *op)
 		op->done(op);
 		return;
 	}
+	if (st->qlen >= st->opts.max_queue) {
+		/* Bounded: a client that writes faster than the disk takes
+		 * them meets a refusal, not a queue that grows with it. */
+		pthread_mutex_unlock(&st->qlock);
+		op->result = STORE_E_BUSY;
+		snprintf(op->message, sizeof(op->message),
+			 "the store has %u writes waiting already; retry later",
+			 st->opts.max_queue);
+		op->done(op);
+		return;
+	}
+	st->qlen++;
 	if (st->qhead) {
 		st->qtail->next = op;
 	} else {
@@ -2846,6 +2861,8 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 		st->opts.max_batch = 1024;
 	if (!st->opts.event_retention)
 		st->opts.event_retention = 100000;
+	if (!st->opts.max_queue)
+		st->opts.max_queue = 16384;
 	st->ring_cap = st->opts.event_ring ? st->opts.event_ring : RING_DEFAULT;
 	st->earliest_expiry = INT64_MAX;
 	snprintf(st->path, sizeof(st->path), "%s", o->path);

@@ -23,8 +23,8 @@ from h2raw import (  # noqa: E402
     HEADERS, PING, PRIORITY, PUSH_PROMISE, RST_STREAM, SETTINGS, WINDOW_UPDATE,
     encode_headers, frame, grpc_headers, grpc_msg)
 from harness import (  # noqa: E402
-    H_CHECK, H_WATCH, HEALTHCHECK, SLOW, GoverndCase, governance_pb2,
-    health_check, health_pb2, run_main)
+    H_CHECK, H_WATCH, HEALTHCHECK, SLOW, Gov, GoverndCase, governance_pb2,
+    health_check, health_pb2, proposal, run_main)
 
 # Room for a couple of thousand sockets here and in governd (inherits it).
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -506,6 +506,36 @@ class DefaultDeadline(GoverndCase):
         st = c.wait_stream(sid, 5 * SLOW)
         self.assertTrue(st.ended and st.rst is None, st)
         self.assertEqual(self.gd.wait_call(method=HEALTHCHECK, peer=c.local)["code"], "OK")
+
+
+class WriteQueueBound(GoverndCase):
+    """Writes faster than the store takes them meet a bounded queue
+    (--max-queued-writes): the excess is refused RESOURCE_EXHAUSTED, what
+    was accepted is all there, nothing else."""
+    NAME = "write-queue"
+    GOVERND_ARGS = ["--max-queued-writes", "1"]
+
+    def test_a_burst_past_the_bound_is_refused_not_queued(self):
+        g = Gov.connect(self.gd)
+        self.addCleanup(g.close)
+        futures = [g.future("SubmitDecision", decision=proposal(), idempotency_key="q%d" % i)
+                   for i in range(2000)]
+        ok, refused, other = 0, 0, []
+        for f in futures:
+            try:
+                f.result()
+                ok += 1
+            except grpc.RpcError as e:
+                if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    self.assertIn("writes waiting", e.details())
+                    refused += 1
+                else:
+                    other.append((e.code(), e.details()))
+        self.assertEqual(other, [])
+        self.assertGreater(refused, 0, "2000 submissions at once never found the queue full")
+        self.assertGreater(ok, 0)
+        self.assertEqual(g.call("GetMetrics").metrics.pending_count, ok)
+        self.assertAlive()
 
 
 if __name__ == "__main__":
