@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/timeutil.h"
+#include "server/checks.h"
 #include "server/gov.h"
 #include "server/pbraw.h"
 
@@ -329,10 +330,11 @@ void gov_stream_decisions(rpc_call *call, const ProtobufCMessage *req, struct go
 	uint64_t last = store_last_seq(G->st);
 	struct dsub *s;
 
-	if (r->resume_after > last) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "resume_after %llu is beyond the last sequence number %llu",
-				 (unsigned long long)r->resume_after, (unsigned long long)last);
+	char err[256];
+	int status = gov_check_stream_decisions(r, last, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	s = calloc(1, sizeof(*s));
