@@ -148,6 +148,7 @@ struct store_op {
 	const char *token_role;      /* TOKEN_CREATE: store_role_valid() */
 	const char *token_identity;  /* TOKEN_CREATE */
 	const uint8_t *token_hash;   /* TOKEN_CREATE: SHA-256 of the secret */
+	int64_t token_expires_ms;    /* TOKEN_CREATE: ms since the epoch; 0: never */
 	const char *token_id;        /* TOKEN_REVOKE */
 	const char *audit_action;    /* AUDIT: what was refused ("decision.submit") */
 	const char *audit_subject;   /* AUDIT: its decision/session/token id, or "" */
@@ -256,7 +257,8 @@ typedef struct store_token {
 	char created_by[160];
 	char revoked_by[160];
 	int64_t created_ms;
-	int64_t revoked_ms;          /* 0: valid */
+	int64_t revoked_ms;          /* 0: not revoked */
+	int64_t expires_ms;          /* 0: never */
 } store_token;
 
 /* The token whose secret hashes to hash (32 bytes), revoked or not; read

@@ -581,7 +581,8 @@ static void vec_compact(struct vec *v)
  * operator_stats keeps each operator's review counts, which version 1
  * computed by scanning decisions and escalations.
  *
- * Version 3 adds the audit trail and bearer tokens (docs/security.md).
+ * Version 3 adds the audit trail and bearer tokens (docs/security.md);
+ * version 4 lets a token expire (tokens.expires_ms, NULL: never).
  * audit is append-only: entry seq is chained to entry seq - 1 by
  * prev_hash, and hash covers the entry's content and prev_hash
  * (common/audit_chain.h); it has no index but its key, so that an entry
@@ -724,6 +725,9 @@ static const char *const migrations[] = {
 	"  created_by TEXT NOT NULL,"
 	"  revoked_ms INTEGER,"
 	"  revoked_by TEXT) WITHOUT ROWID;",
+
+	/* 3 -> 4: tokens may expire (NULL: never) */
+	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;",
 };
 
 /* The resolution of decision d, if any (an index probe per status). */
@@ -886,8 +890,8 @@ static const struct {
 	  "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, subject, detail, "
 	  "prev_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" },
 	{ offsetof(store, s_tok_ins),
-	  "INSERT INTO tokens(id, name, role, identity, hash, created_ms, created_by) "
-	  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	  "INSERT INTO tokens(id, name, role, identity, hash, created_ms, created_by, "
+	  "expires_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
 	{ offsetof(store, s_tok_get), "SELECT name, revoked_ms FROM tokens WHERE id=?1" },
 	{ offsetof(store, s_tok_revoke),
 	  "UPDATE tokens SET revoked_ms=?1, revoked_by=?2 WHERE id=?3" },
@@ -2101,9 +2105,15 @@ static store_code op_token_create(store *st, store_op *op, int64_t now)
 			 "a token needs a name, a role (producer, operator or admin) and a hash");
 		return STORE_E_INVALID;
 	}
+	if (op->token_expires_ms < 0 || (op->token_expires_ms && op->token_expires_ms <= now)) {
+		snprintf(op->message, sizeof(op->message),
+			 "the token's expiry (%lld ms since the epoch) is not in the future",
+			 (long long)op->token_expires_ms);
+		return STORE_E_INVALID;
+	}
 	store__random_id("t-", op->token_id_out, sizeof(op->token_id_out));
-	snprintf(detail, sizeof(detail), "name=%.128s role=%s identity=%.128s", op->token_name,
-		 op->token_role, identity);
+	snprintf(detail, sizeof(detail), "name=%.128s role=%s identity=%.128s expires_ms=%lld",
+		 op->token_name, op->token_role, identity, (long long)op->token_expires_ms);
 	if (audit_add(st, op->actor ? op->actor : "anonymous", op->actor_role, "token.create",
 		      "OK", op->token_id_out, detail) < 0)
 		return no_memory(op);
@@ -2114,6 +2124,10 @@ static store_code op_token_create(store *st, store_op *op, int64_t now)
 	sqlite3_bind_blob(s, 5, op->token_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, now);
 	bind_text(s, 7, op->actor ? op->actor : "anonymous");
+	if (op->token_expires_ms > 0)
+		sqlite3_bind_int64(s, 8, op->token_expires_ms);
+	else
+		sqlite3_bind_null(s, 8);
 	if (step_done(s) < 0)
 		return io_fail(st, op);
 	op->processed_at_ms = now;
@@ -3558,7 +3572,8 @@ static sqlite3_stmt *reader_stmt(struct reader *r, sqlite3_stmt **slot, const ch
 	return *slot;
 }
 
-#define TOKEN_COLUMNS "id, name, role, identity, created_ms, created_by, revoked_ms, revoked_by"
+#define TOKEN_COLUMNS \
+	"id, name, role, identity, created_ms, created_by, revoked_ms, revoked_by, expires_ms"
 
 static void col_copy(sqlite3_stmt *s, int i, char *out, size_t outlen)
 {
@@ -3581,6 +3596,7 @@ static void token_from_row(sqlite3_stmt *s, store_token *t)
 	if (sqlite3_column_type(s, 6) != SQLITE_NULL && !t->revoked_ms)
 		t->revoked_ms = 1;
 	col_copy(s, 7, t->revoked_by, sizeof(t->revoked_by));
+	t->expires_ms = sqlite3_column_type(s, 8) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 8);
 }
 
 /* One token by a key: the hash (blob) or the id (text). */
