@@ -325,7 +325,16 @@ class Submit(GovApiCase):
                 self.assertEqual(code, SC.OK, "%s: %r" % (label, resp))
                 d = resp.decision
                 self.assertEqual(d.status, "PENDING")
-                self.assertEqual(self.gov.get(d.decision_id), d)
+                got = self.gov.get(d.decision_id)
+                if got.status == "EXPIRED" and d.sla_seconds <= 2:
+                    # a slow machine (valgrind) read it after its SLA: the
+                    # sweeper did its job; the rest must be what was stored
+                    self.assertTrue(got.sla_violated)
+                    got.sla_violated = d.sla_violated
+                    got.updated_at.CopyFrom(d.updated_at)
+                    got.history.CopyFrom(d.history)
+                    got.status = d.status
+                self.assertEqual(got, d)
                 self.assertEqual(d.context, p.context)
                 self.assertEqual(d.recommended_actions, p.recommended_actions)
 
