@@ -3,7 +3,8 @@
  * variables, the configuration file: server/config.h), starts the transport
  * with the services registered, reloads what can change live on SIGHUP and
  * shuts down gracefully on SIGTERM / SIGINT.
- * `governd token ...` manages bearer tokens instead (token_cmd.c).
+ * `governd token ...` manages bearer tokens and `governd backup ...` copies
+ * the store instead (token_cmd.c, backup_cmd.c).
  *
  * Safe defaults (docs/security.md): on a loopback address governd may run
  * without credentials; on any other address it refuses to start without
@@ -135,7 +136,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: governd [options]\n"
 		   "       governd token create|list|revoke ...\n"
-		   "\n"
+		   "       governd backup --to FILE [--db PATH]\n\n"
 		   "The governance daemon: serves vertice.governance.v1.GovernanceService\n"
 		   "and grpc.health.v1.Health over gRPC.\n\noptions:\n");
 	opts_print_help(f, options);
@@ -503,6 +504,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return governd_token_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return governd_backup_main(argc - 1, argv + 1);
 	saved_argc = argc;
 	saved_argv = argv;
 	if (load_config(&sources, argc, argv) < 0) {
