@@ -23,14 +23,23 @@ test_pkgs=(
   openssl procps iproute2 time
 )
 
+# Operations tests (deploy_files, docs/operations.md): YAML for the
+# manifests, promtool for the PrometheusRule, systemd-analyze for the unit.
+ops_pkgs=(python3-yaml prometheus systemd)
+# kubectl decodes the manifests; Debian ships it as kubernetes-client, but a
+# kubectl from elsewhere (a cloud SDK) would conflict with it: keep that one.
+if ! command -v kubectl >/dev/null 2>&1; then
+  ops_pkgs+=(kubernetes-client)
+fi
+
 # Profiling (make profile): perf; valgrind (callgrind) is the fallback.
 profile_pkgs=(linux-perf)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in
   --build-only) ;;
-  --profile) want+=("${test_pkgs[@]}" "${profile_pkgs[@]}") ;;
-  *) want+=("${test_pkgs[@]}") ;;
+  --profile) want+=("${test_pkgs[@]}" "${ops_pkgs[@]}" "${profile_pkgs[@]}") ;;
+  *) want+=("${test_pkgs[@]}" "${ops_pkgs[@]}") ;;
 esac
 
 missing=()

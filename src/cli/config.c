@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "cli/output.h"
+#include "common/kvfile.h"
 #include "common/opts.h"
 
 const struct cfg_keyinfo cfg_keys[CFG_NKEYS] = {
@@ -167,11 +168,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 void cfg_file_release(struct cfg_file *f)
 {
 	free(f->path);
@@ -179,57 +175,28 @@ void cfg_file_release(struct cfg_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* Parses one line (NUL-terminated, modified in place). */
-static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
-		      char *err, size_t errlen)
+/* One `key = value` line of the file (the syntax is common/kvfile.h's). */
+static int file_line(void *ud, const char *key, const char *value,
+		     unsigned lineno, char *err, size_t errlen)
 {
-	char *p = line, *key, *value, *end, *eq;
+	struct cfg_file *f = ud;
 	char shown[96], why[128];
 	int k;
 
-	while (is_blank(*p))
-		p++;
-	if (!*p || *p == '#')
-		return 0;
-	eq = strchr(p, '=');
-	if (!eq) {
-		out_sanitize(shown, sizeof(shown), p);
-		set_err(err, errlen, "%s:%u: expected 'key = value', got "
-			"'%s'", f->path, lineno, shown);
-		return -1;
-	}
-	key = p;
-	end = eq;
-	while (end > key && is_blank(end[-1]))
-		end--;
-	*end = '\0';
-	value = eq + 1;
-	while (is_blank(*value))
-		value++;
-	end = value + strlen(value);
-	while (end > value && is_blank(end[-1]))
-		end--;
-	*end = '\0';
-
 	out_sanitize(shown, sizeof(shown), key);
-	if (!*key) {
-		set_err(err, errlen, "%s:%u: missing key before '='",
-			f->path, lineno);
-		return -1;
-	}
 	for (k = 0; k < CFG_NKEYS; k++)
 		if (strcmp(cfg_keys[k].name, key) == 0)
 			break;
 	if (k == CFG_NKEYS) {
-		set_err(err, errlen, "%s:%u: unknown key '%s' (known: server, "
+		set_err(err, errlen, "unknown key '%s' (known: server, "
 			"operator, token, timeout, connect-timeout, output, tls, "
 			"tls-ca, tls-cert, tls-key, tls-server-name, color)",
-			f->path, lineno, shown);
+			shown);
 		return -1;
 	}
 	if (f->value[k]) {
-		set_err(err, errlen, "%s:%u: key '%s' is already set on line "
-			"%u", f->path, lineno, shown, f->line[k]);
+		set_err(err, errlen, "key '%s' is already set on line %u",
+			shown, f->line[k]);
 		return -1;
 	}
 	if (cfg_check((enum cfg_key)k, value, why, sizeof(why)) < 0) {
@@ -237,8 +204,8 @@ static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
 
 		out_sanitize(vshown, sizeof(vshown),
 			     cfg_shown((enum cfg_key)k, value));
-		set_err(err, errlen, "%s:%u: invalid value '%s' for '%s' (%s)",
-			f->path, lineno, vshown, shown, why);
+		set_err(err, errlen, "invalid value '%s' for '%s' (%s)",
+			vshown, shown, why);
 		return -1;
 	}
 	f->value[k] = value;
@@ -249,18 +216,10 @@ static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
 int cfg_file_parse(struct cfg_file *f, const char *path, const char *text,
 		   size_t len, char *err, size_t errlen)
 {
-	unsigned lineno = 0;
-	char *p, *end;
-
 	memset(f, 0, sizeof(*f));
 	if (len > CFG_FILE_MAX) {
 		set_err(err, errlen, "%s: the file is larger than %d KiB",
 			path, CFG_FILE_MAX / 1024);
-		return -1;
-	}
-	if (memchr(text, '\0', len)) {
-		set_err(err, errlen, "%s: the file contains a NUL byte; it is "
-			"not a text file", path);
 		return -1;
 	}
 	f->path = strdup(path);
@@ -271,19 +230,9 @@ int cfg_file_parse(struct cfg_file *f, const char *path, const char *text,
 		return -1;
 	}
 	memcpy(f->text, text, len);
-	f->text[len] = '\0';
-	for (p = f->text; p < f->text + len; p = end + 1) {
-		end = strchr(p, '\n');
-		if (!end)
-			end = f->text + len;
-		*end = '\0';
-		if (end > p && end[-1] == '\r')
-			end[-1] = '\0';
-		lineno++;
-		if (parse_line(f, p, lineno, err, errlen) < 0) {
-			cfg_file_release(f);
-			return -1;
-		}
+	if (kv_parse(f->text, len, f->path, file_line, f, err, errlen) < 0) {
+		cfg_file_release(f);
+		return -1;
 	}
 	return 0;
 }

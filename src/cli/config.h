@@ -8,10 +8,9 @@
  * settings, each with its origin.  The caller reads the environment and the
  * file; tests and fuzz targets drive it with plain strings.
  *
- * The file is lines of `key = value`.  A line whose first non-blank
- * character is '#' is a comment; blank lines are ignored; there are no
- * inline comments (a '#' after a value is part of the value, and so is
- * refused by a value check rather than silently dropped).  Keys are
+ * The file is lines of `key = value` (the syntax, shared with governd, is
+ * common/kvfile.h's: '#' comment lines, blank lines, no inline comments).
+ * Keys are
  * the names in cfg_keys[]; a key given twice, an unknown key or a bad value
  * is an error naming path:line.
  */
@@ -21,8 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/kvfile.h"
+
 /* The largest configuration file read, in bytes. */
-#define CFG_FILE_MAX (64 * 1024)
+#define CFG_FILE_MAX KV_FILE_MAX
 
 enum cfg_key {
 	CFG_SERVER,

@@ -6,6 +6,8 @@
 #ifndef VCLI_SERVER_GOV_H
 #define VCLI_SERVER_GOV_H
 
+#include <stdatomic.h>
+
 #include "governance.pb-c.h"
 #include "rpc/server.h"
 #include "server/auth.h"
@@ -14,7 +16,7 @@
 struct gov {
 	store *st;
 	rpc_server *srv;
-	uint32_t heartbeat_ms;    /* StreamEvents heartbeat period */
+	_Atomic uint32_t heartbeat_ms; /* StreamEvents heartbeat period; SIGHUP may change it */
 };
 
 /* A write in flight.  Lives from the handler until its result has been

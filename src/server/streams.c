@@ -278,7 +278,8 @@ static void on_tick(uv_timer_t *t)
 			esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__METRICS_UPDATED,
 				  "metrics updated", 1);
 			s->last_beat_ms = now;
-		} else if (now - s->last_beat_ms >= G->heartbeat_ms) {
+		} else if (now - s->last_beat_ms >=
+			   atomic_load_explicit(&G->heartbeat_ms, memory_order_relaxed)) {
 			esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__HEARTBEAT,
 				  "heartbeat", 0);
 			s->last_beat_ms = now;

@@ -300,6 +300,17 @@ def free_port():
 
 # ---------------------------------------------------------------- governd
 
+def governd_env(**extra):
+    """The environment a test's governd runs in: no GOVERND_* variable of
+    the caller's, and GOVERND_CONFIG=/dev/null (an empty configuration), so
+    that neither ~/.config/governd nor /etc/governd changes what a test
+    sees.  Keyword arguments are added (GOVERND_HEARTBEAT="2s")."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("GOVERND_")}
+    e["GOVERND_CONFIG"] = os.devnull
+    e.update(extra)
+    return e
+
+
 class Governd:
     """One governd process with its log.
 
@@ -351,7 +362,7 @@ class Governd:
             "--listen", self.listen, "--log-level", self.log_level]
 
     def environment(self):
-        e = dict(os.environ)
+        e = governd_env()
         e["XDG_STATE_HOME"] = self.state_dir
         return e
 
