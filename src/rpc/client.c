@@ -378,6 +378,17 @@ static void note_answer(struct ccall *call, int status, const char *msg)
 
 	call->probe = 0;
 	if (status != VCLI_STATUS_UNAVAILABLE) {
+		if (cl->breaker.state != VCLI_CIRCUIT_CLOSED) {
+			/* Closed by this answer: the calls that waited for
+			 * the probe go now. */
+			uint64_t now = uv_now(cl->loop);
+
+			for (struct ccall *c = cl->rt_head; c; c = c->rt_next)
+				if (c->attempts && c->retry_due > now)
+					c->retry_due = now;
+			if (cl->rt_head)
+				retry_arm(cl);
+		}
 		resil_breaker_success(&cl->breaker);
 		return;
 	}
@@ -400,14 +411,18 @@ static void call_done(struct ccall *call, int status, const char *msg)
 		goto end;
 	now = uv_now(cl->loop);
 	expiry = call->in_deadlines ? call->expiry : 0;
-	/* The breaker decides first: no retry into an open circuit. */
-	if (resil_breaker_state(&cl->breaker, now) != VCLI_CIRCUIT_CLOSED)
-		goto end;
 	at = resil_retry_at(&cl->retry, 1, status, call->attempts, now, expiry,
 			    &cl->rng);
 	if (!at)
 		goto end;
-	if (!cl->conn && !cl->reconnect_off && at < cl->dial_at)
+	/* An open circuit sends nothing before its cool-down: the retry
+	 * waits for it (and may be the probe); the reconnect back-off
+	 * likewise, unless the circuit paces the attempts. */
+	if (resil_breaker_state(&cl->breaker, now) == VCLI_CIRCUIT_OPEN &&
+	    at < cl->breaker.open_until)
+		at = cl->breaker.open_until;
+	else if (!cl->conn && !cl->reconnect_off && at < cl->dial_at &&
+		 resil_breaker_state(&cl->breaker, now) == VCLI_CIRCUIT_CLOSED)
 		at = cl->dial_at;
 	if (expiry && at >= expiry)
 		goto end;
@@ -1332,6 +1347,24 @@ static void call_launch(struct ccall *call)
 		call->probe = 1;
 		break;
 	case RESIL_REJECT:
+		/*
+		 * A call under way (it has been sent) keeps its retries: it
+		 * waits for the cool-down, or while another call probes,
+		 * for its own back-off again, within its deadline.  Only a
+		 * new call fails fast.
+		 */
+		if (call->attempts && call->retry_safe &&
+		    call->attempts < cl->retry.max_attempts) {
+			uint64_t at = cl->breaker.probe_out ?
+				now + resil_backoff_cap(&cl->retry.backoff,
+							call->attempts) :
+				cl->breaker.open_until;
+
+			if (!(call->in_deadlines && call->expiry <= at)) {
+				retry_park(call, at);
+				return;
+			}
+		}
 		if (cl->breaker.probe_out) {
 			snprintf(msg, sizeof(msg), "circuit half-open: a probe "
 				 "call is out to %s (the last failure: %s)",
