@@ -399,6 +399,54 @@ class Retries(ProxiedCase):
         self.assertEqual(d.history.reviewed_by, "ana")
 
 
+class Bench(ProxiedCase):
+
+    def bench_through_outage(self, *args):
+        """vcli bench HealthCheck for 1.5 s through the proxy, which drops
+        every connection and refuses new ones for 0.3 s in the middle."""
+        p = subprocess.Popen(
+            [VCLI, "bench", "HealthCheck", "-z", "1.5s", "--concurrency", "4", "-o", "json",
+             "-t", "10s", "--no-progress"] + list(args),
+            env=vcli_env(self.cp.addr, self.tmp), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: self.cp.stats()["bytes_downstream"] > 10000, 10 * SLOW,
+                     interval=0.01, what="the load to start")
+            time.sleep(0.3)
+            self.cp.down()
+            time.sleep(0.3)
+            self.cp.up()
+            out, err = p.communicate(timeout=60 * SLOW)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        return json.loads(out)
+
+    def test_default_is_one_attempt(self):
+        """Without --retry the outage shows as UNAVAILABLE errors, as it
+        always did, and retries is 0."""
+        d = self.bench_through_outage()
+        self.assertIs(d["retry"], False)
+        self.assertEqual(d["retries"], 0)
+        self.assertGreater(d["status"].get("UNAVAILABLE", 0), 0, d["status"])
+
+    def test_retry_rides_out_the_outage(self):
+        """With --retry every call ends OK: the ones the outage caught were
+        sent again once the proxy listened again."""
+        d = self.bench_through_outage("--retry", "--retries", "50", "--reconnect-backoff",
+                                      "10ms", "--breaker-cooldown", "300ms")
+        self.assertIs(d["retry"], True)
+        self.assertEqual(d["status"], {"OK": d["count"]})
+        self.assertGreater(d["retries"], 0)
+
+    def test_retry_not_with_a_suite(self):
+        r = self.vcli("bench", "--suite", "validation", "--retry")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--retry is for a load of your own", r.stderr)
+
+
 class KillUnderLoad(unittest.TestCase):
     """vcli approvals with request ids, governd SIGKILLed and restarted
     in the middle of them, while other clients read."""
