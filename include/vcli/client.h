@@ -76,7 +76,9 @@ typedef struct vcli_backoff {
 /*
  * Retries of a call the caller marked retry-safe (vcli_call_options): only
  * unary calls, never DEADLINE_EXCEEDED (the call's own deadline bounds all
- * of its attempts and ends it), never a call the circuit breaker refused.
+ * of its attempts and ends it).  A new call the open circuit refuses fails
+ * fast; one already sent when the circuit opened waits for the cool-down
+ * and goes as (or after) the probe, within its deadline.
  */
 typedef struct vcli_retry_policy {
 	uint32_t max_attempts;       /* the first included; 0: 4; 1: no retries */
