@@ -22,6 +22,14 @@ const struct cfg_keyinfo cfg_keys[CFG_NKEYS] = {
 	[CFG_TIMEOUT] = { "timeout", "--timeout", "VCLI_TIMEOUT", "10s" },
 	[CFG_CONNECT_TIMEOUT] = { "connect-timeout", "--connect-timeout",
 				  NULL, "5s" },
+	[CFG_RETRIES] = { "retries", "--retries", "VCLI_RETRIES", "3" },
+	[CFG_RETRY_BACKOFF] = { "retry-backoff", "--retry-backoff", NULL,
+				"100ms" },
+	[CFG_RECONNECT_BACKOFF] = { "reconnect-backoff", "--reconnect-backoff",
+				    NULL, "250ms" },
+	[CFG_BREAKER] = { "breaker", "--breaker", NULL, "5" },
+	[CFG_BREAKER_COOLDOWN] = { "breaker-cooldown", "--breaker-cooldown",
+				   NULL, "5s" },
 	[CFG_OUTPUT] = { "output", "--output", "VCLI_OUTPUT", "table" },
 	[CFG_TLS] = { "tls", "--tls", NULL, "false" },
 	[CFG_TLS_CA] = { "tls-ca", "--tls-ca", "VCLI_TLS_CA", NULL },
@@ -92,6 +100,24 @@ static int token_valid(const char *s)
 	return n >= 1 && n <= 4096;
 }
 
+/* A whole number from 0 to max, digits only. */
+static int count_parse(const char *text, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (!*text)
+		return -1;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(*p - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 {
 	uint32_t ms;
@@ -115,8 +141,23 @@ int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 		snprintf(why, whylen, "use the token governd printed: up to "
 			 "4096 visible characters, no spaces");
 		return -1;
+	case CFG_RETRIES:
+		if (count_parse(text, CFG_RETRIES_MAX, &ms) == 0)
+			return 0;
+		snprintf(why, whylen, "use a whole number from 0 to %d",
+			 CFG_RETRIES_MAX);
+		return -1;
+	case CFG_BREAKER:
+		if (count_parse(text, CFG_BREAKER_MAX, &ms) == 0)
+			return 0;
+		snprintf(why, whylen, "use a whole number from 0 (off) to %d",
+			 CFG_BREAKER_MAX);
+		return -1;
 	case CFG_TIMEOUT:
 	case CFG_CONNECT_TIMEOUT:
+	case CFG_RETRY_BACKOFF:
+	case CFG_RECONNECT_BACKOFF:
+	case CFG_BREAKER_COOLDOWN:
 		if (opts_parse_duration(text, &ms) == 0)
 			return 0;
 		snprintf(why, whylen, "use a positive number with a unit: "
@@ -189,8 +230,10 @@ static int file_line(void *ud, const char *key, const char *value,
 			break;
 	if (k == CFG_NKEYS) {
 		set_err(err, errlen, "unknown key '%s' (known: server, "
-			"operator, token, timeout, connect-timeout, output, tls, "
-			"tls-ca, tls-cert, tls-key, tls-server-name, color)",
+			"operator, token, timeout, connect-timeout, retries, "
+			"retry-backoff, reconnect-backoff, breaker, "
+			"breaker-cooldown, output, tls, tls-ca, tls-cert, "
+			"tls-key, tls-server-name, color)",
 			shown);
 		return -1;
 	}
@@ -303,7 +346,8 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 		if (in->flag[k]) {
 			s->text = in->flag[k];
 			s->origin = CFG_ORIGIN_FLAG;
-			s->source = cfg_keys[k].flag;
+			s->source = in->flag_name[k] ? in->flag_name[k]
+						     : cfg_keys[k].flag;
 		} else if (in->env[k] && in->env[k][0]) {
 			s->text = in->env[k];
 			s->origin = CFG_ORIGIN_ENV;
@@ -322,7 +366,11 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 			continue;
 		if (cfg_check((enum cfg_key)k, s->text, why, sizeof(why)) < 0) {
 			const char *kind = k == CFG_TIMEOUT ||
-				k == CFG_CONNECT_TIMEOUT ? "duration" :
+				k == CFG_CONNECT_TIMEOUT ||
+				k == CFG_RETRY_BACKOFF ||
+				k == CFG_RECONNECT_BACKOFF ||
+				k == CFG_BREAKER_COOLDOWN ? "duration" :
+				k == CFG_RETRIES || k == CFG_BREAKER ? "number" :
 				k == CFG_SERVER ? "server address" : "value";
 
 			where(s, (enum cfg_key)k, at, sizeof(at));
@@ -339,6 +387,14 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 	opts_parse_duration(out->s[CFG_TIMEOUT].text, &out->timeout_ms);
 	opts_parse_duration(out->s[CFG_CONNECT_TIMEOUT].text,
 			    &out->connect_timeout_ms);
+	count_parse(out->s[CFG_RETRIES].text, CFG_RETRIES_MAX, &out->retries);
+	opts_parse_duration(out->s[CFG_RETRY_BACKOFF].text,
+			    &out->retry_backoff_ms);
+	opts_parse_duration(out->s[CFG_RECONNECT_BACKOFF].text,
+			    &out->reconnect_backoff_ms);
+	count_parse(out->s[CFG_BREAKER].text, CFG_BREAKER_MAX, &out->breaker);
+	opts_parse_duration(out->s[CFG_BREAKER_COOLDOWN].text,
+			    &out->breaker_cooldown_ms);
 	out->output = in_list(cfg_output_names, out->s[CFG_OUTPUT].text);
 	out->tls = in_list(bool_true, out->s[CFG_TLS].text) >= 0 ||
 		   out->s[CFG_TLS_CA].text || out->s[CFG_TLS_CERT].text ||
