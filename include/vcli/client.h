@@ -25,6 +25,11 @@
  * off-switch in vcli_client_options.  Their state belongs to the client,
  * hence to its loop's thread, like everything else here: no locks.
  *
+ * Signals: the library writes to sockets with write(2) (through libuv), so
+ * a connection the server dropped raises SIGPIPE.  Ignore SIGPIPE in a
+ * process that uses it (vcli does), or that signal ends the process
+ * instead of the call failing UNAVAILABLE (and being retried).
+ *
  * Messages are passed as serialized protobuf bytes, so the library does not
  * tie callers to any particular protobuf runtime.  vcli_client_health() is the
  * typed convenience for the governance service's HealthCheck.

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,6 +596,10 @@ int main(int argc, char **argv)
 	 * three measurably slows a short command (about 0.4 ms of a `gov
 	 * list`).  A value the user set wins. */
 	setenv("UV_THREADPOOL_SIZE", "1", 0);
+	/* A connection the server dropped must fail a write, not kill vcli
+	 * (a retry may follow: the server restarting under `gov approve`).
+	 * A closed stdout still ends vcli as SIGPIPE would: see the end. */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* Global options before the command name; the command's own parse
 	 * (cli_begin) takes the ones after it. */
@@ -638,6 +643,11 @@ int main(int argc, char **argv)
 
 	/* A full disk or a closed pipe must not look like success. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno == EPIPE) {
+			/* The reader went away (`| head`): end as a filter does. */
+			signal(SIGPIPE, SIG_DFL);
+			raise(SIGPIPE);
+		}
 		cli_error("cannot write the output: %s", strerror(errno));
 		if (rc == CLI_EXIT_OK)
 			rc = CLI_EXIT_INTERNAL;
