@@ -17,30 +17,7 @@ static int is_blank(char c)
 
 void kv_shown(char *dst, size_t cap, const char *src)
 {
-	const unsigned char *u = (const unsigned char *)src;
-	size_t len = strlen(src), i = 0, o = 0;
-
-	if (!cap)
-		return;
-	while (i < len && o + 1 < cap) {
-		size_t n = utf8_seq_len(u + i, len - i);
-
-		/* C0, DEL and C1 (U+0080..U+009F) controls are replaced. */
-		if ((n == 1 && (u[i] < 0x20 || u[i] == 0x7f)) ||
-		    (n == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0))
-			n = 0;
-		if (n == 0) {
-			dst[o++] = '?';
-			i++;
-			continue;
-		}
-		if (o + n >= cap)
-			break;
-		memcpy(dst + o, src + i, n);
-		o += n;
-		i += n;
-	}
-	dst[o] = '\0';
+	utf8_sanitize_n(dst, cap, src, strlen(src));
 }
 
 /* One line, NUL-terminated. */

@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import unittest
+import uuid
 
 PYSTUBS = os.environ.get("PYSTUBS")
 if PYSTUBS:
@@ -101,6 +102,12 @@ def _kill_leftovers():
                 p.wait(5)
             except Exception:
                 pass
+
+
+def uniq(prefix="t"):
+    """A fresh name (operation type, operator, directory), so that tests
+    sharing one governd never see each other's data."""
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:16])
 
 
 def wait_for(pred, timeout, interval=0.02, what="condition"):

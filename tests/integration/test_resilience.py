@@ -12,26 +12,20 @@ tight from below and loose from above.
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chaos import ChaosProxy  # noqa: E402
+from chaos import ProxiedGoverndCase  # noqa: E402
 from harness import (  # noqa: E402
-    GOV, RPCPROBE, SLOW, VCLI, Gov, Governd, parse_logfmt, run_main, wait_for)
+    GOV, RPCPROBE, SLOW, VCLI, Gov, Governd, parse_logfmt, run_main, uniq, wait_for)
 
 HEALTH = GOV + "HealthCheck"
 LIST = GOV + "ListPendingDecisions"
-
-
-def uniq(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:16])
 
 
 def vcli_env(addr, tmp):
@@ -74,32 +68,10 @@ class Probe:
             raise AssertionError("rpcprobe exit %d: %s" % (rc, err))
 
 
-class ProxiedCase(unittest.TestCase):
+class ProxiedCase(ProxiedGoverndCase):
     """One governd with a store, one proxy in front of it, per class."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.gd = Governd(name="resil", db=True, demo=True, log_level="info")
-        cls.gd.start()
-        cls.cp = ChaosProxy(cls.gd.addr, seed=7)
-        cls.cp.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.cp.stop()
-        finally:
-            cls.cp.cleanup()
-            try:
-                if cls.gd.running():
-                    cls.gd.stop()
-            finally:
-                cls.gd.cleanup()
-
-    def setUp(self):
-        self.cp.reset()
-        self.tmp = os.path.join(self.gd.state_dir, uniq("vcli"))
-        os.makedirs(self.tmp)
+    GOVERND_NAME = "resil"
+    PROXY_SEED = 7
 
     def probe(self, method, *args):
         p = Probe(self.cp.addr, method, *args)
