@@ -13,10 +13,14 @@ build_pkgs=(
 )
 # Tests: unit framework, independent gRPC peer, load tool, memory checker,
 # sanitizer runtime, openssl CLI for test certificates, time(1) for the
-# benchmarks' client CPU figures.
+# benchmarks' client CPU figures; Prometheus (prometheus + promtool) and
+# prometheus_client's exposition parser for the metrics tests.  The
+# prometheus package also installs a service unit; the tests never use it
+# (they start their own server on a free loopback port).
 test_pkgs=(
   libcmocka-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler
+  prometheus python3-prometheus-client python3-yaml
   nghttp2-client nghttp2-server
   valgrind
   clang libclang-rt-dev

@@ -114,5 +114,7 @@ void gov_export_audit(rpc_call *call, const ProtobufCMessage *req, struct gov *g
 /* Streams: set up once (the event hook), and the per-loop fan-out. */
 int gov_streams_init(struct gov *g);
 void gov_streams_release(void);
+/* Stream subscribers now, summed over the loops (any thread). */
+void gov_stream_subscribers(unsigned *decisions, unsigned *events);
 
 #endif

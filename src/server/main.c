@@ -29,6 +29,7 @@
 #include "rpc/server.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/exporter.h"
 #include "server/governance.h"
 #include "server/governd.h"
 #include "server/health.h"
@@ -53,6 +54,7 @@ struct config {
 	int insecure;
 	const char *config;
 	int check_config;
+	const char *metrics_listen;
 	int help, version;
 };
 
@@ -98,6 +100,9 @@ static const struct opt options[] = {
 	  "role of certificate identities without --mtls-role (default: none)", NULL, "ROLE" },
 	{ "insecure", 0, OPT_FLAG, &cfg.insecure,
 	  "serve a non-loopback address without TLS or authentication (warns)", NULL, NULL },
+	{ "metrics-listen", 0, OPT_STRING, &cfg.metrics_listen,
+	  "serve /metrics, /healthz, /readyz over HTTP here (default 127.0.0.1:9464; off: none)",
+	  NULL, "HOST:PORT" },
 	{ "max-recv-size", 0, OPT_UINT32, &cfg.rpc.max_recv_size,
 	  "largest request message accepted (default 4194304)", NULL, "BYTES" },
 	{ "max-streams", 0, OPT_UINT32, &cfg.rpc.max_concurrent_streams,
@@ -475,6 +480,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		NULL);
 	/* Watchers hear NOT_SERVING first, then the transport drains. */
 	health_set_draining(server);
+	exporter_drain();
 	rpc_server_shutdown(server);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
@@ -505,6 +511,7 @@ int main(int argc, char **argv)
 {
 	char err[512], bound[300], threads[16];
 	rpc_code rc;
+	int mrc;
 	store_options sopts;
 	store_code src;
 	store *st = NULL;
@@ -605,6 +612,18 @@ int main(int argc, char **argv)
 		 (int)sysconf(_SC_NPROCESSORS_ONLN));
 	log_msg(LOG_INFO, "configuration", "file", sources.path[0] ? sources.path : "(none)",
 		"log_level", log_level_name((log_level)cfg.log_level), NULL);
+	if ((mrc = exporter_start(loop, cfg.metrics_listen, server, st, err, sizeof(err))) != 0) {
+		log_msg(LOG_ERROR, "cannot serve metrics", "addr", cfg.metrics_listen, "error", err,
+			NULL);
+		sweeper_stop();
+		rpc_server_shutdown(server);
+		store_close(st);
+		governance_release();
+		rpc_server_free(server);
+		health_release();
+		auth_release();
+		return mrc == -2 ? EXIT_USAGE : 1;
+	}
 	log_msg(LOG_INFO, "governd listening", "addr", bound, "threads", threads, "tls",
 		cfg.rpc.tls_cert_file ? (cfg.rpc.tls_client_ca_file ? "mtls" : "true") : "false",
 		"auth", !auth_cfg.enabled ? "off" : cfg.rpc.tls_client_ca_file ?

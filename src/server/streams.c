@@ -54,6 +54,7 @@ struct loop_ctx {
 	struct esub *esubs;
 	atomic_int poke_pending;
 	atomic_int ndsubs;      /* decision subscribers on this loop */
+	atomic_int nesubs;      /* event subscribers (for /metrics) */
 };
 
 static struct gov *G;
@@ -238,8 +239,10 @@ static void esub_unlink(struct loop_ctx *ctx, struct esub *s)
 
 	while (*pp && *pp != s)
 		pp = &(*pp)->link;
-	if (*pp)
+	if (*pp) {
 		*pp = s->link;
+		atomic_fetch_sub(&ctx->nesubs, 1);
+	}
 }
 
 static void esub_cancel(rpc_call *call, int reason, void *ud)
@@ -316,6 +319,7 @@ void gov_stream_events(rpc_call *call, const ProtobufCMessage *req, struct gov *
 	rpc_call_on_cancel(call, esub_cancel, s);
 	s->link = ctx->esubs;
 	ctx->esubs = s;
+	atomic_fetch_add(&ctx->nesubs, 1);
 	esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__CONNECTION_ESTABLISHED,
 		  "connected", 1);
 	ensure_tick(ctx, rpc_call_loop(call));
@@ -395,6 +399,15 @@ int gov_streams_init(struct gov *g)
 		ctxs[i].index = i;
 	store_set_event_hook(g->st, on_commit, NULL);
 	return 0;
+}
+
+void gov_stream_subscribers(unsigned *decisions, unsigned *events)
+{
+	*decisions = *events = 0;
+	for (int i = 0; i < nctxs; i++) {
+		*decisions += (unsigned)atomic_load(&ctxs[i].ndsubs);
+		*events += (unsigned)atomic_load(&ctxs[i].nesubs);
+	}
 }
 
 void gov_streams_release(void)

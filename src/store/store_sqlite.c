@@ -45,6 +45,7 @@
 
 #include "common/audit_chain.h"
 #include "common/buf.h"
+#include "common/pcount.h"
 #include "common/timeutil.h"
 #include "store/store_int.h"
 
@@ -60,6 +61,7 @@
 enum { ST_NONE = -1, ST_PENDING, ST_ESCALATED, ST_APPROVED, ST_REJECTED, ST_EXPIRED, ST_COUNT };
 static const char *const st_names[ST_COUNT] = { "PENDING", "ESCALATED", "APPROVED", "REJECTED",
 						"EXPIRED" };
+_Static_assert(ST_COUNT == STORE_NSTATUS, "store_gauges.decisions follows ST_*");
 static const char *const rank_names[4] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
 
 static int is_open(int status)
@@ -321,6 +323,9 @@ struct store {
 	uint64_t last_seq;
 	store_metrics m;
 	int64_t resp_sum_ms;       /* over approved + rejected */
+	uint64_t escalations;      /* since open (store_gauges) */
+	uint64_t review_hist[2][STORE_REVIEW_NBOUNDS + 1];
+	uint64_t review_sum_ms[2];
 
 	/* the writer's own */
 	struct strmap sessions;    /* open sessions */
@@ -336,6 +341,7 @@ struct store {
 	int memory_short;          /* an open decision did not make it into
 				      memory: the floor must not pass it */
 	int broken;                /* a sync failed: every op fails from now on */
+	atomic_int sync_failed;    /* the same, for readers (store_get_gauges) */
 	char broken_msg[160];
 	struct opstat *opst;
 	size_t nopst, capopst;
@@ -349,6 +355,9 @@ struct store {
 	size_t naudit, capaudit;
 	buf audit_text;            /* their strings, NUL-terminated */
 	atomic_uint_fast64_t commits, ops, batch_ns, syncs, sync_ns;
+	/* written by the writer alone (common/pcount.h) */
+	pcount h_batch_time[STORE_TIME_NBOUNDS + 1], h_sync_time[STORE_TIME_NBOUNDS + 1],
+		h_batch_ops[STORE_BATCH_NBOUNDS + 1];
 	void (*hook)(uint64_t, void *);
 	void *hook_ud;
 
@@ -456,7 +465,25 @@ void store_get_stats(const store *st, store_stats *out)
 	out->batch_ns = atomic_load(&s->batch_ns);
 	out->syncs = atomic_load(&s->syncs);
 	out->sync_ns = atomic_load(&s->sync_ns);
+	for (int i = 0; i <= STORE_TIME_NBOUNDS; i++) {
+		out->batch_time[i] = pcount_get(&s->h_batch_time[i]);
+		out->sync_time[i] = pcount_get(&s->h_sync_time[i]);
+	}
+	for (int i = 0; i <= STORE_BATCH_NBOUNDS; i++)
+		out->batch_ops[i] = pcount_get(&s->h_batch_ops[i]);
 }
+
+const uint64_t store_time_bounds_ns[STORE_TIME_NBOUNDS] = {
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+	50000000, 100000000, 250000000, 500000000, 1000000000,
+};
+const uint64_t store_batch_bounds[STORE_BATCH_NBOUNDS] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
+};
+const uint64_t store_review_bounds_ms[STORE_REVIEW_NBOUNDS] = {
+	1000, 5000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000,
+	7200000, 14400000, 28800000, 86400000,
+};
 
 static int status_index(const char *s)
 {
@@ -2379,8 +2406,18 @@ static void apply(store *st, const struct batch *b)
 			st->last_seq = e->seq;
 		}
 		metrics_move(st, e->old_status, e->new_status, e->rank);
-		if (e->new_status == ST_APPROVED || e->new_status == ST_REJECTED)
-			st->resp_sum_ms += e->reviewed_ms - e->created_ms;
+		if (e->new_status == ST_APPROVED || e->new_status == ST_REJECTED) {
+			int64_t ms = e->reviewed_ms - e->created_ms;
+			int k = e->new_status == ST_REJECTED;
+
+			st->resp_sum_ms += ms;
+			ms = ms < 0 ? 0 : ms;
+			st->review_hist[k][pcount_slot(store_review_bounds_ms, STORE_REVIEW_NBOUNDS,
+						  (uint64_t)ms)]++;
+			st->review_sum_ms[k] += (uint64_t)ms;
+		}
+		if (e->new_status == ST_ESCALATED && e->old_status != ST_ESCALATED)
+			st->escalations++;
 		if (is_open(e->new_status))
 			apply_open(st, e);
 		else
@@ -2535,6 +2572,7 @@ static void complete(store *st)
 				 "the store stopped: syncing its log failed: %s; restart governd",
 				 strerror(sync_err));
 			st->broken = 1;
+			atomic_store(&st->sync_failed, 1);
 			fail_all(b->ops, "sync", strerror(sync_err), 0);
 		} else {
 			apply(st, b);
@@ -2575,8 +2613,10 @@ static void sync_log(store *st)
 		st->synced = want;
 	else
 		st->sync_err = errno ? errno : EIO;
+	t0 = time_mono_ns() - t0;
 	atomic_fetch_add(&st->syncs, 1);
-	atomic_fetch_add(&st->sync_ns, time_mono_ns() - t0);
+	atomic_fetch_add(&st->sync_ns, t0);
+	pcount_add(&st->h_sync_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, t0)], 1);
 }
 
 static void run_batch(store *st, store_op *list)
@@ -2695,6 +2735,7 @@ static void run_batch(store *st, store_op *list)
 	for (store_op *op = list; op; op = op->next)
 		nops++;
 	atomic_fetch_add(&st->ops, nops);
+	pcount_add(&st->h_batch_ops[pcount_slot(store_batch_bounds, STORE_BATCH_NBOUNDS, nops)], 1);
 	if (sqlite3_total_changes64(st->db) != changes)
 		st->committed++;
 	if (st->next_seq != first_seq)
@@ -2704,7 +2745,9 @@ queue:
 	 * ones too: what they saw may be a change not yet on disk. */
 	b->id = st->committed;
 	st->cur = NULL;
-	atomic_fetch_add(&st->batch_ns, time_mono_ns() - t0);
+	t0 = time_mono_ns() - t0;
+	atomic_fetch_add(&st->batch_ns, t0);
+	pcount_add(&st->h_batch_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, t0)], 1);
 	batch_queue(st, b);
 }
 
@@ -3373,6 +3416,35 @@ void store_get_metrics(store *st, store_metrics *m)
 	pthread_rwlock_rdlock(&st->lock);
 	*m = st->m;
 	pthread_rwlock_unlock(&st->lock);
+}
+
+const char *const store_status_names[STORE_NSTATUS] = {
+	"PENDING", "ESCALATED", "APPROVED", "REJECTED", "EXPIRED",
+};
+const char *const store_priority_names[4] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
+
+void store_get_gauges(store *st, store_gauges *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&st->lock);
+	memcpy(out->decisions, st->counts, sizeof(out->decisions));
+	out->open_sessions = (uint32_t)st->sessions.n;
+	out->escalations = st->escalations;
+	memcpy(out->review, st->review_hist, sizeof(out->review));
+	memcpy(out->review_sum_ms, st->review_sum_ms, sizeof(out->review_sum_ms));
+	pthread_rwlock_unlock(&st->lock);
+	/* closing and sync_err are the writer's; a stale read only delays
+	 * the answer by one scrape. */
+	pthread_mutex_lock(&st->qlock);
+	out->ready = !st->closing;
+	pthread_mutex_unlock(&st->qlock);
+	if (!out->ready)
+		snprintf(out->not_ready, sizeof(out->not_ready), "store closing");
+	else if (atomic_load(&st->sync_failed)) {
+		out->ready = 0;
+		snprintf(out->not_ready, sizeof(out->not_ready),
+			 "store broken: a sync of its log failed; writes fail until restart");
+	}
 }
 
 store_code store_get_operator_stats(store *st, const char *operator_id,

@@ -365,6 +365,10 @@ class Governd:
             extra += ["--db", self.db]
         if self.demo:
             extra += ["--demo"]
+        # The metrics listener on a free port (its default, 9464, is one
+        # per host); self.metrics_addr has it once started.
+        if not any(a.startswith("--metrics-listen") for a in self.args):
+            extra += ["--metrics-listen", "127.0.0.1:0"]
         return self.wrapper + [GOVERND] + self.args + extra + [
             "--listen", self.listen, "--log-level", self.log_level]
 
@@ -382,8 +386,11 @@ class Governd:
                                      env=self.environment())
         _started.append(self.proc)
         end = time.monotonic() + timeout
+        self.metrics_addr = None
         while time.monotonic() < end:
             for rec in self.records():
+                if rec.get("msg") == "metrics listening":
+                    self.metrics_addr = rec.get("addr")
                 if rec.get("msg") == "governd listening":
                     addr = rec.get("addr", "")
                     host, _, port = addr.rpartition(":")
