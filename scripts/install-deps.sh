@@ -28,8 +28,9 @@ test_pkgs=(
 )
 
 # Operations tests (deploy_files, docs/operations.md): YAML for the
-# manifests, promtool for the PrometheusRule, systemd-analyze for the unit.
-ops_pkgs=(python3-yaml prometheus systemd)
+# manifests and the Kubernetes API models to check their fields against,
+# promtool for the PrometheusRule, systemd-analyze for the unit.
+ops_pkgs=(python3-yaml python3-kubernetes prometheus systemd)
 # kubectl decodes the manifests; Debian ships it as kubernetes-client, but a
 # kubectl from elsewhere (a cloud SDK) would conflict with it: keep that one.
 if ! command -v kubectl >/dev/null 2>&1; then

@@ -4,8 +4,13 @@ tools where they work without a cluster or a container daemon:
 
 - deploy/k8s: every document decoded by kubectl itself (`kubectl label
   --local`, which needs no API server; `apply`/`create --dry-run=client`
-  do need one, for discovery, and so do schema validation and server-side
-  dry runs: not available here, and not claimed), then the references
+  do need one, for discovery, and so do kubectl's schema validation and
+  server-side dry runs: not available here, and not claimed); every field
+  of the built-in kinds checked against the Kubernetes API schema as
+  Debian's python3-kubernetes models carry it (API 1.22: autoscaling/v2
+  against v2beta2's identical fields; the two Prometheus Operator kinds
+  have no schema here), which catches a misspelt or misplaced field that
+  kubectl's decoding keeps silently; then the references
   between the objects (selectors, named ports, volumes, the ConfigMap, the
   Secret, the autoscaler's target) and the security settings; the
   ConfigMap's governd.conf through `governd --check-config`; the
@@ -30,6 +35,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import yaml  # noqa: E402
+import kubernetes.client as kmodels  # noqa: E402
 
 from harness import UNDER_ASAN, GOVERND, VCLI, certs, governd_env, run_main  # noqa: E402
 
@@ -54,6 +60,74 @@ def json_stream(text):
             return out
         obj, i = dec.raw_decode(text, i)
         out.append(obj)
+
+
+# apiVersion and kind -> the python3-kubernetes model of that object
+K8S_MODELS = {
+    ("v1", "ConfigMap"): "V1ConfigMap",
+    ("v1", "Service"): "V1Service",
+    ("v1", "PersistentVolumeClaim"): "V1PersistentVolumeClaim",
+    ("apps/v1", "Deployment"): "V1Deployment",
+    ("policy/v1", "PodDisruptionBudget"): "V1PodDisruptionBudget",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "V1NetworkPolicy",
+    # autoscaling/v2 (API 1.23) has the fields of v2beta2, which the 1.22
+    # models know
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "V2beta2HorizontalPodAutoscaler",
+}
+NO_SCHEMA = {("monitoring.coreos.com/v1", "ServiceMonitor"),
+             ("monitoring.coreos.com/v1", "PrometheusRule")}
+PRIMITIVES = {"str": str, "int": int, "bool": bool, "float": (int, float),
+              "datetime": str, "date": str}
+
+
+def schema_errors(value, typ, path, errs):
+    """Walks value against the model type typ ("V1DeploymentSpec",
+    "list[V1Container]", "dict(str, str)", "int", "object"), adding an error
+    for each unknown field or value of the wrong type."""
+    if typ == "object":          # int-or-string, quantities, free-form
+        return
+    m = re.fullmatch(r"list\[(.*)\]", typ)
+    if m:
+        if not isinstance(value, list):
+            errs.append("%s: a list expected, not %r" % (path, value))
+            return
+        for i, v in enumerate(value):
+            schema_errors(v, m.group(1), "%s[%d]" % (path, i), errs)
+        return
+    m = re.fullmatch(r"dict\(str, (.*)\)", typ)
+    if m:
+        if not isinstance(value, dict):
+            errs.append("%s: a map expected, not %r" % (path, value))
+            return
+        for key, v in value.items():
+            schema_errors(v, m.group(1), "%s.%s" % (path, key), errs)
+        return
+    if typ in PRIMITIVES:
+        if (typ == "int" and isinstance(value, bool)) or not isinstance(value, PRIMITIVES[typ]):
+            errs.append("%s: %s expected, not %r" % (path, typ, value))
+        return
+    model = getattr(kmodels, typ)
+    if not isinstance(value, dict):
+        errs.append("%s: an object (%s) expected, not %r" % (path, typ, value))
+        return
+    by_json = {j: a for a, j in model.attribute_map.items()}
+    for key, v in value.items():
+        if key not in by_json:
+            errs.append("%s.%s: unknown field (%s has %s)"
+                        % (path, key, typ, ", ".join(sorted(by_json))))
+        else:
+            schema_errors(v, model.openapi_types[by_json[key]], path + "." + key, errs)
+
+
+def manifest_errors(doc, where):
+    key = (doc.get("apiVersion"), doc.get("kind"))
+    if key in NO_SCHEMA:
+        return []
+    if key not in K8S_MODELS:
+        return ["%s: %s %s has no schema here: add it to K8S_MODELS" % (where, key[0], key[1])]
+    errs = []
+    schema_errors(doc, K8S_MODELS[key], "%s %s" % (where, key[1]), errs)
+    return errs
 
 
 def subset(sel, labels):
@@ -92,6 +166,29 @@ class Kubernetes(unittest.TestCase):
             "ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler",
             "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "PrometheusRule",
             "PersistentVolumeClaim"})
+
+    def test_fields_match_the_kubernetes_schema(self):
+        errs = []
+        for name in sorted(os.listdir(K8S)):
+            if name.endswith(".yaml"):
+                with open(os.path.join(K8S, name)) as f:
+                    for d in yaml.safe_load_all(f):
+                        if d:
+                            errs += manifest_errors(d, name)
+        self.assertEqual(errs, [])
+
+    def test_the_schema_check_catches_what_kubectl_keeps(self):
+        bad = yaml.safe_load(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
+            "spec:\n  replicass: 2\n  selector: {matchLabels: {app: x}}\n"
+            "  template:\n    metadata: {labels: {app: x}}\n    spec:\n"
+            "      containers: [{name: x, image: x, imagePullPolicyy: Always,\n"
+            "                    ports: [{containerPort: '50051'}]}]\n")
+        errs = manifest_errors(bad, "typo.yaml")
+        self.assertEqual(len(errs), 3, errs)
+        self.assertIn("spec.replicass: unknown field", errs[0])
+        self.assertIn("imagePullPolicyy: unknown field", errs[1])
+        self.assertIn("containerPort: int expected", errs[2])
 
     def pod(self):
         return self.one("Deployment")["spec"]["template"]
