@@ -22,6 +22,7 @@ LIST_CALLS=${BENCH_LIST_CALLS:-200000}
 VCLI_RUNS=${BENCH_VCLI_RUNS:-200}
 ROUNDS=${BENCH_ROUNDS:-3}
 VALIDATION=${BENCH_VALIDATION:-1}
+CPU_LATENCY_US=${BENCH_CPU_LATENCY_US:-0}
 TIME=/usr/bin/time
 
 if [ ! -x "$TIME" ]; then
@@ -132,9 +133,17 @@ vp90=$(awk '{a[NR] = $1} END { printf "%.2f", a[int(NR * 0.9)] / 1000 }' "$workd
 echo "median $vmed ms, p90 $vp90 ms (process start to exit, including fork/exec)"
 echo
 
-# 4. the validation matrix
+# 4. the validation matrix, against a governd that holds a CPU wake-up
+#    latency request (BENCH_CPU_LATENCY_US, default 0; -1: none): on a VM
+#    whose idle vCPUs halt, the paced Sustained row's tail is otherwise the
+#    hypervisor's wake-up time (docs/operations.md#latency-on-virtual-machines).
 if [ "$VALIDATION" != 0 ]; then
+  stop_governd
+  start_governd "$workdir/gov.db" --cpu-latency-us "$CPU_LATENCY_US"
   echo "== vcli bench --suite validation (the Sustained row runs 30 s)"
+  sed -n -e 's/.*msg="\(holding a CPU wake-up latency request\)" \(.*\)/governd: \1, \2/p' \
+    -e 's/.*msg="\(cannot hold a CPU wake-up latency request[^"]*\)".*/governd: \1/p' \
+    "$workdir/governd.log"
   "$VCLI" --server "$addr" bench --suite validation --no-progress || true
   echo
 fi

@@ -13,6 +13,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ struct config {
 	const char *config;
 	int check_config;
 	const char *metrics_listen;
+	int cpu_latency_us;
 	int help, version;
 };
 
@@ -103,6 +105,9 @@ static const struct opt options[] = {
 	{ "metrics-listen", 0, OPT_STRING, &cfg.metrics_listen,
 	  "serve /metrics, /healthz, /readyz over HTTP here (default 127.0.0.1:9464; off: none)",
 	  NULL, "HOST:PORT" },
+	{ "cpu-latency-us", 0, OPT_INT, &cfg.cpu_latency_us,
+	  "hold a CPU wake-up latency request of N us while running (Linux PM QoS; "
+	  "default -1: none)", NULL, "N" },
 	{ "max-recv-size", 0, OPT_UINT32, &cfg.rpc.max_recv_size,
 	  "largest request message accepted (default 4194304)", NULL, "BYTES" },
 	{ "max-streams", 0, OPT_UINT32, &cfg.rpc.max_concurrent_streams,
@@ -177,6 +182,7 @@ static void config_defaults(void)
 	cfg.heartbeat_ms = 15000;
 	cfg.event_retention = 100000;
 	cfg.max_queued_writes = 16384;
+	cfg.cpu_latency_us = -1;
 	cfg.threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (uint32_t)cpus;
 	cfg.db = governd_default_db(default_db, sizeof(default_db));
 }
@@ -203,8 +209,45 @@ static int check_settings(char *err, size_t errlen)
 			 "TLS first)");
 		return -1;
 	}
+	if (cfg.cpu_latency_us < -1) {
+		snprintf(err, errlen, "invalid number '%d' for 'cpu-latency-us' (use 0 or more "
+			 "microseconds, or -1 for no request)", cfg.cpu_latency_us);
+		return -1;
+	}
 	cfg.rpc.threads = (int)cfg.threads;
 	return 0;
+}
+
+/*
+ * Linux PM QoS: while the returned descriptor stays open, no CPU enters an
+ * idle state it takes longer than us microseconds to wake from.  On a VM
+ * whose idle CPUs halt, a wake-up through the hypervisor costs milliseconds,
+ * and at a low request rate that is most of a call's tail latency
+ * (docs/operations.md).  -1 when not asked for or not allowed (logged).
+ */
+static int hold_cpu_latency(int us)
+{
+	static const char path[] = "/dev/cpu_dma_latency";
+	int32_t v = us;
+	int fd;
+
+	if (us < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, &v, sizeof(v)) != (ssize_t)sizeof(v)) {
+		log_msg(LOG_WARN, "cannot hold a CPU wake-up latency request; running without",
+			"path", path, "error", strerror(errno), NULL);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	{
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", us);
+		log_msg(LOG_INFO, "holding a CPU wake-up latency request", "max_us", n, NULL);
+	}
+	return fd;
 }
 
 /* Loads every source into cfg (over the defaults); -1 after printing why. */
@@ -511,7 +554,7 @@ int main(int argc, char **argv)
 {
 	char err[512], bound[300], threads[16];
 	rpc_code rc;
-	int mrc;
+	int mrc, qos_fd;
 	store_options sopts;
 	store_code src;
 	store *st = NULL;
@@ -628,8 +671,11 @@ int main(int argc, char **argv)
 		cfg.rpc.tls_cert_file ? (cfg.rpc.tls_client_ca_file ? "mtls" : "true") : "false",
 		"auth", !auth_cfg.enabled ? "off" : cfg.rpc.tls_client_ca_file ?
 		"token+certificate" : "token", "db", sopts.path, "version", VCLI_VERSION, NULL);
+	qos_fd = hold_cpu_latency(cfg.cpu_latency_us);
 	uv_run(loop, UV_RUN_DEFAULT);
 	rpc_server_wait(server);
+	if (qos_fd >= 0)
+		close(qos_fd);
 	log_store_stats(st);
 	/* The store's last completions post to stopped workers, which run
 	 * them inline: close it before the server's memory goes. */

@@ -84,6 +84,8 @@ class CommandLine(unittest.TestCase):
             (["--handshake-timeout", "1fortnight"] + L, "1fortnight"),
             (["--log-level", "loud"] + L, "loud"),
             (["--log-format", "xml"] + L, "xml"),
+            (["--cpu-latency-us", "-7"] + L, "-7"),
+            (["--cpu-latency-us", "fast"] + L, "fast"),
             (["--listen", "not-an-address"], "not-an-address"),
             (["--listen", "127.0.0.1:99999"], "99999"),
         ]
@@ -166,6 +168,29 @@ class InfoLevel(unittest.TestCase):
         gd.stop()
         self.assertEqual(gd.calls(), [])
         self.assertNotIn("level=debug", gd.log())
+
+
+class CpuLatency(unittest.TestCase):
+    """--cpu-latency-us holds a PM QoS request (/dev/cpu_dma_latency) for
+    the life of governd, or says why it cannot and serves anyway."""
+
+    def test_request_held_while_running_or_refusal_logged(self):
+        gd = Governd(["--cpu-latency-us", "0"], name="lifecycle-qos", log_level="info")
+        self.addCleanup(gd.cleanup)
+        gd.start()
+        ch = gd.channel()
+        self.addCleanup(ch.close)
+        self.assertTrue(health_check(ch).healthy)
+        fds = os.listdir("/proc/%d/fd" % gd.proc.pid)
+        held = [f for f in fds
+                if os.readlink("/proc/%d/fd/%s" % (gd.proc.pid, f)) == "/dev/cpu_dma_latency"]
+        if os.access("/dev/cpu_dma_latency", os.W_OK):
+            self.assertEqual(len(held), 1, "governd holds the request")
+            self.assertIn('msg="holding a CPU wake-up latency request" max_us=0', gd.log())
+        else:
+            self.assertEqual(held, [])
+            self.assertIn("cannot hold a CPU wake-up latency request", gd.log())
+        gd.stop()
 
 
 class MaxConnections(GoverndCase):
