@@ -47,6 +47,6 @@ ENV VCLI_GOVERNANCE_ENDPOINT=127.0.0.1:50051 \
     VCLI_TLS_CA=/etc/governd/tls/ca.crt \
     VCLI_TLS_SERVER_NAME=governd
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["vcli", "health", "--timeout", "3s"]
+  CMD ["vcli", "health", "--standard", "--timeout", "3s"]
 ENTRYPOINT ["governd"]
 CMD ["--config", "/etc/governd/governd.conf"]

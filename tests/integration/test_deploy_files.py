@@ -220,7 +220,7 @@ class Kubernetes(unittest.TestCase):
         self.assertEqual(ports, {"grpc": 50051, "metrics": 9464})
         # Liveness checks grpc health over TLS with vcli (the kubelet's gRPC
         # probe is plaintext-only); readiness is /readyz on the metrics port.
-        self.assertEqual(c["livenessProbe"]["exec"]["command"][:2], ["vcli", "health"])
+        self.assertEqual(c["livenessProbe"]["exec"]["command"][:3], ["vcli", "health", "--standard"])
         rp = c["readinessProbe"]["httpGet"]
         self.assertEqual((rp["path"], rp["port"]), ("/readyz", "metrics"))
         # Volumes: every mount has a volume; config, data and TLS as named.

@@ -66,6 +66,26 @@ class AgainstGovernd(GoverndCase):
         self.assertEqual(d["status"], "SERVING")
         self.assertGreaterEqual(int(d["uptime_seconds"]), 0)
 
+    def test_health_standard(self):
+        """--standard asks grpc.health.v1 (what a Kubernetes gRPC probe asks)."""
+        r = vcli("health", "--standard", "--server", self.gd.addr)
+        self.assertEqual(r.returncode, 0, self.out(r))
+        self.assertRegex(r.stdout, r"STATUS\s+SERVING")
+        self.assertEqual(self.gd.wait_call(method="/grpc.health.v1.Health/Check")["code"], "OK")
+        svc = "vertice.governance.v1.GovernanceService"
+        r = vcli("health", "--standard", "--service", svc, "--server", self.gd.addr,
+                 "-o", "json")
+        self.assertEqual(r.returncode, 0, self.out(r))
+        d = json.loads(r.stdout)
+        self.assertEqual((d["service"], d["status"]), (svc, "SERVING"))
+        r = vcli("health", "--standard", "--service", "no.such.Service", "--server",
+                 self.gd.addr)
+        self.assertEqual(r.returncode, 7, self.out(r))
+        self.assertIn("unknown service 'no.such.Service' (NOT_FOUND)", r.stderr)
+        r = vcli("health", "--service", svc, "--server", self.gd.addr)
+        self.assertEqual(r.returncode, 2, self.out(r))
+        self.assertIn("'--service' goes with '--standard'", r.stderr)
+
     def test_global_options_before_command(self):
         r = vcli("--server", self.gd.addr, "-o", "json", "health")
         self.assertEqual(r.returncode, 0, self.out(r))
