@@ -10,10 +10,13 @@ build_pkgs=(
   libnghttp2-dev libuv1-dev libssl-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
   libsqlite3-dev libjansson-dev
+  libyaml-dev libcurl4-openssl-dev
 )
 # Tests: unit framework, independent gRPC peer, load tool, memory checker,
 # sanitizer runtime, openssl CLI for test certificates, time(1) for the
-# benchmarks' client CPU figures.
+# benchmarks' client CPU figures; PyYAML for the fake Kubernetes API server.
+# kubectl, the reference of the k8s tests, has no Debian package: where it
+# is missing those comparisons are skipped (docs/testing.md).
 test_pkgs=(
   libcmocka-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler
@@ -21,6 +24,7 @@ test_pkgs=(
   valgrind
   clang libclang-rt-dev
   openssl procps iproute2 time
+  python3-yaml
 )
 
 # Profiling (make profile): perf; valgrind (callgrind) is the fallback.
