@@ -309,6 +309,7 @@ class Cluster:
         self.forbid = set()
         self.watch_seconds = 2.0
         self.requests = []
+        self.list_cache = {}
         self.start = now or time.time()
         # Every fixture is 3 days and some hours old: the AGE column stays
         # the same for the whole of a test.
@@ -986,6 +987,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def list(self, group, version, plural, ns, q):
         c = self.server.cluster
+        # The same list at the same resourceVersion is the same bytes: keep
+        # them, so that a benchmark measures the client, not this server.
+        key = (self.path, self.headers.get("Accept", ""), c.rv)
+        with c.lock:
+            hit = c.list_cache.get(key)
+        if hit is not None:
+            return self.send_bytes(200, hit)
         with c.lock:
             items, _, _ = self.select(group, plural, ns, q)
             rv = str(c.rv)
@@ -1000,7 +1008,7 @@ class Handler(BaseHTTPRequestHandler):
             items = copy.deepcopy(items)
             if self.wants_table():
                 t = c.table(plural, group, items, q.get("includeObject", "Metadata"), rv, cont)
-                return self.send_json(200, t)
+                return self.send_bytes(200, self.cache(key, t))
         r = find_resource(group, version, plural)
         for o in items:
             o.pop("kind", None)
@@ -1009,7 +1017,23 @@ class Handler(BaseHTTPRequestHandler):
                "metadata": {"resourceVersion": rv}, "items": items}
         if cont:
             lst["metadata"]["continue"] = cont
-        return self.send_json(200, lst)
+        return self.send_bytes(200, self.cache(key, lst))
+
+    def cache(self, key, obj):
+        c = self.server.cluster
+        data = json.dumps(obj).encode()
+        with c.lock:
+            if len(c.list_cache) > 256:
+                c.list_cache.clear()
+            c.list_cache[key] = data
+        return data
+
+    def send_bytes(self, code, data):
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def watch(self, group, plural, ns, q):
         c = self.server.cluster
