@@ -105,7 +105,24 @@ static void layout(struct line *lines, size_t line0, size_t line1,
 	}
 }
 
+static int flush(struct ktab *t, buf *out, FILE *f);
+
 int ktab_flush(struct ktab *t, buf *out)
+{
+	return flush(t, out, NULL);
+}
+
+int ktab_write(struct ktab *t, FILE *f)
+{
+	buf line = BUF_INIT(KTAB_TEXT_MAX);
+	int rc = flush(t, &line, f);
+
+	buf_release(&line);
+	return rc;
+}
+
+/* Lays out into out; with f, line by line into f (out holds one line). */
+static int flush(struct ktab *t, buf *out, FILE *f)
 {
 	const char *s = (const char *)t->text.data;
 	size_t n = t->text.len, nlines = 0, pos;
@@ -135,9 +152,12 @@ int ktab_flush(struct ktab *t, buf *out)
 		lines[l].ncells = tabs;
 		/* cell_len[0..tabs] lengths, then tabs widths (set by
 		 * layout) after them. */
-		lines[l].cell_len = calloc(2 * tabs + 2, sizeof(size_t));
-		lines[l].cell_w = calloc(tabs + 1, sizeof(size_t));
-		if (!lines[l].cell_len || !lines[l].cell_w) {
+		/* One allocation: lengths, widths set by layout(), then the
+		 * cells' character counts. */
+		lines[l].cell_len = calloc(3 * tabs + 3, sizeof(size_t));
+		lines[l].cell_w = lines[l].cell_len ? lines[l].cell_len + 2 * tabs + 2
+						    : NULL;
+		if (!lines[l].cell_len) {
 			rc = -1;
 			nlines = l + 1;
 			goto out;
@@ -171,12 +191,15 @@ int ktab_flush(struct ktab *t, buf *out)
 		}
 		if (rc == 0 && (l + 1 < nlines || s[n - 1] == '\n'))
 			rc = buf_append_byte(out, '\n');
+		if (rc == 0 && f) {
+			if (out->len && fwrite(out->data, 1, out->len, f) != out->len)
+				rc = -1;
+			buf_reset(out);
+		}
 	}
 out:
-	for (size_t l = 0; l < nlines; l++) {
+	for (size_t l = 0; l < nlines; l++)
 		free(lines[l].cell_len);
-		free(lines[l].cell_w);
-	}
 	free(lines);
 	buf_reset(&t->text);
 	return rc;
@@ -356,6 +379,210 @@ int ktable_rows(struct ktab *t, const json_t *table, const json_t *cols,
 		rc |= ktab_add(t, "\n", 1);
 		if (rc)
 			return -1;
+	}
+	return 0;
+}
+
+/* Appends the JSON string at t[i] == '"', unescaped, tabs and line breaks
+ * as spaces.  Returns the position after it, or n. */
+static size_t add_json_string(struct ktab *t, const char *s, size_t i,
+			      size_t n, int *rc)
+{
+	size_t start = ++i;
+
+	while (i < n && s[i] != '"') {
+		if (s[i] == '\\') {
+			unsigned cp = 0;
+			char c, u[4];
+			size_t ul = 0;
+
+			if (i > start)
+				*rc |= ktab_add(t, s + start, i - start);
+			if (i + 1 >= n)
+				return n;
+			c = s[i + 1];
+			i += 2;
+			switch (c) {
+			case 'n': case 'r': case 't':
+				*rc |= ktab_add(t, " ", 1);
+				break;
+			case 'b': case 'f':
+				break;
+			case 'u':
+				if (i + 4 > n)
+					return n;
+				for (int k = 0; k < 4; k++) {
+					char h = s[i + k];
+
+					cp = cp * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 :
+						h >= 'A' ? h - 'A' + 10 : h - '0');
+				}
+				i += 4;
+				if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= n &&
+				    s[i] == '\\' && s[i + 1] == 'u') {
+					unsigned lo = 0;
+
+					for (int k = 0; k < 4; k++) {
+						char h = s[i + 2 + k];
+
+						lo = lo * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 :
+							h >= 'A' ? h - 'A' + 10 : h - '0');
+					}
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				}
+				if (cp < 0x80) {
+					u[ul++] = (char)(cp == '\t' || cp == '\n' ||
+							 cp == '\r' ? ' ' : cp);
+				} else if (cp < 0x800) {
+					u[ul++] = (char)(0xc0 | (cp >> 6));
+					u[ul++] = (char)(0x80 | (cp & 0x3f));
+				} else if (cp < 0x10000) {
+					u[ul++] = (char)(0xe0 | (cp >> 12));
+					u[ul++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					u[ul++] = (char)(0x80 | (cp & 0x3f));
+				} else {
+					u[ul++] = (char)(0xf0 | (cp >> 18));
+					u[ul++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+					u[ul++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					u[ul++] = (char)(0x80 | (cp & 0x3f));
+				}
+				*rc |= ktab_add(t, u, ul);
+				break;
+			default:
+				*rc |= ktab_add(t, &c, 1);
+			}
+			start = i;
+			continue;
+		}
+		if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			/* Not valid JSON, but never let it break the table. */
+			if (i > start)
+				*rc |= ktab_add(t, s + start, i - start);
+			*rc |= ktab_add(t, " ", 1);
+			start = ++i;
+			continue;
+		}
+		i++;
+	}
+	if (i > start)
+		*rc |= ktab_add(t, s + start, i - start);
+	return i < n ? i + 1 : n;
+}
+
+/* A cell from text at i: a string unescaped, a number or literal as
+ * written (null as <nil>), anything else through jansson. */
+static size_t add_cell_text(struct ktab *t, const char *s, size_t i,
+			    size_t n, int *rc)
+{
+	size_t e;
+
+	i = kjson_ws(s, i, n);
+	if (i >= n)
+		return n;
+	if (s[i] == '"')
+		return add_json_string(t, s, i, n, rc);
+	e = kjson_skip(s, i, n);
+	if (s[i] == '{' || s[i] == '[' || (s[i] != 'n' && s[i] != 't' &&
+					   s[i] != 'f' && s[i] != '-' &&
+					   (s[i] < '0' || s[i] > '9'))) {
+		json_t *v = json_loadb(s + i, e - i, JSON_DECODE_ANY, NULL);
+
+		if (v)
+			*rc |= add_cell(t, v);
+		json_decref(v);
+	} else if (s[i] == 'n') {
+		*rc |= ktab_add(t, "<nil>", 5);
+	} else if (memchr(s + i, '.', e - i) || memchr(s + i, 'e', e - i) ||
+		   memchr(s + i, 'E', e - i)) {
+		json_t *v = json_loadb(s + i, e - i, JSON_DECODE_ANY, NULL);
+
+		if (v)
+			*rc |= add_cell(t, v);
+		json_decref(v);
+	} else {
+		*rc |= ktab_add(t, s + i, e - i);
+	}
+	return e;
+}
+
+int ktable_rows_text(struct ktab *t, const char *s, size_t n,
+		     const json_t *cols, const struct ktable_opts *o,
+		     size_t *nrows)
+{
+	size_t i = kjson_find_key(s, 0, n, "rows");
+	int rc = 0;
+
+	if (i >= n)
+		return 0; /* no rows */
+	if (s[i] == 'n')
+		return 0; /* "rows": null */
+	if (s[i] != '[')
+		return -1;
+	i = kjson_ws(s, i + 1, n);
+	while (i < n && s[i] != ']') {
+		size_t row = i, end = kjson_skip(s, i, n);
+		size_t c = kjson_find_key(s, row, end, "cells");
+		size_t ob = kjson_find_key(s, row, end, "object");
+		size_t md = ob < end ? kjson_find_key(s, ob, end, "metadata") : end;
+		size_t col = 0;
+		int first = 1;
+
+		if (end >= n || c >= end || s[c] != '[')
+			return -1;
+		if (o->with_namespace) {
+			size_t ns = md < end ? kjson_find_key(s, md, end,
+							       "namespace") : end;
+
+			if (ns < end && s[ns] == '"')
+				add_json_string(t, s, ns, end, &rc);
+			first = 0;
+		}
+		c = kjson_ws(s, c + 1, end);
+		while (c < end && s[c] != ']') {
+			const json_t *cd = json_array_get(cols, col++);
+
+			if (!cd || !(o->wide || json_integer_value(
+					json_object_get(cd, "priority")) == 0)) {
+				c = kjson_skip(s, c, end);
+			} else {
+				if (!first)
+					rc |= ktab_add(t, "\t", 1);
+				if (first && o->kind_prefix && s[c] == '"')
+					rc |= ktab_printf(t, "%s/", o->kind_prefix);
+				first = 0;
+				c = add_cell_text(t, s, c, end, &rc);
+			}
+			c = kjson_ws(s, c, end);
+			if (c < end && s[c] == ',')
+				c = kjson_ws(s, c + 1, end);
+		}
+		if ((o->label_columns && o->label_columns[0]) || o->show_labels) {
+			size_t l = md < end ? kjson_find_key(s, md, end, "labels") : end;
+			json_t *labels = l < end ? json_loadb(s + l,
+				kjson_skip(s, l, end) - l, JSON_DECODE_ANY, NULL) : NULL;
+
+			for (size_t k = 0; o->label_columns && o->label_columns[k]; k++) {
+				const char *v = json_string_value(json_object_get(
+					labels, o->label_columns[k]));
+
+				rc |= ktab_add(t, "\t", 1);
+				if (v)
+					rc |= ktab_add(t, v, strlen(v));
+			}
+			if (o->show_labels) {
+				rc |= ktab_add(t, "\t", 1);
+				rc |= add_labels(t, labels);
+			}
+			json_decref(labels);
+		}
+		rc |= ktab_add(t, "\n", 1);
+		if (rc)
+			return -1;
+		(*nrows)++;
+		i = kjson_ws(s, end, n);
+		if (i < n && s[i] == ',')
+			i = kjson_ws(s, i + 1, n);
 	}
 	return 0;
 }

@@ -28,6 +28,8 @@ int ktab_printf(struct ktab *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Lays the text out into out and forgets it.  Returns 0 or -1. */
 int ktab_flush(struct ktab *t, buf *out);
+/* The same, written to f line by line (no copy of the whole table). */
+int ktab_write(struct ktab *t, FILE *f);
 
 /* How get prints a table. */
 struct ktable_opts {
@@ -47,6 +49,17 @@ int ktable_header(struct ktab *t, const json_t *table,
  * events after the first), cols. */
 int ktable_rows(struct ktab *t, const json_t *table, const json_t *cols,
 		const struct ktable_opts *o);
+
+/*
+ * ktable_rows() straight from the JSON text of a Table (len bytes),
+ * without building it: what get uses for long lists.  cols are the
+ * column definitions (from the first answer).  Adds the number of rows to
+ * *nrows.  Returns 0, or -1 when the text is not a Table's or memory runs
+ * out.
+ */
+int ktable_rows_text(struct ktab *t, const char *text, size_t len,
+		     const json_t *cols, const struct ktable_opts *o,
+		     size_t *nrows);
 
 /* "Error from server (Reason): message" for a Status body, or a
  * description of the HTTP status when the body is not one. */

@@ -800,3 +800,119 @@ int kjson_emit_compact(buf *out, const json_t *v)
 {
 	return json_value(out, v, 0, 0);
 }
+
+/* ------------------------------------------------------------ peeking */
+
+size_t kjson_ws(const char *t, size_t i, size_t n)
+{
+	while (i < n && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' ||
+			 t[i] == '\t'))
+		i++;
+	return i;
+}
+
+/* Past the string starting at t[i] == '"'; n on a malformed one. */
+static size_t skip_string(const char *t, size_t i, size_t n)
+{
+	for (i++; i < n; i++) {
+		const char *q = memchr(t + i, '"', n - i);
+		size_t bs = 0;
+
+		if (!q)
+			return n;
+		i = (size_t)(q - t);
+		while (bs < i && t[i - 1 - bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return i + 1;
+	}
+	return n;
+}
+
+/* Past the value at t[i]. */
+size_t kjson_skip(const char *t, size_t i, size_t n)
+{
+	int depth = 0;
+
+	i = kjson_ws(t, i, n);
+	if (i >= n)
+		return n;
+	if (t[i] == '"')
+		return skip_string(t, i, n);
+	if (t[i] != '{' && t[i] != '[') {
+		/* A number or a literal: up to a delimiter. */
+		while (i < n && t[i] && !strchr(",}] \n\r\t", t[i]))
+			i++;
+		return i;
+	}
+	while (i < n) {
+		char c = t[i];
+
+		if (c == '"') {
+			i = skip_string(t, i, n);
+			continue;
+		}
+		if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0)
+			return i + 1;
+		i++;
+	}
+	return n;
+}
+
+/* Finds key in the object at t[i] == '{'; returns the index of its value
+ * or n. */
+size_t kjson_find_key(const char *t, size_t i, size_t n, const char *key)
+{
+	size_t kl = strlen(key);
+
+	i = kjson_ws(t, i, n);
+	if (i >= n || t[i] != '{')
+		return n;
+	i++;
+	for (;;) {
+		size_t ks, ke;
+
+		i = kjson_ws(t, i, n);
+		if (i >= n || t[i] != '"')
+			return n;
+		ks = i + 1;
+		ke = skip_string(t, i, n);
+		if (ke >= n)
+			return n;
+		i = kjson_ws(t, ke, n);
+		if (i >= n || t[i] != ':')
+			return n;
+		i = kjson_ws(t, i + 1, n);
+		if (ke - 1 - ks == kl && memcmp(t + ks, key, kl) == 0)
+			return i;
+		i = kjson_ws(t, kjson_skip(t, i, n), n);
+		if (i >= n || t[i] != ',')
+			return n;
+		i++;
+	}
+}
+
+int kjson_peek_string(const char *text, size_t len, const char *key1,
+		      const char *key2, char *out, size_t outlen)
+{
+	size_t i = kjson_find_key(text, 0, len, key1), e;
+	json_t *v;
+	int rc = -1;
+
+	if (i < len && key2)
+		i = kjson_find_key(text, i, len, key2);
+	if (i >= len || text[i] != '"')
+		return -1;
+	e = skip_string(text, i, len);
+	if (e > len)
+		return -1;
+	v = json_loadb(text + i, e - i, JSON_DECODE_ANY, NULL);
+	if (json_is_string(v) && json_string_length(v) < outlen) {
+		memcpy(out, json_string_value(v), json_string_length(v) + 1);
+		rc = 0;
+	}
+	json_decref(v);
+	return rc;
+}

@@ -45,4 +45,25 @@ int kyaml_plain_is_special(const char *s);
  * strconv.FormatFloat(d, 'g', -1, 64) writes it. */
 void kjson_format_real(double d, char *out, size_t outlen);
 
+/*
+ * The string at obj.key1.key2 of the JSON text (len bytes) without parsing
+ * the rest: values on the way are skipped, not built.  Copies it
+ * (unescaped, NUL-terminated) into out and returns 0; -1 when it is not
+ * there, not a string, or longer than outlen - 1.  For the "continue"
+ * token of a large list, read before the list itself is parsed.
+ */
+int kjson_peek_string(const char *text, size_t len, const char *key1,
+		      const char *key2, char *out, size_t outlen);
+
+/*
+ * A scanner over JSON text for the large answers (lists of thousands):
+ * positions, nothing built.  Each takes the text t of n bytes and a
+ * position i, and returns a position (n when the text ends or is
+ * malformed).
+ */
+size_t kjson_ws(const char *t, size_t i, size_t n);   /* past blanks */
+size_t kjson_skip(const char *t, size_t i, size_t n); /* past a value */
+/* The value of key in the object at i, or n. */
+size_t kjson_find_key(const char *t, size_t i, size_t n, const char *key);
+
 #endif

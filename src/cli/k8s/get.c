@@ -2,6 +2,7 @@
  * vcli k8s get: list or fetch resources, printed as kubectl prints them
  * (server-side tables, json, yaml, name, jsonpath), with --watch.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,42 @@ static int take(struct getter *G, const json_t *res, json_t *v)
 	return 0;
 }
 
+/* A Table answer straight from its text (long lists are cheaper so). */
+static int take_table_text(struct getter *G, const json_t *res,
+			   const struct kresp *r)
+{
+	const char *s = (const char *)r->body.data;
+	size_t n = r->body.len, i;
+	char kind[64];
+
+	if (kjson_peek_string(s, n, "kind", NULL, kind, sizeof(kind)) < 0 ||
+	    strcmp(kind, "Table") != 0)
+		return k8s_fail("the server did not answer with a Table (%s)",
+				r->content_type);
+	kjson_peek_string(s, n, "metadata", "resourceVersion", G->last_rv,
+			  sizeof(G->last_rv));
+	i = kjson_find_key(s, 0, n, "rows");
+	if (i >= n || s[i] != '[' || kjson_ws(s, i + 1, n) >= n ||
+	    s[kjson_ws(s, i + 1, n)] == ']')
+		return 0;
+	if (G->table_res != res || !G->columns) {
+		size_t c = kjson_find_key(s, 0, n, "columnDefinitions");
+		json_t *cd = c < n ? json_loadb(s + c, kjson_skip(s, c, n) - c,
+						JSON_DECODE_ANY, NULL) : NULL;
+		json_t *tbl = json_pack("{so}", "columnDefinitions",
+					cd ? cd : json_array());
+		int rc = table_begin(G, res, tbl);
+
+		json_decref(tbl);
+		if (rc < 0)
+			return k8s_fail("out of memory");
+	}
+	if (ktable_rows_text(&G->tab, s, n, G->columns, &G->topts,
+			     &G->rows) < 0)
+		return k8s_fail("the server's Table is malformed");
+	return 0;
+}
+
 static json_t *parse_body(const struct kresp *r)
 {
 	json_t *v = json_loadb((const char *)r->body.data, r->body.len, 0,
@@ -273,88 +310,195 @@ out:
 	return rc;
 }
 
-/* A list, chunk by chunk. */
+/*
+ * A list, chunk by chunk.  A second thread fetches the next chunk while
+ * this one is parsed and printed: the "continue" token is peeked from the
+ * raw answer (kjson_peek_string) so the next request can go out at once.
+ * At most two answers are held.  The requests are the same as one at a
+ * time: limit, then limit and continue, in order.
+ */
+struct prefetch {
+	struct kclient *c;
+	const char *accept;
+	const char *base;    /* path up to the query */
+	const char *query;   /* selectors, "" or "?...&" style below */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct kresp slot[2];
+	int filled[2], last[2], rc[2];
+	char err[2][1024];
+	int stop;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch *p = arg;
+	char cont[4096] = "";
+	buf path = BUF_INIT(1 << 16);
+
+	for (unsigned k = 0;; k++) {
+		int s = (int)(k % 2), rc, last;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->filled[s] && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		if (p->stop)
+			break;
+		buf_reset(&path);
+		buf_printf(&path, "%s", p->base);
+		if (cont[0]) {
+			buf_printf(&path, "?continue=");
+			kquery_escape(&path, cont);
+		}
+		buf_printf(&path, "%s%s", cont[0] ? (p->query[0] ? "&" : "") :
+			   (p->query[0] ? "?" : ""), p->query);
+		buf_printf(&path, "%slimit=%d", strchr(buf_cstr(&path), '?') ?
+			   "&" : "?", g.chunk_size);
+		rc = kclient_request(p->c, "GET", buf_cstr(&path), p->accept,
+				     NULL, NULL, 0, &p->slot[s], p->err[s],
+				     sizeof(p->err[s]));
+		last = rc != KC_OK || p->slot[s].status != 200 ||
+		       kjson_peek_string((const char *)p->slot[s].body.data,
+					 p->slot[s].body.len, "metadata",
+					 "continue", cont, sizeof(cont)) < 0 ||
+		       !cont[0];
+		pthread_mutex_lock(&p->mu);
+		p->rc[s] = rc;
+		p->last[s] = last;
+		p->filled[s] = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (last)
+			break;
+	}
+	buf_release(&path);
+	return NULL;
+}
+
+/* Prints why a list failed: kubectl names the list for NotFound. */
+static void list_failed(const json_t *res, const struct kresp *r)
+{
+	char reason[64];
+
+	kstatus_reason((const char *)r->body.data, r->body.len, reason,
+		       sizeof(reason));
+	if (strcmp(reason, "NotFound") == 0) {
+		char msg[2048], gvr[512];
+		json_t *s = json_loadb((const char *)r->body.data, r->body.len, 0,
+				       NULL);
+
+		snprintf(gvr, sizeof(gvr), "%s/%s, Resource=%s",
+			 json_string_value(json_object_get(res, "group")),
+			 json_string_value(json_object_get(res, "version")),
+			 json_string_value(json_object_get(res, "name")));
+		snprintf(msg, sizeof(msg), "Error from server (NotFound): Unable "
+			 "to list \"%s\": %s", gvr,
+			 nz(json_string_value(json_object_get(s, "message"))));
+		json_decref(s);
+		k8s_fail("%s", msg);
+	} else {
+		k8s_fail_status(r);
+	}
+}
+
+/* One answer of a list: parsed and taken. */
+static int take_chunk(struct getter *G, const json_t *res, struct kresp *r)
+{
+	json_t *v, *md;
+
+	if (r->status != 200) {
+		list_failed(res, r);
+		G->errors++;
+		return 0;
+	}
+	if (G->mode == OUT_TABLE || G->mode == OUT_WIDE)
+		return take_table_text(G, res, r) ? K8S_EXIT_ERROR : 0;
+	v = parse_body(r);
+	if (!v)
+		return K8S_EXIT_ERROR;
+	md = json_object_get(v, "metadata");
+	snprintf(G->last_rv, sizeof(G->last_rv), "%s",
+		 nz(json_string_value(json_object_get(md, "resourceVersion"))));
+	if (take(G, res, v)) {
+		json_decref(v);
+		return K8S_EXIT_ERROR;
+	}
+	json_decref(v);
+	return 0;
+}
+
 static int get_list(struct getter *G, const json_t *res)
 {
 	const char *ns = list_namespace(G);
 	buf path = BUF_INIT(1 << 16), q = BUF_INIT(1 << 16);
-	char cont[4096] = "", err[1024];
+	char err[1024];
 	int rc = 0;
 
 	if (kres_path(&path, res, ns, NULL) < 0) {
 		rc = k8s_fail("namespace too long");
 		goto out;
 	}
-	do {
+	add_selectors(&q);
+	if (g.chunk_size <= 0) {
 		struct kresp r;
-		json_t *v, *md;
-		const char *c;
-		size_t base = path.len;
 
 		memset(&r, 0, sizeof(r));
-		buf_reset(&q);
-		if (cont[0]) {
-			buf_printf(&q, "?continue=");
-			kquery_escape(&q, cont);
-		}
-		add_selectors(&q);
-		if (g.chunk_size > 0)
-			buf_printf(&q, "%slimit=%d", q.len ? "&" : "?",
-				   g.chunk_size);
 		buf_append(&path, q.data, q.len);
 		if (kclient_request(&G->k.client, "GET", buf_cstr(&path),
 				    accept_for(G), NULL, NULL, 0, &r, err,
-				    sizeof(err)) != KC_OK) {
-			kresp_release(&r);
+				    sizeof(err)) != KC_OK)
 			rc = k8s_fail("%s", err);
-			goto out;
-		}
-		path.len = base;
-		if (r.status != 200) {
-			char reason[64];
-
-			kstatus_reason((const char *)r.body.data, r.body.len,
-				       reason, sizeof(reason));
-			if (strcmp(reason, "NotFound") == 0) {
-				/* kubectl names the list it could not make. */
-				char msg[2048], gvr[512];
-				json_t *s = json_loadb((const char *)r.body.data,
-						       r.body.len, 0, NULL);
-
-				snprintf(gvr, sizeof(gvr), "%s/%s, Resource=%s",
-					 json_string_value(json_object_get(res, "group")),
-					 json_string_value(json_object_get(res, "version")),
-					 json_string_value(json_object_get(res, "name")));
-				snprintf(msg, sizeof(msg), "Error from server "
-					 "(NotFound): Unable to list \"%s\": %s", gvr,
-					 nz(json_string_value(json_object_get(s, "message"))));
-				json_decref(s);
-				k8s_fail("%s", msg);
-			} else {
-				k8s_fail_status(&r);
-			}
-			kresp_release(&r);
-			G->errors++;
-			goto out;
-		}
-		v = parse_body(&r);
+		else
+			rc = take_chunk(G, res, &r);
 		kresp_release(&r);
-		if (!v) {
-			rc = K8S_EXIT_ERROR;
+		goto out;
+	}
+	{
+		struct prefetch p;
+		pthread_t th;
+		const char *query = buf_cstr(&q);
+
+		memset(&p, 0, sizeof(p));
+		p.c = &G->k.client;
+		p.accept = accept_for(G);
+		p.base = buf_cstr(&path);
+		/* add_selectors() began with '?': the fetcher places it. */
+		p.query = query[0] == '?' ? query + 1 : query;
+		pthread_mutex_init(&p.mu, NULL);
+		pthread_cond_init(&p.cv, NULL);
+		if (pthread_create(&th, NULL, prefetch_main, &p) != 0) {
+			rc = k8s_fail("cannot start a thread");
 			goto out;
 		}
-		md = json_object_get(v, "metadata");
-		c = json_string_value(json_object_get(md, "continue"));
-		snprintf(cont, sizeof(cont), "%s", c ? c : "");
-		snprintf(G->last_rv, sizeof(G->last_rv), "%s",
-			 nz(json_string_value(json_object_get(md, "resourceVersion"))));
-		if (take(G, res, v)) {
-			json_decref(v);
-			rc = K8S_EXIT_ERROR;
-			goto out;
+		for (unsigned k = 0;; k++) {
+			int s = (int)(k % 2), last;
+
+			pthread_mutex_lock(&p.mu);
+			while (!p.filled[s])
+				pthread_cond_wait(&p.cv, &p.mu);
+			last = p.last[s];
+			pthread_mutex_unlock(&p.mu);
+			if (p.rc[s] != KC_OK)
+				rc = k8s_fail("%s", p.err[s]);
+			else if (!rc && !G->errors)
+				rc = take_chunk(G, res, &p.slot[s]);
+			kresp_release(&p.slot[s]);
+			pthread_mutex_lock(&p.mu);
+			p.filled[s] = 0;
+			if (rc || G->errors)
+				p.stop = 1;
+			pthread_cond_broadcast(&p.cv);
+			pthread_mutex_unlock(&p.mu);
+			if (last || rc || G->errors)
+				break;
 		}
-		json_decref(v);
-	} while (cont[0]);
+		pthread_join(th, NULL);
+		for (int s = 0; s < 2; s++)
+			kresp_release(&p.slot[s]);
+		pthread_mutex_destroy(&p.mu);
+		pthread_cond_destroy(&p.cv);
+	}
 out:
 	buf_release(&path);
 	buf_release(&q);
@@ -680,17 +824,13 @@ int k8s_get(struct cli *cli)
 			goto out;
 		}
 		if (G.mode == OUT_TABLE || G.mode == OUT_WIDE) {
-			buf out = BUF_INIT(1u << 30);
-
 			if (!g.watch_only) {
-				if (ktab_flush(&G.tab, &out) < 0 ||
-				    k8s_write(&out) < 0)
+				if (ktab_write(&G.tab, stdout) < 0)
 					rc = CLI_EXIT_INTERNAL;
 			} else {
 				ktab_release(&G.tab);
 				ktab_init(&G.tab);
 			}
-			buf_release(&out);
 		} else if (!g.watch_only) {
 			single = nreq == 1 && reqs[0].name != NULL;
 			rc = print_items(&G, single, item_res);
