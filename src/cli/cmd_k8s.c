@@ -10,6 +10,8 @@
 static const struct subcmd k8s_subs[] = {
 	{ "get", k8s_get, NO_CONFIG, &k8s_get_spec,
 	  "list or fetch resources (tables, json, yaml, name, jsonpath; -w)" },
+	{ "describe", k8s_describe, NO_CONFIG, &k8s_describe_spec,
+	  "pods, deployments, services, nodes in detail, with events" },
 	{ "api-resources", k8s_api_resources, NO_CONFIG,
 	  &k8s_api_resources_spec,
 	  "the resource types the server serves" },

@@ -17,6 +17,15 @@
 void ktab_init(struct ktab *t)
 {
 	buf_init(&t->text, KTAB_TEXT_MAX);
+	t->min_width = KTAB_MIN_WIDTH;
+	t->padding = KTAB_PADDING;
+}
+
+void ktab_init_describe(struct ktab *t)
+{
+	buf_init(&t->text, KTAB_TEXT_MAX);
+	t->min_width = 0;
+	t->padding = 2;
 }
 
 void ktab_release(struct ktab *t)
@@ -80,8 +89,8 @@ struct line {
 	size_t *cell_w;
 };
 
-static void layout(struct line *lines, size_t line0, size_t line1,
-		   size_t col, size_t *widths, size_t nwidths)
+static void layout(const struct ktab *t, struct line *lines, size_t line0,
+		   size_t line1, size_t col)
 {
 	size_t i = line0;
 
@@ -93,14 +102,14 @@ static void layout(struct line *lines, size_t line0, size_t line1,
 			continue;
 		}
 		for (j = i; j < line1 && lines[j].ncells > col; j++)
-			if (lines[j].cell_w[col] + KTAB_PADDING > w)
-				w = lines[j].cell_w[col] + KTAB_PADDING;
-		if (w < KTAB_MIN_WIDTH)
-			w = KTAB_MIN_WIDTH;
+			if (lines[j].cell_w[col] + t->padding > w)
+				w = lines[j].cell_w[col] + t->padding;
+		if (w < t->min_width)
+			w = t->min_width;
 		/* The block's width goes to every line in it. */
 		for (size_t k = i; k < j; k++)
 			lines[k].cell_len[lines[k].ncells + 1 + col] = w;
-		layout(lines, i, j, col + 1, widths, nwidths);
+		layout(t, lines, i, j, col + 1);
 		i = j;
 	}
 }
@@ -173,7 +182,7 @@ static int flush(struct ktab *t, buf *out, FILE *f)
 		}
 		pos = end + 1;
 	}
-	layout(lines, 0, nlines, 0, NULL, 0);
+	layout(t, lines, 0, nlines, 0);
 	for (size_t l = 0; l < nlines && rc == 0; l++) {
 		const char *p = lines[l].start;
 

@@ -18,9 +18,13 @@
 
 struct ktab {
 	buf text;     /* the lines, cells separated by '\t' */
+	size_t min_width, padding;
 };
 
+/* kubectl get's settings: minimum width 6, padding 3. */
 void ktab_init(struct ktab *t);
+/* kubectl describe's: minimum width 0, padding 2. */
+void ktab_init_describe(struct ktab *t);
 void ktab_release(struct ktab *t);
 /* Appends raw text (cells with '\t', lines with '\n'). */
 int ktab_add(struct ktab *t, const char *s, size_t n);

@@ -298,6 +298,43 @@ class GetTest(Base):
                 headers={"Content-Type": "application/merge-patch+json"}), timeout=10).read()
             self.fake.config(watch_seconds=2.0)
 
+    def test_describe(self):
+        # kubectl reads each object twice (JSON, then protobuf) and builds
+        # the events' field selector from a Go map (any order): the
+        # requests are compared as sets of paths and selector terms.
+        pod = json.loads(self.vcli("get", "po", "-o", "json")[1])["items"][0]["metadata"]["name"]
+        for args in (["describe", "pod", pod], ["describe", "deploy", "web"],
+                     ["describe", "svc", "web"], ["describe", "node", "node-1"],
+                     ["describe", "pod", "debug", "-n", "default"], ["describe", "nodes"],
+                     ["describe", "svc", "kubernetes", "-n", "default"],
+                     ["describe", "deploy", "-n", "kube-system"], ["describe", "pods"],
+                     ["describe", "deploy/web", "svc/web"], ["describe", "po", "nope"],
+                     ["describe", "pods", "-l", "app=web"]):
+            with self.subTest(args=args):
+                self.compare(*args, requests=False)
+                if not KUBECTL:
+                    continue
+
+                def terms(reqs):
+                    out = set()
+                    for r in reqs:
+                        if is_discovery(r):
+                            continue
+                        q = dict(r["query"])
+                        fs = q.pop("fieldSelector", None)
+                        out.add((r["method"], r["path"], tuple(sorted(q.items())),
+                                 tuple(sorted(fs.split(","))) if fs else ()))
+                    return out
+                self.fake.clear()
+                self.kubectl(*args)
+                k = terms(self.fake.requests())
+                self.fake.clear()
+                self.vcli(*args)
+                self.assertEqual(terms(self.fake.requests()), k)
+        rc, out, err = self.vcli("describe", "cm", "web-conf")
+        self.assertEqual(rc, 1)
+        self.assertIn("not supported yet", err)
+
     def test_api_resources(self):
         for args in (["api-resources"], ["api-resources", "-o", "wide"],
                      ["api-resources", "--api-group=apps", "-o", "name"],

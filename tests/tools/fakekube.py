@@ -284,7 +284,10 @@ def parse_field_selector(sel):
 FIELDS_OK = {"metadata.name", "metadata.namespace", "status.phase",
              "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
              "spec.serviceAccountName", "status.podIP", "status.nominatedNodeName",
-             "spec.unschedulable", "type", "involvedObject.name"}
+             "spec.unschedulable", "type", "involvedObject.name",
+             "involvedObject.namespace", "involvedObject.uid", "involvedObject.kind",
+             "involvedObject.apiVersion", "involvedObject.fieldPath",
+             "involvedObject.resourceVersion", "reason", "source"}
 
 
 def fields_match(reqs, obj):
@@ -407,6 +410,22 @@ class Cluster:
             self.put("apps", "deployments", d, age_hours=h)
             self.reconcile(d["metadata"]["namespace"], d["metadata"]["name"],
                            age_hours=h)
+        # What the scheduler and the kubelet said about the first web pod.
+        first = sorted(k for k in self.bucket("", "pods") if k[0] == "shop")[0]
+        pod = self.bucket("", "pods")[first]
+        for i, (reason, comp, msg) in enumerate((
+                ("Scheduled", "default-scheduler",
+                 "Successfully assigned shop/%s to node-1" % first[1]),
+                ("Pulled", "kubelet", 'Container image "nginx:1.25" already present on machine'),
+                ("Started", "kubelet", "Started container nginx"))):
+            self.put("", "events", {
+                "kind": "Event", "apiVersion": "v1",
+                "metadata": {"name": "%s.%x" % (first[1], 0x1800 + i), "namespace": "shop"},
+                "involvedObject": {"kind": "Pod", "namespace": "shop", "name": first[1],
+                                   "uid": pod["metadata"]["uid"], "apiVersion": "v1"},
+                "reason": reason, "message": msg, "source": {"component": comp},
+                "firstTimestamp": rfc3339(self.base - 60 + i), "lastTimestamp": rfc3339(self.base - 60 + i),
+                "count": 1, "type": "Normal", "reportingComponent": comp})
         # A pod of its own, as `kubectl run debug --image=busybox` makes it,
         # that has not been scheduled yet.
         self.put("", "pods", {

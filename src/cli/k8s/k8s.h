@@ -104,9 +104,11 @@ int k8s_write(const buf *b);
 int k8s_config(struct cli *cli);
 int k8s_get(struct cli *cli);
 int k8s_api_resources(struct cli *cli);
+int k8s_describe(struct cli *cli);
 
 extern const struct cmd_spec k8s_config_spec;
 extern const struct cmd_spec k8s_get_spec;
 extern const struct cmd_spec k8s_api_resources_spec;
+extern const struct cmd_spec k8s_describe_spec;
 
 #endif
