@@ -352,6 +352,185 @@ class GetTest(Base):
         self.assertTrue(all(r["auth"] == "" for r in self.fake.requests()))
 
 
+def normalize(reqs):
+    """Requests without what legitimately differs from run to run: the
+    restart time of rollout restart, the watches of wait and rollout
+    status (kubectl's informer may or may not open one when the list
+    already settles it), and the SelfSubjectAccessReview's encoding
+    (kubectl sends protobuf)."""
+    out = []
+    for r in action_requests(reqs):
+        method, path, query, ctype, accept, body = r
+        if query.get("watch") == "true":
+            continue
+        query = {k: v for k, v in query.items() if k != "timeoutSeconds"}
+        if isinstance(body, dict):
+            ann = body.get("spec", {}).get("template", {}).get("metadata", {}).get(
+                "annotations", {})
+            if "kubectl.kubernetes.io/restartedAt" in ann:
+                ann["kubectl.kubernetes.io/restartedAt"] = "T"
+        if path.endswith("/selfsubjectaccessreviews"):
+            ctype = accept = body = None
+        # vcli never asks for protobuf (kubectl's typed clients do): what
+        # must match is a table or not.
+        accept = "table" if "as=Table" in (accept or "") else "json"
+        if method == "PUT" and not ctype:
+            ctype = "application/json"  # kubectl's scale PUT names none
+        out.append((method, path, query, ctype, accept, body))
+    return out
+
+
+class ChangeTest(Base):
+    """Commands that change the cluster: the fake is reset before each
+    tool runs the same sequence, so both start from the same objects."""
+
+    def sequence(self, *steps, compare_accept=True):
+        if not KUBECTL:
+            self.skipTest("kubectl is not installed")
+        runs = []
+        for tool in (self.kubectl, self.vcli):
+            self.fake.control("POST", "/_fake/reset", {})
+            self.fake.clear()
+            home = self.home()
+            outs = []
+            for step in steps:
+                rc, out, err = tool(*step, home=home)
+                outs.append((" ".join(step), rc, out, norm_err(err)))
+            reqs = normalize(self.fake.requests())
+            if not compare_accept:
+                reqs = [r[:4] + r[5:] for r in reqs]
+            runs.append((outs, reqs))
+        self.fake.control("POST", "/_fake/reset", {})
+        for k, v in zip(runs[0][0], runs[1][0]):
+            self.assertEqual(v, k)
+        if runs[1][1] != runs[0][1]:
+            import difflib
+            diff = "\n".join(difflib.unified_diff(
+                [repr(r) for r in runs[0][1]], [repr(r) for r in runs[1][1]],
+                "kubectl", "vcli", lineterm="", n=1))
+            self.fail("requests of %s differ:\n%s" % (steps, diff))
+        return runs[1][0]
+
+    def test_scale(self):
+        self.sequence(["scale", "deploy", "web", "--replicas=5"], ["get", "deploy,rs"],
+                      ["scale", "deploy/web", "--replicas=2", "--current-replicas=5"],
+                      ["scale", "deploy", "web", "--replicas=1", "--current-replicas=3"],
+                      ["scale", "deploy", "nope", "--replicas=1"],
+                      ["scale", "rs", "--replicas=1"])
+        rc, out, err = self.vcli("scale", "deploy", "web")
+        self.assertEqual(rc, 2)
+
+    def test_delete(self):
+        pod = json.loads(self.vcli("get", "po", "-o", "json")[1])["items"][0]["metadata"]["name"]
+        man = os.path.join(self.tmp, "del.yaml")
+        with open(man, "w") as f:
+            f.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-conf}\n---\n"
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n")
+        self.sequence(["delete", "pod", "debug", "-n", "default"],
+                      ["delete", "deploy", "web", "--cascade=orphan", "--grace-period=5"],
+                      ["get", "rs,po"], ["delete", "pod", pod, "--now"],
+                      ["delete", "pod", "nope"], ["delete", "pod", "nope", "--ignore-not-found"],
+                      ["delete", "-f", man], ["delete", "-f", man],
+                      ["delete", "deploy", "coredns", "-n", "kube-system", "--cascade=foreground"],
+                      ["get", "po", "-A"])
+        self.sequence(["delete", "pod", "-l", "app=web"], ["get", "po"])
+
+    def test_apply(self):
+        d = os.path.join(self.tmp, "manifests")
+        os.makedirs(os.path.join(d, "sub"), exist_ok=True)
+        with open(os.path.join(d, "a.yaml"), "w") as f:
+            f.write("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-conf\ndata:\n"
+                    "  a: \"1\"\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+                    "  name: api\n  labels: {app: api}\nspec:\n  replicas: 2\n"
+                    "  selector: {matchLabels: {app: api}}\n  template:\n"
+                    "    metadata: {labels: {app: api}}\n    spec:\n"
+                    "      containers: [{name: api, image: \"busybox:1.36\"}]\n")
+        with open(os.path.join(d, "b.json"), "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "List", "items": [
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"},
+                 "spec": {"selector": {"app": "api"}, "ports": [{"port": 80}]}}]}, f)
+        with open(os.path.join(d, "sub", "c.yaml"), "w") as f:
+            f.write("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: cog}\n"
+                    "spec: {size: 1}\n")
+        with open(os.path.join(d, "notes.txt"), "w") as f:
+            f.write("not a manifest\n")
+        v = "--validate=false"
+        self.sequence(["apply", "--server-side", v, "-f", os.path.join(d, "a.yaml")],
+                      ["apply", "--server-side", v, "-f", d],
+                      ["apply", "--server-side", v, "-f", d, "-R", "--force-conflicts"],
+                      ["get", "deploy,svc,cm,wd"],
+                      ["apply", "--server-side", v, "-f", os.path.join(d, "a.yaml"),
+                       "-n", "kube-system"],
+                      ["apply", "--server-side", v, "-f", os.path.join(d, "nope.yaml")])
+        rc, out, err = self.vcli("apply", "-f", os.path.join(d, "a.yaml"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.fake.requests()[-1]["query"]["fieldValidation"], "Strict")
+
+    def test_rollout(self):
+        self.sequence(["rollout", "status", "deploy/web"],
+                      ["rollout", "history", "deploy/web"],
+                      ["rollout", "restart", "deploy/web"],
+                      ["rollout", "status", "deploy", "web"],
+                      ["rollout", "history", "deploy/web"],
+                      ["rollout", "history", "deploy/web", "--revision=1"],
+                      ["rollout", "undo", "deploy/web"],
+                      ["get", "rs"],
+                      ["rollout", "undo", "deploy/web", "--to-revision=2"],
+                      ["rollout", "undo", "deploy/web", "--to-revision=9"],
+                      ["rollout", "status", "deploy/nope"])
+
+    def test_logs(self):
+        pod = json.loads(self.vcli("get", "po", "-o", "json")[1])["items"][0]["metadata"]["name"]
+        self.sequence(["logs", pod], ["logs", pod, "--tail=2", "--timestamps"],
+                      ["logs", pod, "-c", "nginx", "-p"], ["logs", pod, "--since=1h"],
+                      ["logs", "deploy/web"], ["logs", "pod/" + pod, "--tail=1"],
+                      ["logs", "nope"], ["logs", pod, "-c", "sidecar"],
+                      compare_accept=False)
+        # kubectl reads the pods of -l in a random order: compare as sets.
+        k = self.kubectl("logs", "-l", "app=web") if KUBECTL else None
+        v = self.vcli("logs", "-l", "app=web")
+        self.assertEqual(v[0], 0)
+        self.assertEqual(len(v[1].splitlines()), 15)
+        if k:
+            self.assertEqual(sorted(v[1].splitlines()), sorted(k[1].splitlines()))
+        self.fake.config(watch_seconds=0.6)
+        try:
+            rc, out, err = self.vcli("logs", pod, "-f", "--tail=1")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(len(out.splitlines()), 4)
+            self.assertIn("follow 3", out)
+        finally:
+            self.fake.config(watch_seconds=2.0)
+
+    def test_wait_top_auth(self):
+        self.fake.config(forbid=["delete/pods"])
+        try:
+            self.sequence(["wait", "--for=condition=Available", "deploy/web", "--timeout=5s"],
+                          ["wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=5s"],
+                          ["top", "pods"], ["top", "nodes"], ["top", "pods", "-A"],
+                          ["top", "node", "node-2"],
+                          ["auth", "can-i", "list", "pods"], ["auth", "can-i", "delete", "pods"],
+                          ["auth", "can-i", "delete", "deploy", "-n", "kube-system"],
+                          ["auth", "can-i", "get", "pods/log"])
+        finally:
+            self.fake.config(forbid=[])
+        t0 = time.time()
+        rc, out, err = self.vcli("wait", "--for=condition=Nope", "deploy/web", "--timeout=1s")
+        self.assertEqual(rc, 1)
+        self.assertIn("timed out waiting for the condition", err)
+        self.assertLess(time.time() - t0, 20)
+        # wait --for=delete returns when the object goes.
+        env = dict(os.environ, HOME=self.home(), KUBECONFIG=self.kc)
+        p = subprocess.Popen([VCLI, "k8s", "wait", "--for=delete", "pod/debug", "-n", "default",
+                              "--timeout=20s"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        self.vcli("delete", "pod", "debug", "-n", "default", "--wait=false")
+        out, err = p.communicate(timeout=DEADLINE)
+        self.assertEqual((p.returncode, out), (0, "pod/debug deleted\n"), err)
+        self.fake.control("POST", "/_fake/reset", {})
+
+
 class ChunkTest(Base):
     fake_args = ("--pods", "1234")
 

@@ -20,6 +20,7 @@ body, authorization scheme) and can be read back, so that a test can
 compare what two clients sent:
   GET    /_fake/requests    the records, in order (JSON list)
   DELETE /_fake/requests    forget them
+  POST   /_fake/reset       back to the fixtures (for commands that change them)
   POST   /_fake/config      {"forbid": ["list/pods", ...],
                              "watch_seconds": 2.0}
 
@@ -201,6 +202,73 @@ def merge_patch(target, patch):
     return out
 
 
+def json_patch(obj, ops):
+    """RFC 6902: add, replace, remove (what kubectl rollout undo sends)."""
+    out = copy.deepcopy(obj)
+    for op in ops:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        cur = out
+        for p in parts[:-1]:
+            cur = cur[int(p)] if isinstance(cur, list) else cur.setdefault(p, {})
+        last = parts[-1]
+        if op["op"] in ("add", "replace"):
+            if isinstance(cur, list):
+                cur[int(last)] = op["value"]
+            else:
+                cur[last] = op["value"]
+        elif op["op"] == "remove":
+            del cur[int(last) if isinstance(cur, list) else last]
+        else:
+            raise ApiError(422, "Invalid", "unsupported json patch op %r" % op["op"])
+    return out
+
+
+def pb_fields(b):
+    """The fields of a protobuf message, schema-less: (number, value)."""
+    out, i = [], 0
+
+    def varint(i):
+        v = s = 0
+        while True:
+            c = b[i]
+            i += 1
+            v |= (c & 0x7f) << s
+            s += 7
+            if c < 0x80:
+                return v, i
+    while i < len(b):
+        key, i = varint(i)
+        f, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = varint(i)
+        elif wt == 2:
+            n, i = varint(i)
+            v, i = b[i:i + n], i + n
+        elif wt == 5:
+            v, i = b[i:i + 4], i + 4
+        elif wt == 1:
+            v, i = b[i:i + 8], i + 8
+        else:
+            raise ValueError("wire type %d" % wt)
+        out.append((f, v))
+    return out
+
+
+def ssar_from_protobuf(body):
+    """kubectl sends SelfSubjectAccessReviews as protobuf: the k8s envelope
+    (magic, runtime.Unknown), then spec.resourceAttributes' strings."""
+    if not body.startswith(b"k8s\x00"):
+        raise ValueError("no k8s protobuf envelope")
+    raw = dict(pb_fields(body[4:])).get(2, b"")
+    spec = dict(pb_fields(raw)).get(2, b"")
+    attrs = dict(pb_fields(spec)).get(1, b"")
+    names = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource",
+             6: "subresource", 7: "name"}
+    ra = {names[f]: v.decode() for f, v in pb_fields(attrs) if f in names and v}
+    return {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {}, "spec": {"resourceAttributes": ra}}
+
+
 def get_path(obj, dotted):
     cur = obj
     for part in dotted.split("."):
@@ -313,6 +381,8 @@ class Cluster:
         self.watch_seconds = 2.0
         self.requests = []
         self.list_cache = {}
+        self.restarts = {}
+        self.bulk = pods
         self.start = now or time.time()
         # Every fixture is 3 days and some hours old: the AGE column stays
         # the same for the whole of a test.
@@ -506,7 +576,17 @@ class Cluster:
         """What the deployment and replicaset controllers would do, at once."""
         d = self.bucket("apps", "deployments")[(ns, name)]
         tmpl = d["spec"]["template"]
-        h = hashlib.sha1(json.dumps(tmpl, sort_keys=True).encode()).hexdigest()
+        # The pod-template-hash.  A restart's timestamp counts as the
+        # ordinal of that restart, so that two clients restarting at
+        # different seconds get the same ReplicaSet names.
+        hashed = copy.deepcopy(tmpl)
+        hashed.get("metadata", {}).pop("creationTimestamp", None)
+        ann = hashed.get("metadata", {}).get("annotations", {})
+        if "kubectl.kubernetes.io/restartedAt" in ann:
+            at = ann["kubectl.kubernetes.io/restartedAt"]
+            ann["kubectl.kubernetes.io/restartedAt"] = self.restarts.setdefault(
+                at, len(self.restarts) + 1)
+        h = hashlib.sha1(json.dumps(hashed, sort_keys=True).encode()).hexdigest()
         pth = "".join("bcdfghjklmnpqrstvwxz2456789"[int(h[i:i + 2], 16) % 27] for i in range(0, 20, 2))
         rsname = name + "-" + pth
         revision = d["metadata"].get("annotations", {}).get(
@@ -564,9 +644,12 @@ class Cluster:
         for k in range(len(pods), want):
             pn = "%s-%s" % (rsname, hashlib.sha1(("%s%d" % (rsname, k)).encode()).hexdigest()[:5])
             ip = "10.244.%d.%d" % (k % 2, 10 + k + len(ns))
-            self.put("", "pods", self.pod_for(ns, pn, labels, tmpl["spec"], owner_rs,
-                                              "node-%d" % (1 + k % 2), ip, age_hours),
-                     age_hours=age_hours)
+            pod = self.pod_for(ns, pn, labels, tmpl["spec"], owner_rs,
+                               "node-%d" % (1 + k % 2), ip, age_hours)
+            # One minute apart, so that "the newest" is one pod.
+            pod["metadata"]["creationTimestamp"] = rfc3339(
+                self.base - age_hours * 3600 - 60 * k)
+            self.put("", "pods", pod, age_hours=age_hours)
         d["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = rev
         d["status"] = {"observedGeneration": d["metadata"].get("generation", 1),
                        "replicas": want, "updatedReplicas": want, "readyReplicas": want,
@@ -810,7 +893,8 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 rec["body"] = json.loads(body)
             except ValueError:
-                rec["body"] = body.decode("utf-8", "replace")
+                rec["body"] = body.decode("utf-8", "replace") \
+                    if not body.startswith(b"k8s\x00") else "protobuf:" + body.hex()
         if not u.path.startswith("/_fake/"):
             with self.server.cluster.lock:
                 self.server.cluster.requests.append(rec)
@@ -855,6 +939,17 @@ class Handler(BaseHTTPRequestHandler):
                 if method == "DELETE":
                     c.requests.clear()
             return self.send_json(200, out)
+        if path == "/_fake/reset" and method == "POST":
+            # The fixtures again, as at the start (same times, same uids).
+            with c.lock:
+                fresh = Cluster(pods=c.bulk, now=c.start)
+                fresh.forbid, fresh.watch_seconds = c.forbid, c.watch_seconds
+                fresh.requests = c.requests
+                for k, v in fresh.__dict__.items():
+                    if k != "lock":
+                        setattr(c, k, v)
+                c.lock.notify_all()
+            return self.send_json(200, {"ok": True})
         if path == "/_fake/config" and method == "POST":
             cfg = json.loads(body or b"{}")
             with c.lock:
@@ -1188,6 +1283,20 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "").split(";")[0]
         if ctype == "application/apply-patch+yaml":
             return self.apply(group, version, plural, ns, name, q, body)
+        if ctype == "application/json-patch+json":
+            ops = json.loads(body)
+            with c.lock:
+                o = self.lookup(group, plural, ns, name)
+                new = json_patch(o, ops)
+                if plural == "deployments":
+                    if new.get("spec") != o.get("spec"):
+                        new["metadata"]["generation"] = o["metadata"].get("generation", 1) + 1
+                    c.bucket(group, plural)[(ns, name)] = new
+                    c.reconcile(ns, name)
+                else:
+                    c.put(group, plural, new, "MODIFIED")
+                out = copy.deepcopy(c.bucket(group, plural)[(ns or "", name)])
+            return self.send_json(200, out)
         if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
             raise ApiError(415, "UnsupportedMediaType",
                            'the body of the request was in an unknown format - accepted media types include: '
@@ -1295,7 +1404,13 @@ class Handler(BaseHTTPRequestHandler):
                     self.cascade(g2, p2, key2, child)
 
     def access_review(self, body):
-        review = json.loads(body)
+        if self.headers.get("Content-Type", "").startswith("application/vnd.kubernetes.protobuf"):
+            try:
+                review = ssar_from_protobuf(body)
+            except (ValueError, IndexError) as e:
+                raise ApiError(400, "BadRequest", "cannot decode the protobuf body: %s" % e)
+        else:
+            review = json.loads(body)
         ra = review.get("spec", {}).get("resourceAttributes", {})
         verb, resource = ra.get("verb", ""), ra.get("resource", "")
         if ra.get("subresource"):

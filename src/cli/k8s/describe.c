@@ -165,8 +165,9 @@ static void multiline(struct dw *o, int level, const char *title,
 	if (!n)
 		ktab_add(&o->t, "<none>\n", 7);
 	for (size_t i = 0; i < n; i++) {
+		/* Continuation lines: a bare tab, as kubectl writes them. */
 		if (i)
-			w(o, level, "\t");
+			w(o, 0, "\t");
 		w(o, 0, "%s%s%s\n", keys[i], sep,
 		  str(map, keys[i]));
 	}
@@ -1036,6 +1037,17 @@ static void describe_node(struct dw *o, const json_t *node)
 	buf_release(&path);
 	buf_release(&roles);
 	events(o, node, "Node", 1);
+}
+
+void k8s_pod_template_text(const json_t *tmpl, buf *out)
+{
+	struct dw o;
+
+	memset(&o, 0, sizeof(o));
+	ktab_init_describe(&o.t);
+	pod_template(&o, tmpl);
+	buf_append(out, o.t.text.data, o.t.text.len);
+	ktab_release(&o.t);
 }
 
 /* ------------------------------------------------------------ the command */

@@ -100,15 +100,79 @@ const char *k8s_namespace(const struct k8s *k);
 /* Writes all of b to stdout.  Returns 0 or -1. */
 int k8s_write(const buf *b);
 
+/* An object named on the command line. */
+struct k8s_target {
+	const json_t *res;
+	const char *name;
+};
+
+/*
+ * The objects of "TYPE NAME..." or "TYPE/NAME..." in args[0..n).  Fills
+ * up to max targets; returns how many, or -1 after printing why (an
+ * unknown type, a TYPE without a name when need_name).
+ */
+int k8s_targets(struct k8s *k, char **args, int n, struct k8s_target *t,
+		int max, int need_name);
+
+/* GET of one object as JSON.  Returns the object (the caller frees it),
+ * or NULL: *r then holds the refusal (status != 0) or the transport error
+ * was printed and *rc set. */
+json_t *k8s_get_json(struct k8s *k, const char *path, struct kresp *r,
+		     int *rc);
+
+/*
+ * After a 404 for a named object of res in ns, kubectl asks whether the
+ * namespace exists (not for "default") to say which is missing.  Returns
+ * 1 with the namespace's refusal printed when it does not exist, else 0.
+ */
+int k8s_namespace_missing(struct k8s *k, const json_t *res, const char *ns);
+
+/* The path of an object of res in namespace ns (ignored when the resource
+ * is cluster-wide), with an optional subresource and query. */
+void k8s_object_path(buf *b, const json_t *res, const char *ns,
+		     const char *name, const char *sub);
+
+/*
+ * Reads the objects of manifests: files, directories (their .yaml, .yml
+ * and .json files, in name order; recursive descends), "-" for stdin;
+ * multi-document YAML and JSON (a List's items are its objects).  Returns
+ * an array of {"object": ..., "source": path}, or NULL after printing why.
+ */
+json_t *k8s_read_manifests(const struct opt_list *files, int recursive);
+
+/* "deployment.apps/web" of an object's resource. */
+void k8s_kind_name(const json_t *res, const char *name, char *out,
+		   size_t outlen);
+
+/* The "Pod Template:" part of describe, without the layout (tabs left
+ * as they are), as kubectl rollout history --revision prints it. */
+void k8s_pod_template_text(const json_t *tmpl, buf *out);
+
 /* Subcommands. */
 int k8s_config(struct cli *cli);
 int k8s_get(struct cli *cli);
 int k8s_api_resources(struct cli *cli);
 int k8s_describe(struct cli *cli);
+int k8s_logs(struct cli *cli);
+int k8s_scale(struct cli *cli);
+int k8s_delete(struct cli *cli);
+int k8s_apply(struct cli *cli);
+int k8s_rollout(struct cli *cli);
+int k8s_wait(struct cli *cli);
+int k8s_top(struct cli *cli);
+int k8s_auth(struct cli *cli);
 
 extern const struct cmd_spec k8s_config_spec;
 extern const struct cmd_spec k8s_get_spec;
 extern const struct cmd_spec k8s_api_resources_spec;
 extern const struct cmd_spec k8s_describe_spec;
+extern const struct cmd_spec k8s_logs_spec;
+extern const struct cmd_spec k8s_scale_spec;
+extern const struct cmd_spec k8s_delete_spec;
+extern const struct cmd_spec k8s_apply_spec;
+extern const struct cmd_spec k8s_rollout_spec;
+extern const struct cmd_spec k8s_wait_spec;
+extern const struct cmd_spec k8s_top_spec;
+extern const struct cmd_spec k8s_auth_spec;
 
 #endif
