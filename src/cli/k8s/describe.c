@@ -178,9 +178,11 @@ static void annotations(struct dw *o, int level, const json_t *md)
 {
 	json_t *ann = json_deep_copy(json_object_get(md, "annotations"));
 
+	if (!ann)
+		ann = json_object();
 	/* kubectl leaves these out. */
 	json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
-	multiline(o, level, "Annotations", ann ? ann : json_object(), ": ");
+	multiline(o, level, "Annotations", ann, ": ");
 	json_decref(ann);
 }
 
