@@ -531,6 +531,141 @@ class ChangeTest(Base):
         self.fake.control("POST", "/_fake/reset", {})
 
 
+class GovExecuteTest(Base):
+    """vcli gov approve --execute: a decision's cluster action, checked
+    before the approval and carried out after it, on fakekube."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import harness
+        cls.gd = harness.Governd(db=True).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gd.stop()
+        cls.gd.cleanup()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.fake.control("POST", "/_fake/reset", {})
+        self.fake.config(forbid=[])
+        self.h = self.home()
+
+    def gov(self, *args, stdin=None):
+        env = dict(os.environ, HOME=self.h, KUBECONFIG=self.kc,
+                   XDG_STATE_HOME=os.path.join(self.h, "state"),
+                   XDG_CONFIG_HOME=os.path.join(self.h, "config"),
+                   VCLI_GOVERNANCE_ENDPOINT=self.gd.addr, VCLI_OPERATOR="alice")
+        p = subprocess.run([VCLI, "gov"] + list(args), env=env, input=stdin,
+                           capture_output=True, text=True, timeout=DEADLINE)
+        return p.returncode, p.stdout, p.stderr
+
+    def submit(self, action_type=None, **params):
+        doc = {"operationType": "k8s_remediation", "priority": "HIGH", "slaSeconds": 900,
+               "riskAssessment": {"score": 0.4, "level": "MEDIUM"},
+               "recommendedActions": [{"actionType": "notify", "parameters": {"to": "ops"}}]}
+        if action_type:
+            doc["recommendedActions"].append(
+                {"actionType": action_type, "parameters": params, "confidence": 0.9})
+        rc, out, err = self.gov("submit", "-f", "-", stdin=json.dumps(doc))
+        self.assertEqual(rc, 0, err)
+        return out.strip()
+
+    def status(self, did):
+        rc, out, err = self.gov("get", did, "-o", "json")
+        self.assertEqual(rc, 0, err)
+        return json.loads(out)["status"]
+
+    def changes(self):
+        return [(r["method"], r["path"]) for r in self.fake.requests()
+                if r["method"] in ("PATCH", "DELETE", "PUT")]
+
+    def test_scale(self):
+        did = self.submit("k8s.scale", resource="deploy", name="web", namespace="shop",
+                          replicas="5")
+        self.fake.clear()
+        rc, out, err = self.gov("approve", did, "--execute", "--comment", "ok")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("executed: deployment.apps/web scaled to 5", out)
+        self.assertEqual(self.status(did), "APPROVED")
+        reqs = [r for r in self.fake.requests() if not is_discovery(r)]
+        ssar = [r for r in reqs if r["path"].endswith("selfsubjectaccessreviews")]
+        self.assertEqual(ssar[0]["body"]["spec"]["resourceAttributes"],
+                         {"namespace": "shop", "verb": "patch", "group": "apps",
+                          "resource": "deployments", "name": "web", "subresource": "scale"})
+        # The check came before the change.
+        self.assertLess(reqs.index(ssar[0]), [i for i, r in enumerate(reqs)
+                                              if r["method"] == "PATCH"][0])
+        self.assertEqual(self.changes(),
+                         [("PATCH", "/apis/apps/v1/namespaces/shop/deployments/web/scale")])
+        self.assertIn("5/5", self.vcli("get", "deploy", "web", home=self.h)[1])
+
+    def test_refused_before_anything_changes(self):
+        self.fake.config(forbid=["patch/deployments/scale"])
+        did = self.submit("k8s.scale", name="web", replicas="0")
+        self.fake.clear()
+        rc, out, err = self.gov("approve", did, "--execute")
+        self.assertEqual(rc, 10, err)
+        self.assertIn("may not patch deployments/scale", err)
+        self.assertEqual(self.status(did), "PENDING")
+        self.assertEqual(self.changes(), [])
+        # A missing object: exit 7, still pending.
+        did2 = self.submit("k8s.delete", resource="pod", name="nope")
+        rc, out, err = self.gov("approve", did2, "--execute")
+        self.assertEqual(rc, 7, err)
+        self.assertEqual(self.status(did2), "PENDING")
+        # Bad parameters: exit 9.
+        did3 = self.submit("k8s.scale", name="web", replicas="many")
+        rc, out, err = self.gov("approve", did3, "--execute")
+        self.assertEqual(rc, 9, err)
+        self.assertIn("'many'", err)
+        # No cluster action at all.
+        did4 = self.submit()
+        rc, out, err = self.gov("approve", did4, "--execute")
+        self.assertEqual(rc, 9, err)
+        self.assertEqual(self.status(did4), "PENDING")
+        self.assertEqual(self.changes(), [])
+
+    def test_without_execute_nothing_moves(self):
+        did = self.submit("k8s.delete", resource="deploy", name="web")
+        self.fake.clear()
+        rc, out, err = self.gov("approve", did)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.status(did), "APPROVED")
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_delete_restart_apply(self):
+        did = self.submit("k8s.rollout_restart", name="web")
+        rc, out, err = self.gov("approve", did, "--execute")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("executed: deployment.apps/web restarted", out)
+        did = self.submit("k8s.delete", resource="deployment", name="coredns",
+                          namespace="kube-system", propagation="orphan", grace_period="5")
+        self.fake.clear()
+        rc, out, err = self.gov("approve", did, "--execute")
+        self.assertEqual(rc, 0, err)
+        d = [r for r in self.fake.requests() if r["method"] == "DELETE"][0]
+        self.assertEqual(d["body"], {"gracePeriodSeconds": 5, "propagationPolicy": "Orphan"})
+        manifest = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gov-made\n"
+                    "data:\n  why: approved\n")
+        did = self.submit("k8s.apply", manifest=manifest, namespace="shop")
+        self.fake.clear()
+        rc, out, err = self.gov("approve", did, "--execute")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("executed: configmap/gov-made serverside-applied", out)
+        p = [r for r in self.fake.requests() if r["method"] == "PATCH"][0]
+        self.assertEqual(p["content_type"], "application/apply-patch+yaml")
+        self.assertEqual(p["query"]["fieldManager"], "vcli-gov")
+        self.assertEqual(self.vcli("get", "cm", "gov-made", "-o", "jsonpath={.data.why}",
+                                   home=self.h)[1], "approved")
+        # Approved twice: the second is refused (exit 8), nothing runs.
+        self.fake.clear()
+        rc, out, err = self.gov("approve", did, "--execute")
+        self.assertEqual(rc, 8, err)
+        self.assertEqual(self.changes(), [])
+
+
 class ChunkTest(Base):
     fake_args = ("--pods", "1234")
 

@@ -148,6 +148,8 @@ void k8s_kind_name(const json_t *res, const char *name, char *out,
  * as they are), as kubectl rollout history --revision prints it. */
 void k8s_pod_template_text(const json_t *tmpl, buf *out);
 
+#include "cli/k8s/action.h"
+
 /* Subcommands. */
 int k8s_config(struct cli *cli);
 int k8s_get(struct cli *cli);
