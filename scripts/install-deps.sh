@@ -14,18 +14,33 @@ build_pkgs=(
 )
 # Tests: unit framework, independent gRPC peer, load tool, memory checker,
 # sanitizer runtime, openssl CLI for test certificates, time(1) for the
-# benchmarks' client CPU figures; PyYAML for the fake Kubernetes API server.
-# kubectl, the reference of the k8s tests, has no Debian package: where it
-# is missing those comparisons are skipped (docs/testing.md).
+# benchmarks' client CPU figures; Prometheus (prometheus + promtool) and
+# prometheus_client's exposition parser for the metrics tests.  The
+# prometheus package also installs a service unit; the tests never use it
+# (they start their own server on a free loopback port).
+# PyYAML for the fake Kubernetes API server.  kubectl is the reference of
+# the k8s tests; Debian's (kubernetes-client, below) is 1.20, too old to
+# compare with: the comparisons need 1.30 or newer and are skipped without
+# it (docs/testing.md).
 test_pkgs=(
   libcmocka-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler
+  prometheus python3-prometheus-client python3-yaml
   nghttp2-client nghttp2-server
   valgrind
   clang libclang-rt-dev
   openssl procps iproute2 time
-  python3-yaml
 )
+
+# Operations tests (deploy_files, docs/operations.md): YAML for the
+# manifests and the Kubernetes API models to check their fields against,
+# promtool for the PrometheusRule, systemd-analyze for the unit.
+ops_pkgs=(python3-yaml python3-kubernetes prometheus systemd)
+# kubectl decodes the manifests; Debian ships it as kubernetes-client, but a
+# kubectl from elsewhere (a cloud SDK) would conflict with it: keep that one.
+if ! command -v kubectl >/dev/null 2>&1; then
+  ops_pkgs+=(kubernetes-client)
+fi
 
 # Profiling (make profile): perf; valgrind (callgrind) is the fallback.
 profile_pkgs=(linux-perf)
@@ -33,8 +48,8 @@ profile_pkgs=(linux-perf)
 want=("${build_pkgs[@]}")
 case "${1:-}" in
   --build-only) ;;
-  --profile) want+=("${test_pkgs[@]}" "${profile_pkgs[@]}") ;;
-  *) want+=("${test_pkgs[@]}") ;;
+  --profile) want+=("${test_pkgs[@]}" "${ops_pkgs[@]}" "${profile_pkgs[@]}") ;;
+  *) want+=("${test_pkgs[@]}" "${ops_pkgs[@]}") ;;
 esac
 
 missing=()

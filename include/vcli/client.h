@@ -17,6 +17,19 @@
  * This is how a load generator drives hundreds of connections from one
  * thread without a thread (and a loop) per connection.
  *
+ * Resilience (docs/client.md): a failed connection attempt delays the next
+ * one (exponential back-off with full jitter); a call the caller marks
+ * retry-safe is retried on UNAVAILABLE within its deadline; a circuit
+ * breaker fails calls fast while the server is down and lets one probe
+ * through after a cool-down.  All three are on by default and each has an
+ * off-switch in vcli_client_options.  Their state belongs to the client,
+ * hence to its loop's thread, like everything else here: no locks.
+ *
+ * Signals: the library writes to sockets with write(2) (through libuv), so
+ * a connection the server dropped raises SIGPIPE.  Ignore SIGPIPE in a
+ * process that uses it (vcli does), or that signal ends the process
+ * instead of the call failing UNAVAILABLE (and being retried).
+ *
  * Messages are passed as serialized protobuf bytes, so the library does not
  * tie callers to any particular protobuf runtime.  vcli_client_health() is the
  * typed convenience for the governance service's HealthCheck.
@@ -51,6 +64,49 @@ typedef struct vcli_client vcli_client;
  * share a loop need not include uv.h. */
 struct uv_loop_s;
 
+/*
+ * An exponential back-off with full jitter: the n-th wait (n from 1) is
+ * drawn uniformly from [0, min(max_ms, initial_ms * multiplier^(n-1))].
+ * A field left 0 takes the default of where the back-off is used.
+ */
+typedef struct vcli_backoff {
+	uint32_t initial_ms;
+	uint32_t max_ms;
+	double multiplier;           /* at least 1 */
+} vcli_backoff;
+
+/* The bit of a status code in vcli_retry_policy.retry_codes. */
+#define VCLI_RETRY_CODE(status) (1u << (status))
+
+/*
+ * Retries of a call the caller marked retry-safe (vcli_call_options): only
+ * unary calls, never DEADLINE_EXCEEDED (the call's own deadline bounds all
+ * of its attempts and ends it).  A new call the open circuit refuses fails
+ * fast; one already sent when the circuit opened waits for the cool-down
+ * and goes as (or after) the probe, within its deadline.
+ */
+typedef struct vcli_retry_policy {
+	uint32_t max_attempts;       /* the first included; 0: 4; 1: no retries */
+	vcli_backoff backoff;        /* between attempts; 0s: 100 ms, x2, 5 s */
+	uint32_t retry_codes;        /* VCLI_RETRY_CODE() bits; 0: UNAVAILABLE */
+} vcli_retry_policy;
+
+/*
+ * The circuit breaker.  A transport failure is a connection attempt that
+ * failed (refused, reset, timed out before the server's HTTP/2 settings),
+ * a connection lost with calls on it, or a call the server ended with
+ * UNAVAILABLE.  Any other answer from the server is a success.  After
+ * threshold failures in a row the circuit opens: calls end at once with
+ * UNAVAILABLE ("circuit open ...; next probe in ...").  After cooldown_ms
+ * the next call goes through as a probe (half-open; the others still fail
+ * fast); its success closes the circuit, its failure opens it again.
+ */
+typedef struct vcli_breaker_policy {
+	uint32_t threshold;          /* 0: 5 */
+	uint32_t cooldown_ms;        /* 0: 5000 */
+	int off;                     /* 1: no breaker */
+} vcli_breaker_policy;
+
 typedef struct vcli_client_options {
 	const char *endpoint;        /* "host:port", "[v6addr]:port"; required */
 	int tls;                     /* 1: TLS with ALPN h2 */
@@ -74,6 +130,18 @@ typedef struct vcli_client_options {
 	 * client's own on_done callbacks).
 	 */
 	struct uv_loop_s *loop;
+	/*
+	 * After a connection attempt fails, the next one waits a back-off
+	 * (gRPC's connection-backoff; 0s: 1 s, x1.6, 120 s): a call started
+	 * meanwhile ends at once with UNAVAILABLE ("...; next attempt in N
+	 * ms"), or, if retry-safe, waits for that attempt.  A connection that
+	 * got the server's settings resets it.  reconnect_off: 1 dials again
+	 * for every call, as before.
+	 */
+	vcli_backoff reconnect;
+	int reconnect_off;
+	vcli_retry_policy retry;
+	vcli_breaker_policy breaker;
 } vcli_client_options;
 
 void vcli_client_options_init(vcli_client_options *opts);
@@ -99,9 +167,17 @@ typedef struct vcli_metadata {
 } vcli_metadata;
 
 typedef struct vcli_call_options {
-	uint32_t deadline_ms;          /* 0: no deadline */
+	uint32_t deadline_ms;          /* 0: no deadline; bounds every attempt */
 	const vcli_metadata *metadata; /* sent with the request */
 	size_t metadata_count;
+	/*
+	 * 1: the call may be sent again (vcli_client_options.retry): it is
+	 * idempotent (a read), or a write the server deduplicates (a request
+	 * id, an idempotency key).  The library cannot know; 0 (the default)
+	 * is never retried, except the transparent retry of a stream the
+	 * server refused unseen.
+	 */
+	int retry_safe;
 } vcli_call_options;
 
 /* How a call ended.  message is the server's grpc-message (decoded) or the
@@ -109,6 +185,10 @@ typedef struct vcli_call_options {
 typedef struct vcli_call_result {
 	int status;              /* vcli_status_code */
 	char message[512];
+	/* Times the call was sent (or a connection dialled for it): 0 when it
+	 * failed fast (circuit open, reconnect back-off), more than 1 after
+	 * retries. */
+	uint32_t attempts;
 } vcli_call_result;
 
 /* A response buffer the library fills.  Release with vcli_bytes_release(). */
@@ -184,6 +264,22 @@ int vcli_client_run(vcli_client *client, vcli_run_mode mode);
 
 /* Number of calls in flight. */
 int vcli_client_inflight(const vcli_client *client);
+
+/* The circuit breaker's state, for dashboards and tests. */
+typedef enum vcli_circuit_state {
+	VCLI_CIRCUIT_CLOSED = 0,
+	VCLI_CIRCUIT_OPEN = 1,
+	VCLI_CIRCUIT_HALF_OPEN = 2, /* cooled down: the next call probes */
+} vcli_circuit_state;
+
+typedef struct vcli_circuit_info {
+	vcli_circuit_state state;
+	uint32_t failures;           /* transport failures in a row */
+	uint32_t probe_in_ms;        /* OPEN: until the next probe may go */
+	uint32_t reconnect_in_ms;    /* until the next connection attempt */
+} vcli_circuit_info;
+
+void vcli_client_circuit(vcli_client *client, vcli_circuit_info *info);
 
 /* The governance service's HealthCheck, typed. */
 typedef struct vcli_health {

@@ -73,6 +73,7 @@ struct worker {
 	uint64_t number;         /* the request number (warm-up first) */
 	uint64_t due, started;
 	unsigned call;
+	uint32_t attempts;       /* of the call that just ended */
 };
 
 enum phase { PH_CONNECT, PH_WARM, PH_MEASURE };
@@ -249,6 +250,8 @@ static void record(struct worker *w, int status, const char *message,
 	if (cfg->on_response)
 		cfg->on_response(cfg->ud, w->number, w->call, status, resp, len);
 	res->count++;
+	if (w->attempts > 1)
+		res->retries += w->attempts - 1;
 	res->status[status]++;
 	hist_record(&res->latency, lat);
 	if (cfg->paced)
@@ -306,6 +309,7 @@ static void start_call(struct worker *w, uint64_t n, uint64_t due, int warm)
 	}
 	memset(&copts, 0, sizeof(copts));
 	copts.deadline_ms = cfg->deadline_ms;
+	copts.retry_safe = cfg->retry_safe;
 	msg[0] = '\0';
 	if (cfg->make_request) {
 		buf_reset(&r->out);
@@ -396,7 +400,9 @@ static void on_call_done(void *ud, const vcli_call_result *res,
 
 	w->busy = 0;
 	r->busy--;
+	w->attempts = res->attempts;
 	record(w, res->status, res->message, resp, len, now_ns());
+	w->attempts = 0;
 	if (w->in_start) {
 		/* Ended inside vcli_client_unary_async (the connection had
 		 * failed): the caller goes on from there, without recursing
@@ -890,6 +896,7 @@ static void merge(struct bench_result *dst, const struct bench_result *src)
 	dst->ok += src->ok;
 	dst->interrupted |= src->interrupted;
 	dst->warmup += src->warmup;
+	dst->retries += src->retries;
 	for (int i = 0; i <= 16; i++)
 		dst->status[i] += src->status[i];
 	hist_merge(&dst->latency, &src->latency);

@@ -73,6 +73,8 @@ struct bench_config {
 	uint64_t duration_ns;         /* 0: until total */
 	uint64_t warmup;              /* calls before measuring */
 	uint32_t deadline_ms;         /* per call; 0: none */
+	int retry_safe;               /* 1: calls may be retried (the
+					 client's retry policy) */
 	unsigned threads;             /* loops (and threads); >= 1 */
 	enum bench_stop stop;
 	FILE *csv;                    /* a line per measured call, or NULL */
@@ -112,6 +114,8 @@ struct bench_result {
 	size_t nerrors;
 	uint64_t errors_other;        /* beyond the kept messages */
 	uint64_t warmup;              /* warm-up calls made */
+	uint64_t retries;             /* attempts beyond the first, measured
+					 calls (retry_safe) */
 	uint64_t total_ns;            /* first due time to the last end */
 	double rps;                   /* count / total */
 	uint64_t cpu_ns;              /* vcli's user + system CPU, measured

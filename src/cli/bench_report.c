@@ -138,6 +138,9 @@ void bench_report_summary(FILE *f, const struct bench_config *cfg,
 	fprintf(f, "  Count:         %llu (%llu OK, %llu errors)\n",
 		(unsigned long long)res->count, (unsigned long long)res->ok,
 		(unsigned long long)(res->count - res->ok));
+	if (cfg->retry_safe)
+		fprintf(f, "  Retries:       %llu (attempts beyond the first)\n",
+			(unsigned long long)res->retries);
 	fprintf(f, "  Total:         %.3f s\n", (double)res->total_ns / 1e9);
 	ms_text(h->count ? h->max : 0, a, sizeof(a));
 	fprintf(f, "  Slowest:       %s\n", a);
@@ -276,6 +279,8 @@ struct doc *bench_report_doc(struct doc_arena *a, const struct bench_config *cfg
 	doc_set(a, d, "threads", doc_uint(a, cfg->threads));
 	doc_set(a, d, "deadline_ms", doc_uint(a, cfg->deadline_ms));
 	doc_set(a, d, "warmup", doc_uint(a, res->warmup));
+	doc_set(a, d, "retry", doc_bool(a, cfg->retry_safe));
+	doc_set(a, d, "retries", doc_uint(a, res->retries));
 	doc_set(a, d, "interrupted", doc_bool(a, res->interrupted));
 	doc_set(a, d, "count", doc_uint(a, res->count));
 	doc_set(a, d, "ok", doc_uint(a, res->ok));

@@ -362,7 +362,7 @@ static int unary(vcli_client *cl, const char *method, const ProtobufCMessage *re
 {
 	uint8_t b[512];
 	size_t n = protobuf_c_message_pack(req, b);
-	vcli_call_options copts = { 10000, NULL, 0 };
+	vcli_call_options copts = { .deadline_ms = 10000 };
 	vcli_call_result r;
 	vcli_bytes out = { NULL, 0 };
 

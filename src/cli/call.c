@@ -23,6 +23,24 @@ void cli_call_options(const struct cli *cli, vcli_call_options *opts)
 	}
 }
 
+/* The unary methods vcli calls that are safe to send twice: reads, and
+ * writes that always carry vcli's request id.  Anything else (sessions,
+ * SubmitDecision without a key) is sent once. */
+static const char *const retry_safe_methods[] = {
+	"HealthCheck", "ListPendingDecisions", "GetDecision", "GetMetrics",
+	"GetSessionStats", "ListAudit", "ListTokens",
+	"ApproveDecision", "RejectDecision", "EscalateDecision",
+};
+
+int cli_method_retry_safe(const char *method)
+{
+	for (size_t i = 0; i < sizeof(retry_safe_methods) /
+				sizeof(retry_safe_methods[0]); i++)
+		if (strcmp(retry_safe_methods[i], method) == 0)
+			return 1;
+	return 0;
+}
+
 int cli_exit_for_status(int status)
 {
 	switch (status) {
@@ -62,10 +80,13 @@ int cli_rpc_failed(const struct cli *cli, const char *method,
 		{ "cannot connect to ", ": " },
 		{ "connection to ", " failed: " },
 	};
-	char msg[sizeof(result->message)], dur[32], prefix[300];
+	char msg[sizeof(result->message)], dur[32], prefix[300], tries[48] = "";
 	const char *reason = msg;
 
 	out_sanitize(msg, sizeof(msg), result->message);
+	if (result->attempts > 1)
+		snprintf(tries, sizeof(tries), " (after %u attempts)",
+			 result->attempts);
 	switch (result->status) {
 	case VCLI_STATUS_UNAVAILABLE:
 		for (size_t i = 0; i < sizeof(library_prefixes) /
@@ -83,24 +104,24 @@ int cli_rpc_failed(const struct cli *cli, const char *method,
 		}
 		/* A TLS server hangs up on a plaintext HTTP/2 preface; that is
 		 * the usual reason for a close before any answer. */
-		cli_error("cannot reach server '%s': %s%s", cli->server,
-			  reason[0] ? reason : "unavailable",
+		cli_error("cannot reach server '%s': %s%s%s", cli->server,
+			  reason[0] ? reason : "unavailable", tries,
 			  !cli->cfg.tls && strstr(reason, "closed by the server") ?
 			  " (if the server uses TLS, add --tls)" : "");
 		break;
 	case VCLI_STATUS_DEADLINE_EXCEEDED:
 		duration_format(cli->cfg.timeout_ms, dur, sizeof(dur));
 		cli_error("no answer to %s from '%s' within '%s' (deadline "
-			  "exceeded); a longer --timeout may help", method,
-			  cli->server, dur);
+			  "exceeded%s); a longer --timeout may help", method,
+			  cli->server, dur, tries);
 		break;
 	default:
 		if (msg[0])
-			cli_error("%s: %s (%s)", action, msg,
-				  vcli_status_name(result->status));
+			cli_error("%s: %s (%s)%s", action, msg,
+				  vcli_status_name(result->status), tries);
 		else
-			cli_error("%s: %s", action,
-				  vcli_status_name(result->status));
+			cli_error("%s: %s%s", action,
+				  vcli_status_name(result->status), tries);
 		break;
 	}
 	return cli_exit_for_status(result->status);
@@ -120,6 +141,16 @@ int cli_unary_raw(struct cli *cli, const char *method, const uint8_t *req,
 		  size_t len, const ProtobufCMessageDescriptor *rdesc,
 		  ProtobufCMessage **resp, vcli_call_result *result)
 {
+	return cli_unary_call(cli, method, req, len,
+			      cli_method_retry_safe(method), rdesc, resp,
+			      result);
+}
+
+int cli_unary_call(struct cli *cli, const char *method, const uint8_t *req,
+		   size_t len, int retry_safe,
+		   const ProtobufCMessageDescriptor *rdesc,
+		   ProtobufCMessage **resp, vcli_call_result *result)
+{
 	char path[128];
 	vcli_bytes out = { NULL, 0 };
 	vcli_call_options copts;
@@ -129,6 +160,7 @@ int cli_unary_raw(struct cli *cli, const char *method, const uint8_t *req,
 	memset(result, 0, sizeof(*result));
 	snprintf(path, sizeof(path), GOV_SERVICE "%s", method);
 	cli_call_options(cli, &copts);
+	copts.retry_safe = retry_safe;
 	code = vcli_client_unary(cli->client, path, req, len, &out, &copts,
 				 result);
 	if (code != VCLI_OK) {

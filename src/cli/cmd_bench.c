@@ -39,7 +39,7 @@ static struct {
 	struct opt_list metadata, mix_data;
 	const char *connections, *concurrency, *total, *duration, *rps;
 	const char *warmup, *threads, *approvals;
-	int output, suite, quick, no_progress, duration_stop;
+	int output, suite, quick, no_progress, duration_stop, retry;
 	int load_schedule, conc_schedule;
 	const char *load_start, *load_end, *load_step, *load_step_dur,
 		*load_max_dur;
@@ -111,6 +111,9 @@ static const struct opt bench_options[] = {
 	  "output format (default summary)", output_values, NULL },
 	{ "csv", 0, OPT_STRING, &o.csv,
 	  "also write every call to FILE as CSV", NULL, "FILE" },
+	{ "retry", 0, OPT_FLAG, &o.retry,
+	  "retry calls on UNAVAILABLE with the global settings (--retries, "
+	  "back-offs, breaker); idempotent loads only", NULL, NULL },
 	{ "no-progress", 0, OPT_FLAG, &o.no_progress,
 	  "no progress line (shown only when stderr is a terminal)", NULL,
 	  NULL },
@@ -226,6 +229,23 @@ static int opt_duration(const struct cli *cli, const char *flag,
 
 /* The per-call deadline: -t, else a configured --timeout (flag before the
  * command, VCLI_TIMEOUT, the config file), else 20 s as ghz has it. */
+/*
+ * The client options of a run: the global settings, but without retries,
+ * reconnect back-off or circuit breaker unless --retry, so that a run's
+ * figures (errors included) stay comparable with runs made before the
+ * library had them.
+ */
+static void bench_client_options(const struct cli *cli,
+				 vcli_client_options *opts)
+{
+	cli_client_options(cli, opts);
+	if (o.retry)
+		return;
+	opts->retry.max_attempts = 1;
+	opts->reconnect_off = 1;
+	opts->breaker.off = 1;
+}
+
 static int deadline(const struct cli *cli, uint32_t *ms)
 {
 	uint64_t ns = 0;
@@ -458,6 +478,10 @@ static int run_suite(struct cli *cli, int output)
 	struct bench_suite_opts so;
 	uint64_t v;
 
+	if (o.retry)
+		return cli_usage_error(cli, "--retry is for a load of your own: "
+				       "a suite's targets are measured without "
+				       "retries");
 	if (o.call || cli->nargs || o.mix || o.data || o.data_file || o.total ||
 	    o.duration || o.rps || o.load_schedule >= 0 ||
 	    o.conc_schedule >= 0 || o.csv || o.metadata.n)
@@ -468,7 +492,7 @@ static int run_suite(struct cli *cli, int output)
 		return cli_usage_error(cli, "--suite writes summary or json, "
 				       "not csv");
 	memset(&so, 0, sizeof(so));
-	cli_client_options(cli, &so.client);
+	bench_client_options(cli, &so.client);
 	so.server = cli->server;
 	so.json = output == OUT_JSON;
 	so.quick = o.quick;
@@ -541,7 +565,8 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	if (rc != CLI_PROCEED)
 		goto out;
 	rc = CLI_EXIT_USAGE;
-	cli_client_options(cli, &cfg.client);
+	bench_client_options(cli, &cfg.client);
+	cfg.retry_safe = o.retry;
 	v = 1;
 	if (opt_uint(cli, "-c", o.connections, 1, MAX_CONNECTIONS, &v) < 0)
 		goto out;

@@ -629,9 +629,12 @@ static int gov_submit(struct cli *cli)
 		cli_error("%s: %s", shown, err);
 		return CLI_EXIT_REJECTED;
 	}
-	if (cli_unary_raw(cli, "SubmitDecision", dj.request, dj.request_len,
-			  &vertice__governance__v1__submit_decision_response__descriptor,
-			  (ProtobufCMessage **)&resp, &result) < 0) {
+	/* With a key the server answers a second submission with the
+	 * first decision: safe to send again. */
+	if (cli_unary_call(cli, "SubmitDecision", dj.request, dj.request_len,
+			   dj.idempotency_key && dj.idempotency_key[0],
+			   &vertice__governance__v1__submit_decision_response__descriptor,
+			   (ProtobufCMessage **)&resp, &result) < 0) {
 		decision_json_release(&dj);
 		return cli_rpc_failed(cli, "SubmitDecision",
 				      "cannot submit the decision", &result);
@@ -948,6 +951,24 @@ static int watch_start_point(struct cli *cli, struct watch *w, vcli_call_result 
 	return 0;
 }
 
+/* Equal but for the digits: "next probe in 4.2 s" and "... in 3.1 s" are
+ * one kind of failure, said once. */
+static int same_but_numbers(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a >= '0' && *a <= '9')
+			a++;
+		while (*b >= '0' && *b <= '9')
+			b++;
+		if (*a != *b)
+			return 0;
+		if (!*a)
+			return 1;
+		a++;
+		b++;
+	}
+}
+
 static int gov_watch(struct cli *cli)
 {
 	const char *method = o.events ? "StreamEvents" : "StreamDecisions";
@@ -1044,7 +1065,7 @@ ended:
 						 (backoff / 2 + 1));
 		/* Say so once per kind of failure, not every attempt. */
 		out_sanitize(msg, sizeof(msg), result.message);
-		if (strcmp(msg, last_msg) != 0) {
+		if (!same_but_numbers(msg, last_msg)) {
 			if (o.events)
 				cli_error("the stream ended (%s%s%s); "
 					  "reconnecting",

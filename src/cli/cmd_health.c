@@ -82,6 +82,7 @@ int cmd_health(struct cli *cli, int argc, char **argv)
 	if (rc != CLI_PROCEED)
 		return rc;
 	cli_call_options(cli, &copts);
+	copts.retry_safe = 1; /* a read */
 	start = now_ms();
 	code = vcli_client_health(cli->client, &copts, &health, &result);
 	latency_ms = now_ms() - start;

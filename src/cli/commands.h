@@ -83,6 +83,12 @@ struct cli_globals {
 	const char *token;
 	const char *timeout;
 	const char *connect_timeout;
+	const char *retries;
+	int no_retry;
+	const char *retry_backoff;
+	const char *reconnect_backoff;
+	const char *breaker;
+	const char *breaker_cooldown;
 	const char *output;
 	int tls;
 	const char *tls_ca;
@@ -171,8 +177,10 @@ int cli_dispatch(struct cli *cli, const char *description,
 		 const struct subcmd *subs, size_t nsubs, int argc,
 		 char **argv);
 
-/* Client options from the effective settings: the server, TLS and the
- * connect timeout (what NEED_SERVER uses for cli->client). */
+/* Client options from the effective settings: the server, TLS, the
+ * connect timeout and the resilience settings (retries, back-offs, the
+ * circuit breaker; docs/client.md) — what NEED_SERVER uses for
+ * cli->client. */
 void cli_client_options(const struct cli *cli, vcli_client_options *o);
 
 /* Call options from the global ones (the --timeout deadline). */
@@ -210,6 +218,21 @@ int cli_unary(struct cli *cli, const char *method, const ProtobufCMessage *req,
 int cli_unary_raw(struct cli *cli, const char *method, const uint8_t *req,
 		  size_t len, const ProtobufCMessageDescriptor *rdesc,
 		  ProtobufCMessage **resp, vcli_call_result *result);
+
+/* cli_unary_raw() for a call whose safety to repeat depends on the
+ * request, not the method (SubmitDecision: with an idempotency key). */
+int cli_unary_call(struct cli *cli, const char *method, const uint8_t *req,
+		   size_t len, int retry_safe,
+		   const ProtobufCMessageDescriptor *rdesc,
+		   ProtobufCMessage **resp, vcli_call_result *result);
+
+/*
+ * Whether the library may send a call of method ("GetDecision") again
+ * after UNAVAILABLE (vcli_call_options.retry_safe): the reads, and the
+ * writes vcli always sends with a request id (approve, reject, escalate),
+ * which the server answers once.  CreateSession and CloseSession are not.
+ */
+int cli_method_retry_safe(const char *method);
 
 /* Writes d in cli->output (json or yaml).  Returns an exit code. */
 int cli_print_doc(const struct cli *cli, const struct doc_arena *a,

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "cli/output.h"
+#include "common/kvfile.h"
 #include "common/opts.h"
 
 const struct cfg_keyinfo cfg_keys[CFG_NKEYS] = {
@@ -21,6 +22,14 @@ const struct cfg_keyinfo cfg_keys[CFG_NKEYS] = {
 	[CFG_TIMEOUT] = { "timeout", "--timeout", "VCLI_TIMEOUT", "10s" },
 	[CFG_CONNECT_TIMEOUT] = { "connect-timeout", "--connect-timeout",
 				  NULL, "5s" },
+	[CFG_RETRIES] = { "retries", "--retries", "VCLI_RETRIES", "3" },
+	[CFG_RETRY_BACKOFF] = { "retry-backoff", "--retry-backoff", NULL,
+				"100ms" },
+	[CFG_RECONNECT_BACKOFF] = { "reconnect-backoff", "--reconnect-backoff",
+				    NULL, "250ms" },
+	[CFG_BREAKER] = { "breaker", "--breaker", NULL, "5" },
+	[CFG_BREAKER_COOLDOWN] = { "breaker-cooldown", "--breaker-cooldown",
+				   NULL, "5s" },
 	[CFG_OUTPUT] = { "output", "--output", "VCLI_OUTPUT", "table" },
 	[CFG_TLS] = { "tls", "--tls", NULL, "false" },
 	[CFG_TLS_CA] = { "tls-ca", "--tls-ca", "VCLI_TLS_CA", NULL },
@@ -91,6 +100,24 @@ static int token_valid(const char *s)
 	return n >= 1 && n <= 4096;
 }
 
+/* A whole number from 0 to max, digits only. */
+static int count_parse(const char *text, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (!*text)
+		return -1;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(*p - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 {
 	uint32_t ms;
@@ -114,8 +141,23 @@ int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 		snprintf(why, whylen, "use the token governd printed: up to "
 			 "4096 visible characters, no spaces");
 		return -1;
+	case CFG_RETRIES:
+		if (count_parse(text, CFG_RETRIES_MAX, &ms) == 0)
+			return 0;
+		snprintf(why, whylen, "use a whole number from 0 to %d",
+			 CFG_RETRIES_MAX);
+		return -1;
+	case CFG_BREAKER:
+		if (count_parse(text, CFG_BREAKER_MAX, &ms) == 0)
+			return 0;
+		snprintf(why, whylen, "use a whole number from 0 (off) to %d",
+			 CFG_BREAKER_MAX);
+		return -1;
 	case CFG_TIMEOUT:
 	case CFG_CONNECT_TIMEOUT:
+	case CFG_RETRY_BACKOFF:
+	case CFG_RECONNECT_BACKOFF:
+	case CFG_BREAKER_COOLDOWN:
 		if (opts_parse_duration(text, &ms) == 0)
 			return 0;
 		snprintf(why, whylen, "use a positive number with a unit: "
@@ -167,11 +209,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 void cfg_file_release(struct cfg_file *f)
 {
 	free(f->path);
@@ -179,57 +216,30 @@ void cfg_file_release(struct cfg_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* Parses one line (NUL-terminated, modified in place). */
-static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
-		      char *err, size_t errlen)
+/* One `key = value` line of the file (the syntax is common/kvfile.h's). */
+static int file_line(void *ud, const char *key, const char *value,
+		     unsigned lineno, char *err, size_t errlen)
 {
-	char *p = line, *key, *value, *end, *eq;
+	struct cfg_file *f = ud;
 	char shown[96], why[128];
 	int k;
 
-	while (is_blank(*p))
-		p++;
-	if (!*p || *p == '#')
-		return 0;
-	eq = strchr(p, '=');
-	if (!eq) {
-		out_sanitize(shown, sizeof(shown), p);
-		set_err(err, errlen, "%s:%u: expected 'key = value', got "
-			"'%s'", f->path, lineno, shown);
-		return -1;
-	}
-	key = p;
-	end = eq;
-	while (end > key && is_blank(end[-1]))
-		end--;
-	*end = '\0';
-	value = eq + 1;
-	while (is_blank(*value))
-		value++;
-	end = value + strlen(value);
-	while (end > value && is_blank(end[-1]))
-		end--;
-	*end = '\0';
-
 	out_sanitize(shown, sizeof(shown), key);
-	if (!*key) {
-		set_err(err, errlen, "%s:%u: missing key before '='",
-			f->path, lineno);
-		return -1;
-	}
 	for (k = 0; k < CFG_NKEYS; k++)
 		if (strcmp(cfg_keys[k].name, key) == 0)
 			break;
 	if (k == CFG_NKEYS) {
-		set_err(err, errlen, "%s:%u: unknown key '%s' (known: server, "
-			"operator, token, timeout, connect-timeout, output, tls, "
-			"tls-ca, tls-cert, tls-key, tls-server-name, color)",
-			f->path, lineno, shown);
+		set_err(err, errlen, "unknown key '%s' (known: server, "
+			"operator, token, timeout, connect-timeout, retries, "
+			"retry-backoff, reconnect-backoff, breaker, "
+			"breaker-cooldown, output, tls, tls-ca, tls-cert, "
+			"tls-key, tls-server-name, color)",
+			shown);
 		return -1;
 	}
 	if (f->value[k]) {
-		set_err(err, errlen, "%s:%u: key '%s' is already set on line "
-			"%u", f->path, lineno, shown, f->line[k]);
+		set_err(err, errlen, "key '%s' is already set on line %u",
+			shown, f->line[k]);
 		return -1;
 	}
 	if (cfg_check((enum cfg_key)k, value, why, sizeof(why)) < 0) {
@@ -237,8 +247,8 @@ static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
 
 		out_sanitize(vshown, sizeof(vshown),
 			     cfg_shown((enum cfg_key)k, value));
-		set_err(err, errlen, "%s:%u: invalid value '%s' for '%s' (%s)",
-			f->path, lineno, vshown, shown, why);
+		set_err(err, errlen, "invalid value '%s' for '%s' (%s)",
+			vshown, shown, why);
 		return -1;
 	}
 	f->value[k] = value;
@@ -249,18 +259,10 @@ static int parse_line(struct cfg_file *f, char *line, unsigned lineno,
 int cfg_file_parse(struct cfg_file *f, const char *path, const char *text,
 		   size_t len, char *err, size_t errlen)
 {
-	unsigned lineno = 0;
-	char *p, *end;
-
 	memset(f, 0, sizeof(*f));
 	if (len > CFG_FILE_MAX) {
 		set_err(err, errlen, "%s: the file is larger than %d KiB",
 			path, CFG_FILE_MAX / 1024);
-		return -1;
-	}
-	if (memchr(text, '\0', len)) {
-		set_err(err, errlen, "%s: the file contains a NUL byte; it is "
-			"not a text file", path);
 		return -1;
 	}
 	f->path = strdup(path);
@@ -271,19 +273,9 @@ int cfg_file_parse(struct cfg_file *f, const char *path, const char *text,
 		return -1;
 	}
 	memcpy(f->text, text, len);
-	f->text[len] = '\0';
-	for (p = f->text; p < f->text + len; p = end + 1) {
-		end = strchr(p, '\n');
-		if (!end)
-			end = f->text + len;
-		*end = '\0';
-		if (end > p && end[-1] == '\r')
-			end[-1] = '\0';
-		lineno++;
-		if (parse_line(f, p, lineno, err, errlen) < 0) {
-			cfg_file_release(f);
-			return -1;
-		}
+	if (kv_parse(f->text, len, f->path, file_line, f, err, errlen) < 0) {
+		cfg_file_release(f);
+		return -1;
 	}
 	return 0;
 }
@@ -354,7 +346,8 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 		if (in->flag[k]) {
 			s->text = in->flag[k];
 			s->origin = CFG_ORIGIN_FLAG;
-			s->source = cfg_keys[k].flag;
+			s->source = in->flag_name[k] ? in->flag_name[k]
+						     : cfg_keys[k].flag;
 		} else if (in->env[k] && in->env[k][0]) {
 			s->text = in->env[k];
 			s->origin = CFG_ORIGIN_ENV;
@@ -373,7 +366,11 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 			continue;
 		if (cfg_check((enum cfg_key)k, s->text, why, sizeof(why)) < 0) {
 			const char *kind = k == CFG_TIMEOUT ||
-				k == CFG_CONNECT_TIMEOUT ? "duration" :
+				k == CFG_CONNECT_TIMEOUT ||
+				k == CFG_RETRY_BACKOFF ||
+				k == CFG_RECONNECT_BACKOFF ||
+				k == CFG_BREAKER_COOLDOWN ? "duration" :
+				k == CFG_RETRIES || k == CFG_BREAKER ? "number" :
 				k == CFG_SERVER ? "server address" : "value";
 
 			where(s, (enum cfg_key)k, at, sizeof(at));
@@ -390,6 +387,14 @@ int cfg_resolve(const struct cfg_inputs *in, struct cfg *out, char *err,
 	opts_parse_duration(out->s[CFG_TIMEOUT].text, &out->timeout_ms);
 	opts_parse_duration(out->s[CFG_CONNECT_TIMEOUT].text,
 			    &out->connect_timeout_ms);
+	count_parse(out->s[CFG_RETRIES].text, CFG_RETRIES_MAX, &out->retries);
+	opts_parse_duration(out->s[CFG_RETRY_BACKOFF].text,
+			    &out->retry_backoff_ms);
+	opts_parse_duration(out->s[CFG_RECONNECT_BACKOFF].text,
+			    &out->reconnect_backoff_ms);
+	count_parse(out->s[CFG_BREAKER].text, CFG_BREAKER_MAX, &out->breaker);
+	opts_parse_duration(out->s[CFG_BREAKER_COOLDOWN].text,
+			    &out->breaker_cooldown_ms);
 	out->output = in_list(cfg_output_names, out->s[CFG_OUTPUT].text);
 	out->tls = in_list(bool_true, out->s[CFG_TLS].text) >= 0 ||
 		   out->s[CFG_TLS_CA].text || out->s[CFG_TLS_CERT].text ||

@@ -8,10 +8,9 @@
  * settings, each with its origin.  The caller reads the environment and the
  * file; tests and fuzz targets drive it with plain strings.
  *
- * The file is lines of `key = value`.  A line whose first non-blank
- * character is '#' is a comment; blank lines are ignored; there are no
- * inline comments (a '#' after a value is part of the value, and so is
- * refused by a value check rather than silently dropped).  Keys are
+ * The file is lines of `key = value` (the syntax, shared with governd, is
+ * common/kvfile.h's: '#' comment lines, blank lines, no inline comments).
+ * Keys are
  * the names in cfg_keys[]; a key given twice, an unknown key or a bad value
  * is an error naming path:line.
  */
@@ -21,8 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/kvfile.h"
+
 /* The largest configuration file read, in bytes. */
-#define CFG_FILE_MAX (64 * 1024)
+#define CFG_FILE_MAX KV_FILE_MAX
+
+/* The largest values of the count settings. */
+#define CFG_RETRIES_MAX 100
+#define CFG_BREAKER_MAX 10000
 
 enum cfg_key {
 	CFG_SERVER,
@@ -30,6 +35,11 @@ enum cfg_key {
 	CFG_TOKEN,          /* a secret: never echoed (cfg_shown()) */
 	CFG_TIMEOUT,
 	CFG_CONNECT_TIMEOUT,
+	CFG_RETRIES,        /* retries of a retry-safe call; 0: none */
+	CFG_RETRY_BACKOFF,
+	CFG_RECONNECT_BACKOFF,
+	CFG_BREAKER,        /* failures in a row that open it; 0: off */
+	CFG_BREAKER_COOLDOWN,
 	CFG_OUTPUT,
 	CFG_TLS,
 	CFG_TLS_CA,
@@ -87,6 +97,9 @@ struct cfg_inputs {
 	const char *flag[CFG_NKEYS];
 	const char *env[CFG_NKEYS];
 	const char *env_name[CFG_NKEYS];
+	/* flag_name[k] overrides cfg_keys[k].flag as the source (--no-retry
+	 * feeds retries). */
+	const char *flag_name[CFG_NKEYS];
 	const struct cfg_file *file; /* NULL: no file */
 };
 
@@ -105,6 +118,11 @@ struct cfg {
 	const char *token;       /* bearer token; NULL: none */
 	uint32_t timeout_ms;
 	uint32_t connect_timeout_ms;
+	uint32_t retries;
+	uint32_t retry_backoff_ms;
+	uint32_t reconnect_backoff_ms;
+	uint32_t breaker;            /* 0: no circuit breaker */
+	uint32_t breaker_cooldown_ms;
 	int output;              /* index into cfg_output_names */
 	int tls;                 /* 1: TLS (asked for, or implied by tls-*) */
 	int color;               /* 1: colour allowed (auto), 0: never */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,23 @@ static const struct opt global_options[] = {
 	{ "connect-timeout", 0, OPT_STRING, &the_cli.g.connect_timeout,
 	  "time allowed to open the connection (default: 5s)", NULL,
 	  "DUR" },
+	{ "retries", 0, OPT_STRING, &the_cli.g.retries,
+	  "retries of a call that is safe to repeat, on UNAVAILABLE "
+	  "(default: 3)", NULL, "N" },
+	{ "no-retry", 0, OPT_FLAG, &the_cli.g.no_retry,
+	  "never retry a call (--retries 0)", NULL, NULL },
+	{ "retry-backoff", 0, OPT_STRING, &the_cli.g.retry_backoff,
+	  "first back-off between retries, doubling (default: 100ms)", NULL,
+	  "DUR" },
+	{ "reconnect-backoff", 0, OPT_STRING, &the_cli.g.reconnect_backoff,
+	  "first back-off after a failed connection attempt, x1.6 "
+	  "(default: 250ms)", NULL, "DUR" },
+	{ "breaker", 0, OPT_STRING, &the_cli.g.breaker,
+	  "transport failures in a row that open the circuit (default: 5; "
+	  "0: off)", NULL, "N" },
+	{ "breaker-cooldown", 0, OPT_STRING, &the_cli.g.breaker_cooldown,
+	  "time the open circuit fails calls fast before a probe "
+	  "(default: 5s)", NULL, "DUR" },
 	{ "tls", 0, OPT_FLAG, &the_cli.g.tls,
 	  "use TLS (any --tls-* option implies it)", NULL, NULL },
 	{ "tls-ca", 0, OPT_STRING, &the_cli.g.tls_ca,
@@ -218,6 +236,7 @@ void cli_print_main_help(FILE *f)
 	      "  VCLI_OPERATOR             operator (--operator)\n"
 	      "  VCLI_TOKEN                bearer token (--token; never shown)\n"
 	      "  VCLI_TIMEOUT              deadline of each call (--timeout)\n"
+	      "  VCLI_RETRIES              retries of a safe call (--retries)\n"
 	      "  VCLI_OUTPUT               output format (--output)\n"
 	      "  VCLI_TLS_CA, VCLI_TLS_CERT, VCLI_TLS_KEY, "
 	      "VCLI_TLS_SERVER_NAME\n"
@@ -377,6 +396,16 @@ static int resolve_config(struct cli *cli)
 	in.flag[CFG_TOKEN] = cli->g.token;
 	in.flag[CFG_TIMEOUT] = cli->g.timeout;
 	in.flag[CFG_CONNECT_TIMEOUT] = cli->g.connect_timeout;
+	in.flag[CFG_RETRIES] = cli->g.retries;
+	if (cli->g.no_retry) {
+		/* The off-switch wins over a count given with it. */
+		in.flag[CFG_RETRIES] = "0";
+		in.flag_name[CFG_RETRIES] = "--no-retry";
+	}
+	in.flag[CFG_RETRY_BACKOFF] = cli->g.retry_backoff;
+	in.flag[CFG_RECONNECT_BACKOFF] = cli->g.reconnect_backoff;
+	in.flag[CFG_BREAKER] = cli->g.breaker;
+	in.flag[CFG_BREAKER_COOLDOWN] = cli->g.breaker_cooldown;
 	in.flag[CFG_OUTPUT] = cli->g.output;
 	in.flag[CFG_TLS] = cli->g.tls ? "true" : NULL;
 	in.flag[CFG_TLS_CA] = cli->g.tls_ca;
@@ -415,6 +444,13 @@ void cli_client_options(const struct cli *cli, vcli_client_options *o)
 	o->tls_key_file = c->s[CFG_TLS_KEY].text;
 	o->tls_server_name = c->s[CFG_TLS_SERVER_NAME].text;
 	o->connect_timeout_ms = c->connect_timeout_ms;
+	/* Retries apply to the calls vcli marks retry-safe (cli_unary()). */
+	o->retry.max_attempts = c->retries + 1;
+	o->retry.backoff.initial_ms = c->retry_backoff_ms;
+	o->reconnect.initial_ms = c->reconnect_backoff_ms;
+	o->breaker.threshold = c->breaker;
+	o->breaker.cooldown_ms = c->breaker_cooldown_ms;
+	o->breaker.off = c->breaker == 0;
 }
 
 static int setup_server(struct cli *cli)
@@ -562,6 +598,10 @@ int main(int argc, char **argv)
 	 * three measurably slows a short command (about 0.4 ms of a `gov
 	 * list`).  A value the user set wins. */
 	setenv("UV_THREADPOOL_SIZE", "1", 0);
+	/* A connection the server dropped must fail a write, not kill vcli
+	 * (a retry may follow: the server restarting under `gov approve`).
+	 * A closed stdout still ends vcli as SIGPIPE would: see the end. */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* Global options before the command name; the command's own parse
 	 * (cli_begin) takes the ones after it. */
@@ -605,6 +645,11 @@ int main(int argc, char **argv)
 
 	/* A full disk or a closed pipe must not look like success. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno == EPIPE) {
+			/* The reader went away (`| head`): end as a filter does. */
+			signal(SIGPIPE, SIG_DFL);
+			raise(SIGPIPE);
+		}
 		cli_error("cannot write the output: %s", strerror(errno));
 		if (rc == CLI_EXIT_OK)
 			rc = CLI_EXIT_INTERNAL;

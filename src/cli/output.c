@@ -106,46 +106,9 @@ void out_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/*
- * Returns how many bytes at s to copy as they are (one printable character,
- * possibly multi-byte), or 0 for a byte to show as '?': C0 and C1 control
- * characters (C1 ones such as U+009B open terminal escape sequences too),
- * DEL, and bytes that are not well-formed UTF-8.
- */
-static size_t printable_len(const unsigned char *s, size_t len)
-{
-	size_t n = utf8_seq_len(s, len);
-
-	if (n == 1 && (s[0] < 0x20 || s[0] == 0x7f))
-		return 0;
-	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
-		return 0;
-	return n;
-}
-
 size_t out_sanitize_n(char *dst, size_t cap, const char *src, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)src;
-	size_t i = 0, o = 0;
-
-	if (!cap)
-		return 0;
-	while (i < len && o + 1 < cap) {
-		size_t n = printable_len(u + i, len - i);
-
-		if (n == 0) {
-			dst[o++] = '?';
-			i++;
-			continue;
-		}
-		if (o + n >= cap)
-			break;
-		memcpy(dst + o, src + i, n);
-		o += n;
-		i += n;
-	}
-	dst[o] = '\0';
-	return i;
+	return utf8_sanitize_n(dst, cap, src, len);
 }
 
 void out_sanitize(char *dst, size_t cap, const char *src)
@@ -176,7 +139,7 @@ size_t out_text_width(const char *s)
 	size_t len = s ? strlen(s) : 0, i = 0, w = 0;
 
 	while (i < len) {
-		size_t n = printable_len(u + i, len - i);
+		size_t n = utf8_printable_len(u + i, len - i);
 
 		i += n ? n : 1;
 		w++;

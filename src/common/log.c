@@ -6,15 +6,25 @@
 #include <time.h>
 #include <unistd.h>
 
-volatile int log_current_level = LOG_INFO;
-static log_format log_fmt = LOG_FMT_LOGFMT;
+_Atomic int log_current_level = LOG_INFO;
+static _Atomic int log_fmt = LOG_FMT_LOGFMT;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void log_setup(log_level level, log_format fmt)
 {
-	log_current_level = (int)level;
-	log_fmt = fmt;
+	atomic_store_explicit(&log_current_level, (int)level, memory_order_relaxed);
+	atomic_store_explicit(&log_fmt, (int)fmt, memory_order_relaxed);
+}
+
+const char *log_level_name(log_level level)
+{
+	return (unsigned)level < 4 ? level_names[level] : "?";
+}
+
+const char *log_format_name(log_format fmt)
+{
+	return fmt == LOG_FMT_JSON ? "json" : "logfmt";
 }
 
 int log_level_parse(const char *name)
@@ -88,9 +98,9 @@ static void put_escaped(struct line *l, const char *v, int json)
 	}
 }
 
-static void put_kv(struct line *l, const char *k, const char *v, int first)
+static void put_kv(struct line *l, int json, const char *k, const char *v, int first)
 {
-	if (log_fmt == LOG_FMT_JSON) {
+	if (json) {
 		puts_(l, first ? "{\"" : ",\"");
 		put_escaped(l, k, 1);
 		puts_(l, "\":\"");
@@ -120,25 +130,28 @@ void log_msg(log_level level, const char *msg, ...)
 	va_list ap;
 	const char *k, *v;
 	ssize_t w;
+	int json;
 
 	if (!log_enabled(level))
 		return;
+	/* One format for the whole line, even if a reload changes it now. */
+	json = atomic_load_explicit(&log_fmt, memory_order_relaxed) == LOG_FMT_JSON;
 	l.n = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	put_kv(&l, "ts", tbuf, 1);
-	put_kv(&l, "level", level_names[level], 0);
-	put_kv(&l, "msg", msg, 0);
+	put_kv(&l, json, "ts", tbuf, 1);
+	put_kv(&l, json, "level", level_names[level], 0);
+	put_kv(&l, json, "msg", msg, 0);
 	va_start(ap, msg);
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);
-		put_kv(&l, k, v ? v : "", 0);
+		put_kv(&l, json, k, v ? v : "", 0);
 	}
 	va_end(ap);
-	if (log_fmt == LOG_FMT_JSON)
+	if (json)
 		puts_(&l, "}");
 	l.s[l.n++] = '\n';
 	w = write(STDERR_FILENO, l.s, l.n);

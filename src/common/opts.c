@@ -73,9 +73,22 @@ int opts_parse_duration(const char *text, uint32_t *ms)
 	return 0;
 }
 
+static int store_value(struct opts_parser *p, const struct opt *o,
+		       const char *shown, const char *value);
+
 /* Stores value into o->dest; shown is the option as the user wrote it. */
 static int set_value(struct opts_parser *p, const struct opt *o,
 		     const char *shown, const char *value)
+{
+	if (store_value(p, o, shown, value) < 0)
+		return -1;
+	if (p->on_set)
+		p->on_set(p->ud, o, value);
+	return 0;
+}
+
+static int store_value(struct opts_parser *p, const struct opt *o,
+		       const char *shown, const char *value)
 {
 	char allowed[128];
 
@@ -149,6 +162,106 @@ static int set_value(struct opts_parser *p, const struct opt *o,
 	}
 	set_err(p, "option '%s' has an unknown kind", shown);
 	return -1;
+}
+
+static const char *const bool_true[] = { "true", "yes", "on", "1", NULL };
+static const char *const bool_false[] = { "false", "no", "off", "0", NULL };
+
+static int in_list(const char *const *list, const char *text)
+{
+	for (int i = 0; list[i]; i++)
+		if (strcasecmp(list[i], text) == 0)
+			return 1;
+	return 0;
+}
+
+int opts_set_text(const struct opt *o, const char *shown, const char *value,
+		  char *err, size_t errlen)
+{
+	struct opts_parser p;
+
+	memset(&p, 0, sizeof(p));
+	if (o->kind == OPT_FLAG) {
+		if (in_list(bool_true, value) || in_list(bool_false, value)) {
+			*(int *)o->dest = in_list(bool_true, value);
+			return 0;
+		}
+		snprintf(err, errlen, "invalid value '%s' for '%s' (use true or false)",
+			 value, shown);
+		return -1;
+	}
+	if (store_value(&p, o, shown, value) == 0)
+		return 0;
+	snprintf(err, errlen, "%s", p.err);
+	return -1;
+}
+
+static void duration_text(uint32_t ms, char *out, size_t outlen)
+{
+	static const struct { uint32_t ms; const char *unit; } units[] = {
+		{ 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" },
+	};
+
+	if (ms == 0) {
+		snprintf(out, outlen, "off");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms % units[i].ms == 0) {
+			snprintf(out, outlen, "%u%s", ms / units[i].ms, units[i].unit);
+			return;
+		}
+	}
+}
+
+const char *opts_value_text(const struct opt *o, char *out, size_t outlen)
+{
+	if (!outlen)
+		return out;
+	out[0] = '\0';
+	switch (o->kind) {
+	case OPT_FLAG:
+		snprintf(out, outlen, "%s", *(const int *)o->dest ? "true" : "false");
+		break;
+	case OPT_STRING: {
+		const char *v = *(const char *const *)o->dest;
+
+		snprintf(out, outlen, "%s", v ? v : "");
+		break;
+	}
+	case OPT_DURATION:
+		duration_text(*(const uint32_t *)o->dest, out, outlen);
+		break;
+	case OPT_INT:
+		snprintf(out, outlen, "%d", *(const int *)o->dest);
+		break;
+	case OPT_UINT32:
+		snprintf(out, outlen, "%u", *(const uint32_t *)o->dest);
+		break;
+	case OPT_ENUM: {
+		int i = *(const int *)o->dest;
+		int n = 0;
+
+		while (o->values[n])
+			n++;
+		snprintf(out, outlen, "%s", i >= 0 && i < n ? o->values[i] : "?");
+		break;
+	}
+	case OPT_LIST: {
+		const struct opt_list *l = o->dest;
+		size_t used = 0;
+
+		for (int i = 0; i < l->n && used < outlen; i++) {
+			int w = snprintf(out + used, outlen - used, "%s%s", i ? "," : "",
+					 l->v[i]);
+			if (w < 0)
+				break;
+			used += (size_t)w;
+		}
+		break;
+	}
+	}
+	return out;
 }
 
 static const char *placeholder(const struct opt *o, char *buf, size_t len)

@@ -57,6 +57,11 @@ struct opts_parser {
 	int npos;
 	/* Out: the reason parsing failed, ready for "vcli: <err>". */
 	char err[256];
+	/* In, optional: called after each option is stored, with the value
+	 * as given (NULL for a flag); governd records where a setting came
+	 * from with it. */
+	void (*on_set)(void *ud, const struct opt *o, const char *value);
+	void *ud;
 };
 
 /*
@@ -66,6 +71,20 @@ struct opts_parser {
  * written back into argv[first..first+npos), in order.
  */
 int opts_parse(struct opts_parser *p, int argc, char **argv, int first);
+
+/*
+ * Stores one option's value given as text, as if from the command line;
+ * shown names the option in messages ("'log-level' in /etc/governd.conf:3").
+ * An OPT_FLAG takes a boolean here: true, yes, on, 1 set it; false, no,
+ * off, 0 clear it.  Returns 0, or -1 with the reason in err.
+ */
+int opts_set_text(const struct opt *o, const char *shown, const char *value,
+		  char *err, size_t errlen);
+
+/* Writes o's current value as text (the inverse of opts_set_text): a flag
+ * as true/false, a duration with its largest exact unit, a list joined by
+ * commas, an unset string as "".  Returns out. */
+const char *opts_value_text(const struct opt *o, char *out, size_t outlen);
 
 /* Prints one line per option of table: "  -o, --output table|json  help". */
 void opts_print_help(FILE *f, const struct opt *table);

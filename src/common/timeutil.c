@@ -31,7 +31,7 @@ int duration_parse_ms(const char *text, uint64_t *ms)
 	} units[] = {
 		/* Two-letter units first so that "ms" is not read as "m". */
 		{ "ns", 1e-6 }, { "us", 1e-3 }, { "ms", 1.0 }, { "s", 1000.0 },
-		{ "m", 60000.0 }, { "h", 3600000.0 },
+		{ "m", 60000.0 }, { "h", 3600000.0 }, { "d", 86400000.0 },
 	};
 	const char *s = text;
 	double total = 0.0;
@@ -150,4 +150,13 @@ void grpc_timeout_format(uint64_t ms, char *out, size_t outlen)
 		snprintf(out, outlen, "%lluM", (unsigned long long)((ms + 59999) / 60000));
 	else
 		snprintf(out, outlen, "%lluH", (unsigned long long)((ms / 3600000 + 1) > 99999999ull ? 99999999ull : ms / 3600000 + 1));
+}
+
+void time_format_utc(int64_t ms, char *out, size_t outlen)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms || !gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, outlen, "-");
 }

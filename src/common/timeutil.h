@@ -11,13 +11,16 @@ uint64_t time_mono_ns(void);
 void time_wall(int64_t *sec, int32_t *nsec);
 
 /*
- * Parses a duration: numbers each followed by a unit ns, us, ms, s, m, h,
+ * Parses a duration: numbers each followed by a unit ns, us, ms, s, m, h, d,
  * summed ("500ms", "1.5s", "1m30s", "2h").  A unit is required, so "10"
  * never silently means 10 ms or 10 s.  Writes milliseconds, rounded to the
  * nearest.  Returns 0, or -1 when the text is not a duration or rounds to
  * less than 1 ms.
  */
 int duration_parse_ms(const char *text, uint64_t *ms);
+
+/* ms since the epoch as "2026-11-27T03:04:05Z"; "-" for 0. */
+void time_format_utc(int64_t ms, char *out, size_t outlen);
 
 /* Go-style: "1h2m3s", "1.5s", "45s", "120ms". */
 void duration_format(uint64_t ms, char *out, size_t outlen);

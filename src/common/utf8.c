@@ -1,5 +1,7 @@
 #include "common/utf8.h"
 
+#include <string.h>
+
 size_t utf8_seq_len(const unsigned char *s, size_t len)
 {
 	unsigned char c = s[0];
@@ -33,4 +35,40 @@ size_t utf8_seq_len(const unsigned char *s, size_t len)
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return n;
+}
+
+size_t utf8_printable_len(const unsigned char *s, size_t len)
+{
+	size_t n = utf8_seq_len(s, len);
+
+	if (n == 1 && (s[0] < 0x20 || s[0] == 0x7f))
+		return 0;
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;
+	return n;
+}
+
+size_t utf8_sanitize_n(char *dst, size_t cap, const char *src, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	if (!cap)
+		return 0;
+	while (i < len && o + 1 < cap) {
+		size_t n = utf8_printable_len(u + i, len - i);
+
+		if (n == 0) {
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + n >= cap)
+			break;
+		memcpy(dst + o, src + i, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+	return i;
 }

@@ -7,6 +7,14 @@
  * fails, every call on it ends with UNAVAILABLE and the next call dials
  * again.
  *
+ * Resilience (docs/client.md; the pure parts in resil.c): a connection
+ * attempt that fails sets the time of the next one (dial_at); a call
+ * that ends with a retryable status, or that would need a connection
+ * before dial_at, waits on the client's retry list (one timer for all of
+ * it, like deadlines) if it is retry-safe, and ends otherwise; the
+ * breaker is asked before any call goes out and told what the server
+ * (or the network) answered.
+ *
  * On a caller's loop, vcli_client_free() cannot run the loop to let the
  * closing handles finish, so the client struct lives on until the last of
  * its connections is gone (refs below): nothing a late close callback
@@ -29,6 +37,7 @@
 #include "common/timeutil.h"
 #include "rpc/frame.h"
 #include "rpc/h2io.h"
+#include "rpc/resil.h"
 #include "rpc/tls.h"
 
 #define CLIENT_READ_BUF (64 * 1024)
@@ -71,7 +80,15 @@ struct ccall {
 	int nmsgs;
 	buf resp;
 	int ended;
-	int retried;
+	int retried;             /* the transparent retry (refused stream) */
+	/* retries (vcli_retry_policy) */
+	int retry_safe;
+	int probe;               /* the circuit breaker's probe */
+	uint32_t attempts;
+	int in_retry;            /* on the client's retry list */
+	uint64_t retry_due;      /* loop time (ms) to go again */
+	struct ccall *rt_prev, *rt_next;
+	char last_err[200];      /* why the last attempt failed */
 	struct ccall *prev, *next;
 };
 
@@ -89,6 +106,7 @@ struct cconn {
 	int use_tls;
 	nghttp2_session *h2;
 	int goaway;
+	int heard;               /* the server's SETTINGS came: established */
 	int in_recv;
 	int refs;                /* handles still to close + 1 while live */
 	struct cconn *next_live; /* the client's live connections */
@@ -118,6 +136,19 @@ struct vcli_client {
 	 * earliest: no timer handle (and no allocation) per call. */
 	struct ccall *dl_head, *dl_tail;
 	uv_timer_t dl_timer;
+	/* Calls waiting to go (again): a retry's back-off, or the reconnect
+	 * back-off.  Unordered (short, and rarely used); one timer. */
+	struct ccall *rt_head;
+	uv_timer_t rt_timer;
+	vcli_retry_policy retry;
+	vcli_backoff reconnect;
+	int reconnect_off;
+	uint32_t dial_failures;  /* connection attempts failed in a row */
+	uint64_t dial_at;        /* loop time (ms) before which none is made */
+	char dial_err[200];      /* why the last attempt failed */
+	struct resil_breaker breaker;
+	char fail_err[200];      /* the last transport failure */
+	uint64_t rng;
 	int inflight;
 	int running;             /* inside uv_run: no nested loop runs */
 	uint8_t rbuf[CLIENT_READ_BUF];
@@ -221,9 +252,62 @@ static void deadline_remove(vcli_client *cl, struct ccall *call)
 	call->in_deadlines = 0;
 }
 
+/* ---- the retry list ---- */
+
+static void on_retry_timer(uv_timer_t *t);
+
+/* Arms the timer for the earliest call on the list, or stops it (a timer
+ * left armed would keep a caller's loop alive for nothing). */
+static void retry_arm(vcli_client *cl)
+{
+	uint64_t first = UINT64_MAX, now = uv_now(cl->loop);
+
+	for (struct ccall *c = cl->rt_head; c; c = c->rt_next)
+		if (c->retry_due < first)
+			first = c->retry_due;
+	if (first == UINT64_MAX)
+		uv_timer_stop(&cl->rt_timer);
+	else
+		uv_timer_start(&cl->rt_timer, on_retry_timer,
+			       first > now ? first - now : 0, 0);
+}
+
+static void retry_park(struct ccall *call, uint64_t due)
+{
+	vcli_client *cl = call->cl;
+
+	call->retry_due = due;
+	call->rt_prev = NULL;
+	call->rt_next = cl->rt_head;
+	if (cl->rt_head)
+		cl->rt_head->rt_prev = call;
+	cl->rt_head = call;
+	call->in_retry = 1;
+	retry_arm(cl);
+}
+
+static void retry_unlink(struct ccall *call)
+{
+	vcli_client *cl = call->cl;
+
+	if (!call->in_retry)
+		return;
+	if (call->rt_prev)
+		call->rt_prev->rt_next = call->rt_next;
+	else
+		cl->rt_head = call->rt_next;
+	if (call->rt_next)
+		call->rt_next->rt_prev = call->rt_prev;
+	call->rt_prev = call->rt_next = NULL;
+	call->in_retry = 0;
+	if (!cl->rt_head)
+		uv_timer_stop(&cl->rt_timer);
+}
+
 static void call_free(struct ccall *call)
 {
 	deadline_remove(call->cl, call);
+	retry_unlink(call);
 	buf_release(&call->req);
 	buf_release(&call->hdrs);
 	buf_release(&call->resp);
@@ -243,7 +327,13 @@ static void call_end(struct ccall *call, int status, const char *msg)
 	if (call->conn && call->conn->h2 && call->stream_id > 0)
 		nghttp2_session_set_stream_user_data(call->conn->h2, call->stream_id, NULL);
 	call_unlink(call);
+	/* A probe that ended without telling (a deadline, a cancel): the
+	 * next call may probe.  One whose outcome counted has already
+	 * settled the breaker, and this changes nothing then. */
+	if (call->probe)
+		resil_breaker_probe_void(&call->cl->breaker);
 	r.status = status;
+	r.attempts = call->attempts;
 	{
 		/* Every call ends here: a plain copy, not a printf. */
 		size_t ml = msg ? strlen(msg) : 0;
@@ -257,6 +347,109 @@ static void call_end(struct ccall *call, int status, const char *msg)
 	if (call->on_done)
 		call->on_done(call->ud, &r, call->resp.data, call->resp.len);
 	call_free(call);
+}
+
+/* "812 ms", "4.2 s": a wait, for messages. */
+static void wait_text(uint64_t ms, char *out, size_t outlen)
+{
+	if (ms < 1000)
+		snprintf(out, outlen, "%u ms", (unsigned)ms);
+	else
+		snprintf(out, outlen, "%.1f s", (double)ms / 1000);
+}
+
+static void copy_text(char *dst, size_t dstlen, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n >= dstlen)
+		n = dstlen - 1;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The server (or the network) answered a call of ours: the breaker
+ * hears of it.  UNAVAILABLE is a transport failure, anything else a
+ * success. */
+static void note_answer(struct ccall *call, int status, const char *msg)
+{
+	vcli_client *cl = call->cl;
+
+	call->probe = 0;
+	if (status != VCLI_STATUS_UNAVAILABLE) {
+		if (cl->breaker.state != VCLI_CIRCUIT_CLOSED) {
+			/* Closed by this answer: the calls that waited for
+			 * the probe go now. */
+			uint64_t now = uv_now(cl->loop);
+
+			for (struct ccall *c = cl->rt_head; c; c = c->rt_next)
+				if (c->attempts && c->retry_due > now)
+					c->retry_due = now;
+			if (cl->rt_head)
+				retry_arm(cl);
+		}
+		resil_breaker_success(&cl->breaker);
+		return;
+	}
+	copy_text(cl->fail_err, sizeof(cl->fail_err), msg);
+	resil_breaker_failure(&cl->breaker, uv_now(cl->loop));
+}
+
+/*
+ * Ends a call that failed with status, or sends it again later when it is
+ * retry-safe and the policy, the breaker and its deadline allow: the call
+ * leaves its stream and waits on the retry list for its back-off, and at
+ * least for the next connection attempt when there is no connection.
+ */
+static void call_done(struct ccall *call, int status, const char *msg)
+{
+	vcli_client *cl = call->cl;
+	uint64_t now, at, expiry;
+
+	if (call->ended || !call->retry_safe || status == VCLI_STATUS_OK)
+		goto end;
+	now = uv_now(cl->loop);
+	expiry = call->in_deadlines ? call->expiry : 0;
+	at = resil_retry_at(&cl->retry, 1, status, call->attempts, now, expiry,
+			    &cl->rng);
+	if (!at)
+		goto end;
+	/* An open circuit sends nothing before its cool-down: the retry
+	 * waits for it (and may be the probe); the reconnect back-off
+	 * likewise, unless the circuit paces the attempts. */
+	if (resil_breaker_state(&cl->breaker, now) == VCLI_CIRCUIT_OPEN &&
+	    at < cl->breaker.open_until)
+		at = cl->breaker.open_until;
+	else if (!cl->conn && !cl->reconnect_off && at < cl->dial_at &&
+		 resil_breaker_state(&cl->breaker, now) == VCLI_CIRCUIT_CLOSED)
+		at = cl->dial_at;
+	if (expiry && at >= expiry)
+		goto end;
+	/* Leave the stream and forget its answer. */
+	if (call->conn && call->conn->h2 && call->stream_id > 0)
+		nghttp2_session_set_stream_user_data(call->conn->h2, call->stream_id, NULL);
+	call->conn = NULL;
+	call->stream_id = 0;
+	call->req_off = 0;
+	call->http_status = 0;
+	call->got_status = 0;
+	call->status = 0;
+	call->enc_gzip = 0;
+	call->content_type_ok = 0;
+	call->saw_headers = 0;
+	call->nmsgs = 0;
+	call->retried = 0;
+	buf_reset(&call->resp);
+	grpc_deframer_release(&call->in);
+	grpc_deframer_init(&call->in, cl->max_recv);
+	snprintf(call->last_err, sizeof(call->last_err), "%s: %s",
+		 vcli_status_name(status), msg ? msg : "");
+	call->message[0] = '\0';
+	retry_park(call, at);
+	return;
+end:
+	call_end(call, status, msg);
 }
 
 /* Cancels the stream on the wire (if any) and ends the call. */
@@ -279,7 +472,7 @@ static void on_deadlines(uv_timer_t *t)
 {
 	vcli_client *cl = t->data;
 	uint64_t now = uv_now(cl->loop);
-	char msg[128];
+	char msg[512];
 
 	/* Ending a call can end others (its connection may fail): take the
 	 * head afresh each time. */
@@ -287,9 +480,20 @@ static void on_deadlines(uv_timer_t *t)
 		struct ccall *call = cl->dl_head;
 
 		deadline_remove(cl, call);
-		snprintf(msg, sizeof(msg), "deadline of %u ms exceeded%s",
-			 call->deadline_ms,
-			 call->conn ? "" : " before the connection was ready");
+		if (call->in_retry && !call->attempts)
+			snprintf(msg, sizeof(msg), "deadline of %u ms exceeded "
+				 "waiting for the next connection attempt "
+				 "(the last: %s)", call->deadline_ms,
+				 cl->dial_err);
+		else if (call->in_retry)
+			snprintf(msg, sizeof(msg), "deadline of %u ms exceeded "
+				 "after %u attempts (the last: %s)",
+				 call->deadline_ms, call->attempts,
+				 call->last_err);
+		else
+			snprintf(msg, sizeof(msg), "deadline of %u ms exceeded%s",
+				 call->deadline_ms,
+				 call->conn ? "" : " before the connection was ready");
 		call_abort(call, VCLI_STATUS_DEADLINE_EXCEEDED, msg);
 	}
 	if (cl->dl_head)
@@ -473,6 +677,14 @@ static int call_requeue(struct ccall *call, struct cconn *old)
 	return 0;
 }
 
+/* Ends a call the server (or the network) answered: the breaker hears
+ * of it, then the call ends or goes again (call_done). */
+static void call_answered(struct ccall *call, int status, const char *msg)
+{
+	note_answer(call, status, msg);
+	call_done(call, status, msg);
+}
+
 static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code,
 			   void *ud)
 {
@@ -486,23 +698,24 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code,
 		return 0;
 	if (call->got_status) {
 		if (call->status == VCLI_STATUS_OK && !call->streaming && call->nmsgs == 0) {
-			call_end(call, VCLI_STATUS_INTERNAL, "response has no message");
+			call_answered(call, VCLI_STATUS_INTERNAL, "response has no message");
 			return 0;
 		}
 		if (call->status == VCLI_STATUS_OK && grpc_deframer_partial(&call->in)) {
-			call_end(call, VCLI_STATUS_INTERNAL, "response message truncated");
+			call_answered(call, VCLI_STATUS_INTERNAL, "response message truncated");
 			return 0;
 		}
-		call_end(call, call->status, call->message);
+		/* call_done() reads the message before a retry clears it. */
+		call_answered(call, call->status, call->message);
 		return 0;
 	}
 	if (call->http_status && call->http_status != 200) {
 		snprintf(msg, sizeof(msg), "server answered HTTP %d", call->http_status);
-		call_end(call, http_to_grpc(call->http_status), msg);
+		call_answered(call, http_to_grpc(call->http_status), msg);
 		return 0;
 	}
 	if (call->saw_headers && !call->content_type_ok && error_code == NGHTTP2_NO_ERROR) {
-		call_end(call, VCLI_STATUS_UNKNOWN, "response is not gRPC (content-type)");
+		call_answered(call, VCLI_STATUS_UNKNOWN, "response is not gRPC (content-type)");
 		return 0;
 	}
 	if (error_code == NGHTTP2_REFUSED_STREAM)
@@ -512,8 +725,8 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code,
 			 nghttp2_http2_strerror(error_code));
 	else
 		snprintf(msg, sizeof(msg), "stream ended without a grpc-status");
-	call_end(call, error_code == NGHTTP2_NO_ERROR ? VCLI_STATUS_INTERNAL :
-		 h2err_to_grpc(error_code), msg);
+	call_answered(call, error_code == NGHTTP2_NO_ERROR ? VCLI_STATUS_INTERNAL :
+		      h2err_to_grpc(error_code), msg);
 	return 0;
 }
 
@@ -523,6 +736,18 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 
 	if (f->hd.type == NGHTTP2_GOAWAY)
 		c->goaway = 1; /* new calls go to a new connection */
+	/* The server's first SETTINGS: it speaks HTTP/2, the connection is
+	 * established.  Until then the connect timeout runs (a server that
+	 * accepts and says nothing is not up), and now the reconnect
+	 * back-off starts over. */
+	if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
+	    !c->heard) {
+		c->heard = 1;
+		if (c->ctimer_open)
+			uv_timer_stop(&c->ctimer);
+		c->cl->dial_failures = 0;
+		c->cl->dial_at = 0;
+	}
 	return 0;
 }
 
@@ -563,6 +788,8 @@ static void conn_fail(struct cconn *c, int status, const char *msg)
 	vcli_client *cl = c->cl;
 	struct ccall *call, *next;
 
+	int was_current = cl->conn == c, had_calls = 0;
+
 	if (c->state == C_DEAD)
 		return;
 	c->state = C_DEAD;
@@ -574,12 +801,46 @@ static void conn_fail(struct cconn *c, int status, const char *msg)
 			break;
 		}
 	}
+	for (call = cl->calls; call && !had_calls; call = call->next)
+		had_calls = call->conn == c ||
+			    (was_current && !call->conn && !call->in_retry);
+	/*
+	 * A transport failure: an attempt that never got the server's
+	 * SETTINGS sets the time of the next one; that or an established
+	 * connection lost under calls counts for the breaker (an idle one
+	 * the server closed does not).  Both before the calls end, so that
+	 * their retries see them.
+	 */
+	if (status == VCLI_STATUS_UNAVAILABLE) {
+		uint64_t now = uv_now(cl->loop);
+
+		if (!c->heard) {
+			if (cl->dial_failures < UINT32_MAX)
+				cl->dial_failures++;
+			cl->dial_at = cl->reconnect_off ? 0 :
+				now + resil_backoff_delay(&cl->reconnect,
+							  cl->dial_failures,
+							  &cl->rng);
+			copy_text(cl->dial_err, sizeof(cl->dial_err), msg);
+		}
+		if (!c->heard || had_calls) {
+			copy_text(cl->fail_err, sizeof(cl->fail_err), msg);
+			resil_breaker_failure(&cl->breaker, now);
+		}
+	}
 	for (call = cl->calls; call; call = next) {
 		next = call->next;
+		if (call->in_retry)
+			continue; /* not on any connection */
 		if (call->conn == c || !call->conn) {
 			if (call->conn == NULL && cl->conn)
 				continue; /* waiting for a newer connection */
-			call_end(call, status, msg);
+			if (status == VCLI_STATUS_UNAVAILABLE) {
+				call->probe = 0; /* counted above */
+				call_done(call, status, msg);
+			} else {
+				call_end(call, status, msg);
+			}
 		}
 	}
 	if (c->ctimer_open) {
@@ -672,7 +933,7 @@ static void submit_waiting(struct cconn *c)
 
 	for (call = c->cl->calls; call; call = next) {
 		next = call->next;
-		if (!call->conn)
+		if (!call->conn && !call->in_retry)
 			submit_call(c, call);
 	}
 	conn_flush(c);
@@ -730,8 +991,6 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (c->state == C_TLS && c->tls.handshake_done) {
 		const unsigned char *alpn = NULL;
 		unsigned alen = 0;
-		if (c->ctimer_open)
-			uv_timer_stop(&c->ctimer);
 		SSL_get0_alpn_selected(c->tls.ssl, &alpn, &alen);
 		if (alen && !(alen == 2 && memcmp(alpn, "h2", 2) == 0)) {
 			snprintf(msg, sizeof(msg), "server %s did not agree to HTTP/2 (ALPN)",
@@ -792,10 +1051,9 @@ static void on_connected(uv_connect_t *req, int status)
 		conn_flush(c); /* sends the ClientHello */
 		return;
 	}
-	/* Cleartext: connected is ready.  With TLS the connect timeout also
-	 * covers the handshake (stopped in on_conn_read). */
-	if (c->ctimer_open)
-		uv_timer_stop(&c->ctimer);
+	/* Cleartext: connected is ready for calls.  The connect timeout
+	 * runs on until the server's SETTINGS (on_frame_recv), and with TLS
+	 * covers the handshake too. */
 	if (conn_start_h2(c) < 0) {
 		conn_fail(c, VCLI_STATUS_INTERNAL, "cannot start HTTP/2 session");
 		return;
@@ -808,9 +1066,10 @@ static void on_connect_timeout(uv_timer_t *t)
 	struct cconn *c = t->data;
 	char msg[300];
 
-	snprintf(msg, sizeof(msg), "cannot connect to %s: %s timed out after %u ms",
-		 c->cl->endpoint, c->state == C_TLS ? "TLS handshake" : "connect",
-		 c->cl->connect_timeout_ms);
+	snprintf(msg, sizeof(msg), "cannot connect to %s: %s after %u ms",
+		 c->cl->endpoint, c->state == C_TLS ? "TLS handshake timed out" :
+		 c->state == C_READY ? "no HTTP/2 settings from the server" :
+		 "connect timed out", c->cl->connect_timeout_ms);
 	conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
 }
 
@@ -961,6 +1220,22 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 	cl->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
 	cl->max_recv = opts->max_recv_size ? opts->max_recv_size : GRPC_DEFAULT_MAX_RECV;
 	cl->gzip = opts->gzip;
+	cl->retry = opts->retry;
+	if (!cl->retry.max_attempts)
+		cl->retry.max_attempts = RESIL_RETRY_ATTEMPTS;
+	if (!cl->retry.retry_codes)
+		cl->retry.retry_codes = VCLI_RETRY_CODE(VCLI_STATUS_UNAVAILABLE);
+	resil_backoff_normalize(&cl->retry.backoff, RESIL_RETRY_INITIAL_MS,
+				RESIL_RETRY_MULTIPLIER, RESIL_RETRY_MAX_MS);
+	cl->reconnect = opts->reconnect;
+	cl->reconnect_off = opts->reconnect_off;
+	resil_backoff_normalize(&cl->reconnect, RESIL_RECONNECT_INITIAL_MS,
+				RESIL_RECONNECT_MULTIPLIER, RESIL_RECONNECT_MAX_MS);
+	resil_breaker_init(&cl->breaker, &opts->breaker);
+	/* Jitter needs no strong randomness, only clients that differ. */
+	cl->rng = time_mono_ns() ^ ((uint64_t)(uintptr_t)cl << 16);
+	if (!cl->rng)
+		cl->rng = 1;
 	if (opts->loop) {
 		cl->loop = opts->loop;
 		cl->external_loop = 1;
@@ -984,6 +1259,11 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 	 * alone must not (a caller's loop could never end). */
 	uv_unref((uv_handle_t *)&cl->dl_timer);
 	cl->refs++; /* released when the timer has closed */
+	/* Armed only while a call waits on it, which must keep the loop
+	 * running: not unref'd. */
+	uv_timer_init(cl->loop, &cl->rt_timer);
+	cl->rt_timer.data = cl;
+	cl->refs++;
 	nghttp2_session_callbacks_new(&cb);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -1025,6 +1305,7 @@ void vcli_client_free(vcli_client *cl)
 	while (cl->live)
 		conn_fail(cl->live, VCLI_STATUS_CANCELLED, "client closed");
 	uv_close((uv_handle_t *)&cl->dl_timer, dl_timer_closed);
+	uv_close((uv_handle_t *)&cl->rt_timer, dl_timer_closed);
 	if (!cl->external_loop) {
 		uv_run(cl->loop, UV_RUN_DEFAULT);
 		uv_walk(cl->loop, close_any, NULL);
@@ -1045,6 +1326,103 @@ static int valid_md_key(const char *k)
 		      *k == '-' || *k == '_' || *k == '.'))
 			return 0;
 	return 1;
+}
+
+/*
+ * Sends a call that is on the client's list and nowhere else (new, or
+ * back from the retry list): the breaker may fail it fast; without a
+ * connection it dials, unless the reconnect back-off says not yet.  May
+ * end the call (and others) before it returns.
+ */
+static void call_launch(struct ccall *call)
+{
+	vcli_client *cl = call->cl;
+	uint64_t now = uv_now(cl->loop);
+	char msg[512], wait[32];
+
+	switch (resil_breaker_admit(&cl->breaker, now)) {
+	case RESIL_ADMIT:
+		break;
+	case RESIL_ADMIT_PROBE:
+		call->probe = 1;
+		break;
+	case RESIL_REJECT:
+		/*
+		 * A call under way (it has been sent) keeps its retries: it
+		 * waits for the cool-down, or while another call probes,
+		 * for its own back-off again, within its deadline.  Only a
+		 * new call fails fast.
+		 */
+		if (call->attempts && call->retry_safe &&
+		    call->attempts < cl->retry.max_attempts) {
+			uint64_t at = cl->breaker.probe_out ?
+				now + resil_backoff_cap(&cl->retry.backoff,
+							call->attempts) :
+				cl->breaker.open_until;
+
+			if (!(call->in_deadlines && call->expiry <= at)) {
+				retry_park(call, at);
+				return;
+			}
+		}
+		if (cl->breaker.probe_out) {
+			snprintf(msg, sizeof(msg), "circuit half-open: a probe "
+				 "call is out to %s (the last failure: %s)",
+				 cl->endpoint, cl->fail_err);
+		} else {
+			wait_text(cl->breaker.open_until - now, wait, sizeof(wait));
+			snprintf(msg, sizeof(msg), "circuit open after %u "
+				 "transport failures in a row (the last: %s); "
+				 "next probe in %s", cl->breaker.failures,
+				 cl->fail_err, wait);
+		}
+		call_end(call, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	if (cl->conn && cl->conn->goaway)
+		cl->conn = NULL; /* it drains on its own; new calls dial again */
+	if (!cl->conn && !call->probe && !cl->reconnect_off && now < cl->dial_at) {
+		/* A retry-safe call waits for the attempt, if it can. */
+		if (call->retry_safe && call->attempts < cl->retry.max_attempts &&
+		    !(call->in_deadlines && call->expiry <= cl->dial_at)) {
+			retry_park(call, cl->dial_at);
+			return;
+		}
+		wait_text(cl->dial_at - now, wait, sizeof(wait));
+		snprintf(msg, sizeof(msg), "%s (next attempt in %s)", cl->dial_err,
+			 wait);
+		call_end(call, VCLI_STATUS_UNAVAILABLE, msg);
+		return;
+	}
+	call->attempts++;
+	if (!cl->conn) {
+		conn_open(cl); /* on failure it ends (or parks) the calls */
+	} else if (cl->conn->state == C_READY) {
+		submit_call(cl->conn, call);
+		if (!cl->conn->in_recv)
+			conn_flush(cl->conn);
+	}
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+	vcli_client *cl = t->data;
+	uint64_t now = uv_now(cl->loop);
+	struct ccall *call;
+
+	/* A launch can end or park other calls: look from the head again
+	 * after each.  A call parked again is due later, or has used one
+	 * more of its attempts, so this ends. */
+	for (;;) {
+		for (call = cl->rt_head; call; call = call->rt_next)
+			if (call->retry_due <= now)
+				break;
+		if (!call)
+			break;
+		retry_unlink(call);
+		call_launch(call);
+	}
+	retry_arm(cl);
 }
 
 enum call_kind { CALL_UNARY, CALL_STREAM, CALL_CONNECT };
@@ -1070,6 +1448,10 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 		uv_run(cl->loop, UV_RUN_NOWAIT);
 		cl->running = 0;
 	}
+	/* The loop's clock stands still between runs; deadlines, back-offs
+	 * and the breaker's cool-down count from now. */
+	if (!cl->running && !cl->external_loop)
+		uv_update_time(cl->loop);
 	/* The call and its path in one allocation. */
 	pathlen = strlen(method);
 	call = calloc(1, sizeof(*call) + pathlen + 1);
@@ -1123,21 +1505,13 @@ static vcli_code call_start(vcli_client *cl, const char *method,
 	}
 	if (call->deadline_ms)
 		deadline_add(cl, call);
+	call->retry_safe = opts && opts->retry_safe && kind == CALL_UNARY;
 	call->next = cl->calls;
 	if (cl->calls)
 		cl->calls->prev = call;
 	cl->calls = call;
 	cl->inflight++;
-	if (cl->conn && cl->conn->goaway)
-		cl->conn = NULL; /* it drains on its own; new calls dial again */
-	if (!cl->conn) {
-		if (!conn_open(cl))
-			return VCLI_OK; /* the call has ended with UNAVAILABLE */
-	} else if (cl->conn->state == C_READY) {
-		submit_call(cl->conn, call);
-		if (!cl->conn->in_recv)
-			conn_flush(cl->conn);
-	}
+	call_launch(call);
 	return VCLI_OK;
 nomem:
 	call_free(call);
@@ -1164,6 +1538,23 @@ vcli_code vcli_client_connect_async(vcli_client *cl,
 int vcli_client_inflight(const vcli_client *cl)
 {
 	return cl->inflight;
+}
+
+void vcli_client_circuit(vcli_client *cl, vcli_circuit_info *info)
+{
+	uint64_t now;
+
+	memset(info, 0, sizeof(*info));
+	/* The loop's clock is cached: a caller between runs wants now. */
+	if (!cl->running)
+		uv_update_time(cl->loop);
+	now = uv_now(cl->loop);
+	info->state = resil_breaker_state(&cl->breaker, now);
+	info->failures = cl->breaker.failures;
+	if (info->state == VCLI_CIRCUIT_OPEN)
+		info->probe_in_ms = (uint32_t)(cl->breaker.open_until - now);
+	if (!cl->reconnect_off && cl->dial_at > now)
+		info->reconnect_in_ms = (uint32_t)(cl->dial_at - now);
 }
 
 int vcli_client_run(vcli_client *cl, vcli_run_mode mode)

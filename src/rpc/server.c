@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/pcount.h"
 #include "common/timeutil.h"
 #include "rpc/frame.h"
 #include "rpc/h2io.h"
@@ -46,6 +47,15 @@ struct method {
 	rpc_handler_fn handler;     /* NULL: known but not implemented */
 	const rpc_method_row *row;  /* as registered (rows outlive the server) */
 	void *ud;
+	size_t idx;                 /* in srv->methods: the stats slot */
+};
+
+/* One method's counts on one worker (server.h, call statistics). */
+struct mstat {
+	pcount started, msg_received, msg_sent;
+	pcount handled[RPC_STAT_NCODES];
+	pcount buckets[RPC_STAT_NBOUNDS + 1];
+	pcount sum_ns;
 };
 
 struct task {
@@ -99,6 +109,7 @@ struct rpc_call {
 	uint64_t deadline_ms;
 	int default_deadline;       /* the server's: ended by on_sweep */
 	uint64_t start_ns;
+	struct mstat *stat;         /* counted (server.h): its method's slot */
 	struct rpc_call *prev, *next;
 };
 
@@ -147,6 +158,7 @@ struct worker {
 	int readbuf_busy;
 	uv_mutex_t task_lock;
 	struct task *tasks, *tasks_tail;
+	struct mstat *mstats;       /* one per method; this thread writes them */
 	int no_wake;                /* loop ending: queue posts, do not wake */
 	int stopped;                /* loop gone: posts run inline */
 };
@@ -256,6 +268,7 @@ rpc_code rpc_server_add_service(rpc_server *srv,
 		}
 		m->desc = &desc->methods[i];
 		m->ud = service_ud;
+		m->idx = srv->nmethods;
 		for (size_t r = 0; r < nrows; r++) {
 			if (strcmp(rows[r].name, desc->methods[i].name) == 0) {
 				m->kind = rows[r].kind;
@@ -504,6 +517,8 @@ int rpc_call_send_raw(rpc_call *call, const uint8_t *msg, size_t len)
 		return -1;
 	if (grpc_frame_append(&call->out, msg, len, call->accept_gzip && call->enc_gzip) < 0)
 		return -1;
+	if (call->stat)
+		pcount_add(&call->stat->msg_sent, 1);
 	if (!call->headers_sent)
 		submit_response_headers(call);
 	else
@@ -580,6 +595,23 @@ static void conn_run_drains(struct conn *c)
 	}
 }
 
+const uint64_t rpc_stat_bounds_ns[RPC_STAT_NBOUNDS] = {
+	5000000, 10000000, 25000000, 50000000, 100000000, 250000000, 500000000,
+	1000000000, 2500000000, 5000000000, 10000000000,
+};
+
+static void call_count_end(struct rpc_call *call)
+{
+	struct mstat *ms = call->stat;
+	uint64_t ns = time_mono_ns() - call->start_ns;
+	unsigned code = call->status >= 0 && call->status < RPC_STAT_NCODES ?
+			(unsigned)call->status : VCLI_STATUS_UNKNOWN;
+
+	pcount_add(&ms->handled[code], 1);
+	pcount_add(&ms->buckets[pcount_slot(rpc_stat_bounds_ns, RPC_STAT_NBOUNDS, ns)], 1);
+	pcount_add(&ms->sum_ns, ns);
+}
+
 /* Ends the call: the single place where a status is decided and sent. */
 static void call_end(struct rpc_call *call, int status, const char *msg)
 {
@@ -587,6 +619,8 @@ static void call_end(struct rpc_call *call, int status, const char *msg)
 		return;
 	call->finished = 1;
 	call->status = status;
+	if (call->stat)
+		call_count_end(call);
 	free(call->status_msg);
 	call->status_msg = msg && *msg ? strdup(msg) : NULL;
 	call_stop_timer(call);
@@ -742,6 +776,8 @@ static void call_dispatch(struct rpc_call *call)
 		return;
 	}
 	(void)srv;
+	if (call->stat)
+		pcount_add(&call->stat->msg_received, 1);
 	msg = grpc_deframer_msg(&call->in, &len);
 	call->request = protobuf_c_message_unpack(call->m->desc->input, NULL, len, msg);
 	if (!call->request) {
@@ -796,6 +832,10 @@ static void call_begin(struct rpc_call *call)
 		 * last, and keep what their client asked. */
 		call->deadline_ms = uv_now(&c->w->loop) + srv->opts.default_deadline_ms;
 		call->default_deadline = 1;
+	}
+	if (c->w->mstats) {
+		call->stat = &c->w->mstats[call->m->idx];
+		pcount_add(&call->stat->started, 1);
 	}
 	if (call->has_timeout) {
 		uint64_t ms = call->timeout_ns / 1000000 + (call->timeout_ns % 1000000 ? 1 : 0);
@@ -1698,6 +1738,16 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 	if (!srv->workers)
 		return RPC_E_NOMEM;
 	for (int i = 0; i < srv->opts.threads; i++) {
+		/* Each worker's counts on cache lines of their own (calloc'd
+		 * separately): workers never write a line another writes. */
+		if (srv->nmethods &&
+		    !(srv->workers[i].mstats = calloc(srv->nmethods, sizeof(struct mstat)))) {
+			snprintf(err, errlen, "out of memory");
+			rc = RPC_E_NOMEM;
+			goto fail;
+		}
+	}
+	for (int i = 0; i < srv->opts.threads; i++) {
 		struct worker *w = &srv->workers[i];
 		int fd = make_listen_socket((struct sockaddr *)&ss, sslen, err, errlen);
 		if (fd < 0) {
@@ -1759,6 +1809,10 @@ fail:
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&w->loop);
 		uv_mutex_destroy(&w->task_lock);
+	}
+	for (int i = 0; i < srv->opts.threads; i++) {
+		free(srv->workers[i].mstats);
+		srv->workers[i].mstats = NULL;
 	}
 	srv->nworkers = 0;
 	return rc;
@@ -1841,6 +1895,43 @@ void rpc_server_wait(rpc_server *srv)
 	srv->started = 0;
 }
 
+size_t rpc_server_nmethods(const rpc_server *srv)
+{
+	return srv->nmethods;
+}
+
+int rpc_server_method_info(const rpc_server *srv, size_t i, const char **path,
+			   rpc_method_kind *kind)
+{
+	if (i >= srv->nmethods || !srv->methods[i].handler)
+		return -1;
+	*path = srv->methods[i].path;
+	*kind = srv->methods[i].kind;
+	return 0;
+}
+
+void rpc_server_method_stats(const rpc_server *srv, size_t i, rpc_method_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (i >= srv->nmethods)
+		return;
+	for (int k = 0; k < srv->nworkers; k++) {
+		const struct mstat *ms = srv->workers[k].mstats;
+
+		if (!ms)
+			continue;
+		ms += i;
+		out->started += pcount_get(&ms->started);
+		out->msg_received += pcount_get(&ms->msg_received);
+		out->msg_sent += pcount_get(&ms->msg_sent);
+		for (int c = 0; c < RPC_STAT_NCODES; c++)
+			out->handled[c] += pcount_get(&ms->handled[c]);
+		for (int b = 0; b <= RPC_STAT_NBOUNDS; b++)
+			out->buckets[b] += pcount_get(&ms->buckets[b]);
+		out->sum_ns += pcount_get(&ms->sum_ns);
+	}
+}
+
 int rpc_server_draining(const rpc_server *srv)
 {
 	return atomic_load(&((rpc_server *)srv)->draining);
@@ -1865,6 +1956,7 @@ void rpc_server_free(rpc_server *srv)
 			t = n;
 		}
 		uv_mutex_destroy(&w->task_lock);
+		free(w->mstats);
 	}
 	free(srv->workers);
 	for (size_t i = 0; i < srv->nmethods; i++)

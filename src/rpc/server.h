@@ -143,6 +143,45 @@ int rpc_server_current_worker(const rpc_server *srv);
 void rpc_server_post(rpc_server *srv, int index, void (*fn)(uv_loop_t *, void *),
 		     void *ud);
 
+/*
+ * ---- call statistics ----
+ *
+ * Each worker counts the calls of its own connections, per method, in
+ * memory only it writes (common/pcount.h): nothing shared, locked or
+ * atomically incremented on the call path.  A reader on any thread sums
+ * the workers' counts.  A call is counted from the moment its method is
+ * known and the server is not draining (the calls a gRPC server's
+ * interceptors see): unknown methods and calls refused at shutdown are not.
+ */
+#define RPC_STAT_NCODES 17      /* gRPC status codes 0..16 */
+#define RPC_STAT_NBOUNDS 11     /* handling-time buckets below */
+
+/* Handling-time bucket upper bounds in nanoseconds (the go-grpc-prometheus
+ * defaults: 5 ms .. 10 s); a 12th bucket holds everything slower. */
+extern const uint64_t rpc_stat_bounds_ns[RPC_STAT_NBOUNDS];
+
+typedef struct rpc_method_stats {
+	uint64_t started;         /* calls begun */
+	uint64_t msg_received;    /* request messages received */
+	uint64_t msg_sent;        /* response messages sent */
+	uint64_t handled[RPC_STAT_NCODES];  /* calls ended, by status code */
+	uint64_t buckets[RPC_STAT_NBOUNDS + 1];  /* by handling time; not
+						    cumulative */
+	uint64_t sum_ns;          /* total handling time */
+} rpc_method_stats;
+
+/* Number of registered methods (implemented or not). */
+size_t rpc_server_nmethods(const rpc_server *srv);
+
+/* Method i's path ("/pkg.Service/Method") and kind; 0, or -1 when i is out
+ * of range or the method has no handler (never counted). */
+int rpc_server_method_info(const rpc_server *srv, size_t i, const char **path,
+			   rpc_method_kind *kind);
+
+/* Method i's counts summed over the workers (any thread; zeros before
+ * rpc_server_start). */
+void rpc_server_method_stats(const rpc_server *srv, size_t i, rpc_method_stats *out);
+
 /* ---- calls, for handlers (loop thread only) ---- */
 
 /* Sends one response message.  For unary calls send once, then finish OK.

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "common/audit_chain.h"
+#include "common/timeutil.h"
 
 #define CACHE_SLOTS 256                /* per worker; a power of two */
 
@@ -22,6 +23,7 @@ struct cached {
 	uint8_t hash[32];
 	uint64_t fetched_ms;               /* loop time */
 	uint64_t generation;
+	int64_t expires_ms;                /* wall clock; 0: never */
 	int used;
 	char identity[160];
 	enum auth_role role;
@@ -132,6 +134,15 @@ static int bearer(const uint8_t *v, size_t len, char *tok, char *msg, size_t msg
 	return 0;
 }
 
+static int64_t wall_ms(void)
+{
+	int64_t sec;
+	int32_t nsec;
+
+	time_wall(&sec, &nsec);
+	return sec * 1000 + nsec / 1000000;
+}
+
 static int from_token(rpc_call *call, const char *tok, struct auth_principal *p, char *msg,
 		      size_t msglen)
 {
@@ -149,7 +160,8 @@ static int from_token(rpc_call *call, const char *tok, struct auth_principal *p,
 	slot = &caches[(size_t)(w < 0 || w >= nworkers ? 0 : w) * CACHE_SLOTS +
 		       (hash[0] | (unsigned)hash[1] << 8) % CACHE_SLOTS];
 	if (slot->used && slot->generation == gen && now - slot->fetched_ms < AUTH_CACHE_MS &&
-	    memcmp(slot->hash, hash, sizeof(hash)) == 0) {
+	    memcmp(slot->hash, hash, sizeof(hash)) == 0 &&
+	    (!slot->expires_ms || wall_ms() < slot->expires_ms)) {
 		snprintf(p->identity, sizeof(p->identity), "%s", slot->identity);
 		p->role = slot->role;
 		p->via = "token";
@@ -163,10 +175,19 @@ static int from_token(rpc_call *call, const char *tok, struct auth_principal *p,
 			 "cannot check the bearer token: the store failed");
 		return -1;
 	}
+	if (t.expires_ms && wall_ms() >= t.expires_ms) {
+		char when[40];
+
+		time_format_utc(t.expires_ms, when, sizeof(when));
+		snprintf(msg, msglen, "the bearer token '%s' expired at %s; ask an admin for a "
+			 "new one", t.id, when);
+		return -1;
+	}
 	memcpy(slot->hash, hash, sizeof(hash));
 	snprintf(slot->identity, sizeof(slot->identity), "%s", t.identity);
 	slot->role = auth_role_parse(t.role);
 	slot->fetched_ms = now;
+	slot->expires_ms = t.expires_ms;
 	slot->generation = gen;
 	slot->used = 1;
 	snprintf(p->identity, sizeof(p->identity), "%s", t.identity);

@@ -7,13 +7,12 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "server/checks.h"
 #include "server/gov.h"
 #include "server/pbraw.h"
-#include "server/validate.h"
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 500
-#define SUBMIT_MAX_BYTES (1024u * 1024)
 
 /* ---- SubmitDecision ---- */
 
@@ -45,15 +44,10 @@ void gov_submit(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 	char err[256];
 	size_t len;
 
-	if (protobuf_c_message_get_packed_size(req) > SUBMIT_MAX_BYTES) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "request is %zu bytes; a submission may have at most %u",
-				 protobuf_c_message_get_packed_size(req), SUBMIT_MAX_BYTES);
-		return;
-	}
-	if (v_proposal(r->decision, err, sizeof(err)) < 0 ||
-	    v_opt_id("idempotency_key", r->idempotency_key, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+	int status;
+
+	if ((status = gov_check_submit(r, err, sizeof(err))) != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	w = gov_write_new(g, call, STORE_OP_SUBMIT, submit_respond);
@@ -92,24 +86,12 @@ void gov_list(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 	uint32_t limit;
 	buf out = BUF_INIT(64u << 20);
 
-	if (r->status && *r->status && !v_status_known(r->status)) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "status '%.64s' is invalid (PENDING, ESCALATED, APPROVED, REJECTED or EXPIRED)",
-				 r->status);
-		return;
-	}
-	if (r->priority && *r->priority && v_priority_rank(r->priority) < 0) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "priority '%.64s' is invalid (CRITICAL, HIGH, MEDIUM or LOW)",
-				 r->priority);
-		return;
-	}
 	{
 		char err[256];
-		if (v_opt_id("operation_type", r->operation_type, err, sizeof(err)) < 0 ||
-		    v_opt_id("assigned_operator", r->assigned_operator, err, sizeof(err)) < 0 ||
-		    v_opt_id("page_token", r->page_token, err, sizeof(err)) < 0) {
-			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+		int status = gov_check_list(r, err, sizeof(err));
+
+		if (status != VCLI_STATUS_OK) {
+			rpc_call_finish(call, status, err);
 			return;
 		}
 	}
@@ -156,8 +138,10 @@ void gov_get(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 	char err[256];
 	buf out = BUF_INIT(64u << 20);
 
-	if (v_req_id("decision_id", r->decision_id, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+	int status;
+
+	if ((status = gov_check_get(r, err, sizeof(err))) != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	rc = store_get(g->st, r->decision_id, &blob, &len);
@@ -229,28 +213,14 @@ static int unknown_decision(rpc_call *call, struct gov *g, const char *id)
 	return 1;
 }
 
-/* Checks what every review needs and makes the write. */
+/* Makes the write of a review whose request passed its checks. */
 static struct gov_write *review_begin(rpc_call *call, struct gov *g,
 				      const struct auth_principal *who, store_op_kind kind,
 				      const char *session_id, const char *decision_id,
 				      const char *request_id)
 {
 	struct gov_write *w;
-	char err[256];
 
-	/* No session is an unknown session: the same answer, so that clients
-	 * renew on one code. */
-	if (!session_id || !*session_id) {
-		rpc_call_finish(call, VCLI_STATUS_UNAUTHENTICATED,
-				"session_id is required; open a session with CreateSession");
-		return NULL;
-	}
-	if (v_req_id("decision_id", decision_id, err, sizeof(err)) < 0 ||
-	    v_req_id("session_id", session_id, err, sizeof(err)) < 0 ||
-	    v_opt_id("request_id", request_id, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
-		return NULL;
-	}
 	w = gov_write_new(g, call, kind, review_respond);
 	if (w && gov_write_actor(w, who) < 0) {
 		gov_write_discard(w);
@@ -274,16 +244,12 @@ static void approve_or_reject(rpc_call *call, const ProtobufCMessage *req, struc
 	struct gov_write *w;
 	char err[256];
 
-	if (v_opt_text("comment", r->comment, err, sizeof(err)) < 0 ||
-	    v_opt_text("reasoning", r->reasoning, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
-		return;
-	}
-	if (kind == STORE_OP_REJECT && !(r->comment && *r->comment) &&
-	    !(r->reasoning && *r->reasoning)) {
-		if (!unknown_decision(call, g, r->decision_id))
-			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT,
-					"a rejection needs a comment or a reasoning");
+	int unknown_first, status;
+
+	status = gov_check_approve(r, kind == STORE_OP_REJECT, &unknown_first, err, sizeof(err));
+	if (status != VCLI_STATUS_OK) {
+		if (!unknown_first || !unknown_decision(call, g, r->decision_id))
+			rpc_call_finish(call, status, err);
 		return;
 	}
 	w = review_begin(call, g, who, kind, r->session_id, r->decision_id, r->request_id);
@@ -313,10 +279,12 @@ void gov_escalate(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 	struct gov_write *w;
 	char err[256];
 
-	if (v_req_id("escalation_target", r->escalation_target, err, sizeof(err)) < 0 ||
-	    v_opt_text("reason", r->reason, err, sizeof(err)) < 0) {
-		if (!unknown_decision(call, g, r->decision_id))
-			rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+	int unknown_first, status;
+
+	status = gov_check_escalate(r, &unknown_first, err, sizeof(err));
+	if (status != VCLI_STATUS_OK) {
+		if (!unknown_first || !unknown_decision(call, g, r->decision_id))
+			rpc_call_finish(call, status, err);
 		return;
 	}
 	w = review_begin(call, g, who, STORE_OP_ESCALATE, r->session_id, r->decision_id,

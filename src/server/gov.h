@@ -6,6 +6,8 @@
 #ifndef VCLI_SERVER_GOV_H
 #define VCLI_SERVER_GOV_H
 
+#include <stdatomic.h>
+
 #include "governance.pb-c.h"
 #include "rpc/server.h"
 #include "server/auth.h"
@@ -14,7 +16,7 @@
 struct gov {
 	store *st;
 	rpc_server *srv;
-	uint32_t heartbeat_ms;    /* StreamEvents heartbeat period */
+	_Atomic uint32_t heartbeat_ms; /* StreamEvents heartbeat period; SIGHUP may change it */
 };
 
 /* A write in flight.  Lives from the handler until its result has been
@@ -112,5 +114,7 @@ void gov_export_audit(rpc_call *call, const ProtobufCMessage *req, struct gov *g
 /* Streams: set up once (the event hook), and the per-loop fan-out. */
 int gov_streams_init(struct gov *g);
 void gov_streams_release(void);
+/* Stream subscribers now, summed over the loops (any thread). */
+void gov_stream_subscribers(unsigned *decisions, unsigned *events);
 
 #endif

@@ -161,6 +161,12 @@ int governance_register(rpc_server *srv, store *st, uint32_t heartbeat_ms)
 				      rows, N_METHODS, &the_gov) == RPC_OK ? 0 : -1;
 }
 
+void governance_set_heartbeat(uint32_t heartbeat_ms)
+{
+	atomic_store_explicit(&the_gov.heartbeat_ms, heartbeat_ms ? heartbeat_ms : 15000,
+			      memory_order_relaxed);
+}
+
 void governance_release(void)
 {
 	gov_streams_release();

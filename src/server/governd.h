@@ -1,4 +1,4 @@
-/* Private: what governd's main.c and its `governd token` subcommand share. */
+/* Private: what governd's main.c and its subcommands (token, backup) share. */
 #ifndef VCLI_SERVER_GOVERND_H
 #define VCLI_SERVER_GOVERND_H
 
@@ -16,5 +16,11 @@ const char *governd_default_db(char *out, size_t outlen);
  * argv[0] is "token".  Returns the exit status.
  */
 int governd_token_main(int argc, char **argv);
+
+/*
+ * `governd backup --to FILE [--db PATH] [--force]` (backup_cmd.c): an
+ * online copy of the store.  argv[0] is "backup".  Returns the exit status.
+ */
+int governd_backup_main(int argc, char **argv);
 
 #endif

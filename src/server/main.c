@@ -1,7 +1,10 @@
 /*
- * governd: the governance daemon.  Parses flags, starts the transport with
- * the services registered, and shuts down gracefully on SIGTERM / SIGINT.
- * `governd token ...` manages bearer tokens instead (token_cmd.c).
+ * governd: the governance daemon.  Reads its settings (flags, GOVERND_*
+ * variables, the configuration file: server/config.h), starts the transport
+ * with the services registered, reloads what can change live on SIGHUP and
+ * shuts down gracefully on SIGTERM / SIGINT.
+ * `governd token ...` manages bearer tokens and `governd backup ...` copies
+ * the store instead (token_cmd.c, backup_cmd.c).
  *
  * Safe defaults (docs/security.md): on a loopback address governd may run
  * without credentials; on any other address it refuses to start without
@@ -9,6 +12,7 @@
  * every start.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +28,8 @@
 #include "common/timeutil.h"
 #include "rpc/server.h"
 #include "server/auth.h"
+#include "server/config.h"
+#include "server/exporter.h"
 #include "server/governance.h"
 #include "server/governd.h"
 #include "server/health.h"
@@ -46,6 +52,9 @@ struct config {
 	struct opt_list mtls_role;
 	const char *mtls_default_role;
 	int insecure;
+	const char *config;
+	int check_config;
+	const char *metrics_listen;
 	int help, version;
 };
 
@@ -55,7 +64,9 @@ static struct config cfg;
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const format_names[] = { "logfmt", "json", NULL };
 
-/* Options are data (common/opts.h): parsing and --help come from here. */
+/* Options are data (common/opts.h): parsing and --help come from here, and
+ * every long option but the command-line-only ones is also a key of the
+ * configuration file and a GOVERND_* variable (server/config.h). */
 static const struct opt options[] = {
 	{ "listen", 0, OPT_STRING, &cfg.rpc.listen,
 	  "address to serve gRPC on (default 127.0.0.1:50051; port 0 picks one)",
@@ -89,6 +100,9 @@ static const struct opt options[] = {
 	  "role of certificate identities without --mtls-role (default: none)", NULL, "ROLE" },
 	{ "insecure", 0, OPT_FLAG, &cfg.insecure,
 	  "serve a non-loopback address without TLS or authentication (warns)", NULL, NULL },
+	{ "metrics-listen", 0, OPT_STRING, &cfg.metrics_listen,
+	  "serve /metrics, /healthz, /readyz over HTTP here (default 127.0.0.1:9464; off: none)",
+	  NULL, "HOST:PORT" },
 	{ "max-recv-size", 0, OPT_UINT32, &cfg.rpc.max_recv_size,
 	  "largest request message accepted (default 4194304)", NULL, "BYTES" },
 	{ "max-streams", 0, OPT_UINT32, &cfg.rpc.max_concurrent_streams,
@@ -117,46 +131,96 @@ static const struct opt options[] = {
 	  "log level (default info; debug logs every call)", level_names, NULL },
 	{ "log-format", 0, OPT_ENUM, &cfg.log_format,
 	  "log line format (default logfmt)", format_names, NULL },
+	{ "config", 0, OPT_STRING, &cfg.config,
+	  "configuration file (default ~/.config/governd/governd.conf, else "
+	  "/etc/governd/governd.conf)", NULL, "PATH" },
+	{ "check-config", 0, OPT_FLAG, &cfg.check_config,
+	  "check the settings, print each with its source, and exit", NULL, NULL },
 	{ "help", 'h', OPT_FLAG, &cfg.help, "show this help", NULL, NULL },
 	{ "version", 0, OPT_FLAG, &cfg.version, "show the version", NULL, NULL },
 	OPT_END,
 };
 
+/* Command-line only: not keys of the file, not variables. */
+static const char *const cli_only[] = { "help", "version", "check-config", NULL };
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: governd [options]\n\n"
+	fprintf(f, "usage: governd [options]\n"
+		   "       governd token create|list|revoke ...\n"
+		   "       governd backup --to FILE [--db PATH]\n\n"
 		   "The governance daemon: serves vertice.governance.v1.GovernanceService\n"
 		   "and grpc.health.v1.Health over gRPC.\n\noptions:\n");
 	opts_print_help(f, options);
-	fprintf(f, "\nDurations take a unit: 500ms, 10s, 1m30s, 2h.\n"
+	fprintf(f, "\nEvery option but --help, --version, --check-config is also a key of the\n"
+		   "configuration file ('log-level = debug') and a variable (GOVERND_LOG_LEVEL);\n"
+		   "a flag wins over the variable, the variable over the file.  SIGHUP re-reads\n"
+		   "the file and applies log-level, log-format and heartbeat.\n"
+		   "Durations take a unit: 500ms, 10s, 1m30s, 2h.\n"
 		   "Roles: producer, operator, admin.  Tokens: 'governd token --help'.\n"
-		   "Exit status: 0 after a clean shutdown, 1 when it cannot serve, 2 on bad usage.\n");
+		   "Exit status: 0 after a clean shutdown, 1 when it cannot serve, 2 on bad usage\n"
+		   "or a bad setting (--check-config: 0 when the settings are valid, 2 if not).\n");
 }
 
-static int parse_args(int argc, char **argv)
-{
-	const struct opt *const tables[] = { options, NULL };
-	struct opts_parser p;
-	int next;
+static char default_db[1024];
 
-	memset(&p, 0, sizeof(p));
-	p.tables = tables;
-	next = opts_parse(&p, argc, argv, 1);
-	if (next < 0) {
-		fprintf(stderr, "governd: %s; see 'governd --help'\n", p.err);
-		return -1;
-	}
-	if (p.npos > 0) {
-		fprintf(stderr, "governd: unexpected argument '%s'; see 'governd --help'\n",
-			argv[1]);
-		return -1;
-	}
+/* The built-in defaults, written where the settings go so that
+ * --check-config shows the values governd really uses. */
+static void config_defaults(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(&cfg, 0, sizeof(cfg));
+	rpc_server_options_init(&cfg.rpc);
+	cfg.log_level = LOG_INFO;
+	cfg.log_format = LOG_FMT_LOGFMT;
+	cfg.heartbeat_ms = 15000;
+	cfg.event_retention = 100000;
+	cfg.max_queued_writes = 16384;
+	cfg.threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (uint32_t)cpus;
+	cfg.db = governd_default_db(default_db, sizeof(default_db));
+}
+
+/* The settings as they start governd, and a reload's scratch copy. */
+static struct gconf sources, reload_sources;
+
+/* Checks what no single value shows: combinations and ranges. */
+static int check_settings(char *err, size_t errlen)
+{
 	if (cfg.threads > 256) {
-		fprintf(stderr, "governd: invalid number '%u' for '--threads' (use 1 to 256)\n",
-			cfg.threads);
+		snprintf(err, errlen, "invalid number '%u' for 'threads' (use 1 to 256)",
+			 cfg.threads);
+		return -1;
+	}
+	if (!cfg.rpc.tls_cert_file != !cfg.rpc.tls_key_file) {
+		snprintf(err, errlen, "'%s' needs '%s' as well",
+			 cfg.rpc.tls_cert_file ? "tls-cert" : "tls-key",
+			 cfg.rpc.tls_cert_file ? "tls-key" : "tls-cert");
+		return -1;
+	}
+	if (cfg.rpc.tls_client_ca_file && !cfg.rpc.tls_cert_file) {
+		snprintf(err, errlen, "'tls-client-ca' needs 'tls-cert' and 'tls-key' (mTLS is "
+			 "TLS first)");
 		return -1;
 	}
 	cfg.rpc.threads = (int)cfg.threads;
+	return 0;
+}
+
+/* Loads every source into cfg (over the defaults); -1 after printing why. */
+static int load_config(struct gconf *g, int argc, char **argv)
+{
+	char err[1400];
+
+	config_defaults();
+	g->table = options;
+	g->cli_only = cli_only;
+	g->config_key = "config";
+	if (gconf_load(g, argc, argv, err, sizeof(err)) < 0 ||
+	    check_settings(err, sizeof(err)) < 0) {
+		fprintf(stderr, "governd: %s; see 'governd --help'\n", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -257,8 +321,143 @@ static int check_exposure(const char *listen)
 	return 0;
 }
 
+/* --check-config goes one step further than a start would before it
+ * serves: the files it names must be readable.  1 after printing why. */
+static int check_files(void)
+{
+	const struct { const char *key, *path; } files[] = {
+		{ "tls-cert", cfg.rpc.tls_cert_file },
+		{ "tls-key", cfg.rpc.tls_key_file },
+		{ "tls-client-ca", cfg.rpc.tls_client_ca_file },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+
+		if (!files[i].path)
+			continue;
+		f = fopen(files[i].path, "r");
+		if (!f) {
+			fprintf(stderr, "governd: cannot read '%s' for '%s': %s\n", files[i].path,
+				files[i].key, strerror(errno));
+			return 1;
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
 static rpc_server *server;
-static uv_signal_t sigterm, sigint;
+static uv_signal_t sigterm, sigint, sighup;
+
+/* ---- SIGHUP: re-read the configuration ---- */
+
+/* What can change in a running governd, and how.  Each copies its field
+ * from the reloaded settings into cfg and makes the server use it. */
+static void live_log(const struct config *next)
+{
+	cfg.log_level = next->log_level;
+	cfg.log_format = next->log_format;
+	log_setup((log_level)cfg.log_level, (log_format)cfg.log_format);
+}
+
+static void live_heartbeat(const struct config *next)
+{
+	cfg.heartbeat_ms = next->heartbeat_ms;
+	governance_set_heartbeat(cfg.heartbeat_ms);
+}
+
+static const struct live_key {
+	const char *name;
+	void (*apply)(const struct config *next);
+} live_keys[] = {
+	{ "log-level", live_log },
+	{ "log-format", live_log },
+	{ "heartbeat", live_heartbeat },
+};
+
+static const struct live_key *live_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (strcmp(live_keys[i].name, name) == 0)
+			return &live_keys[i];
+	return NULL;
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+/* Appends name to a comma-separated list for the summary line. */
+static void list_add(char *list, size_t cap, const char *name)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, cap - n, "%s%s", n ? "," : "", name);
+}
+
+/*
+ * Reads every source again (the flags and the environment cannot have
+ * changed, so in effect the file), applies what may change live and logs,
+ * key by key, what changed and what needs a restart.  A bad file changes
+ * nothing: governd goes on with what it has.
+ */
+static void reload(void)
+{
+	static char before[GCONF_MAX_KEYS][1024], after[GCONF_MAX_KEYS][1024];
+	struct config running = cfg, next;
+	char applied[1024] = "", restart[1024] = "", err[1400], source[1100];
+	size_t n = sources.n;
+
+	for (size_t i = 0; i < n; i++)
+		opts_value_text(&options[i], before[i], sizeof(before[i]));
+	reload_sources.table = options;
+	reload_sources.cli_only = cli_only;
+	reload_sources.config_key = "config";
+	config_defaults();
+	if (gconf_load(&reload_sources, saved_argc, saved_argv, err, sizeof(err)) < 0 ||
+	    check_settings(err, sizeof(err)) < 0) {
+		cfg = running;
+		gconf_release(&reload_sources);
+		log_msg(LOG_ERROR, "configuration not reloaded: keeping the running settings",
+			"error", err, NULL);
+		return;
+	}
+	next = cfg;
+	for (size_t i = 0; i < n; i++)
+		opts_value_text(&options[i], after[i], sizeof(after[i]));
+	cfg = running;
+	for (size_t i = 0; i < n; i++) {
+		const struct live_key *lk = live_key(options[i].name);
+
+		if (!gconf_configurable(&sources, i) || strcmp(before[i], after[i]) == 0)
+			continue;
+		gconf_origin_text(&reload_sources.s[i], source, sizeof(source));
+		if (lk) {
+			lk->apply(&next);
+			sources.s[i] = reload_sources.s[i];
+			list_add(applied, sizeof(applied), options[i].name);
+			log_msg(LOG_INFO, "setting changed", "key", options[i].name, "old",
+				before[i], "new", after[i], "source", source, NULL);
+		} else {
+			list_add(restart, sizeof(restart), options[i].name);
+			log_msg(LOG_WARN, "setting not changed: restart needed", "key",
+				options[i].name, "running", before[i], "configured", after[i],
+				"source", source, NULL);
+		}
+	}
+	log_msg(LOG_INFO, "configuration reloaded", "file",
+		reload_sources.path[0] ? reload_sources.path : "(none)", "applied",
+		applied[0] ? applied : "none", "restart_needed", restart[0] ? restart : "none",
+		NULL);
+	/* Nothing running points into the reloaded text: only numbers
+	 * change live. */
+	gconf_release(&reload_sources);
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	reload();
+}
 
 /* The default database lives in the XDG state directory. */
 const char *governd_default_db(char *out, size_t outlen)
@@ -281,9 +480,11 @@ static void on_signal(uv_signal_t *s, int signum)
 		NULL);
 	/* Watchers hear NOT_SERVING first, then the transport drains. */
 	health_set_draining(server);
+	exporter_drain();
 	rpc_server_shutdown(server);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
+	uv_close((uv_handle_t *)&sighup, NULL);
 	sweeper_stop();
 }
 
@@ -308,8 +509,9 @@ static void log_store_stats(const store *st)
 
 int main(int argc, char **argv)
 {
-	char err[512], bound[300], threads[16], dbpath[1024];
+	char err[512], bound[300], threads[16];
 	rpc_code rc;
+	int mrc;
 	store_options sopts;
 	store_code src;
 	store *st = NULL;
@@ -317,27 +519,46 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return governd_token_main(argc - 1, argv + 1);
-	rpc_server_options_init(&cfg.rpc);
-	cfg.log_level = LOG_INFO;
-	if (parse_args(argc, argv) < 0 || setup_auth() < 0)
-		return EXIT_USAGE;
-	if (cfg.help) {
-		usage(stdout);
-		return 0;
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return governd_backup_main(argc - 1, argv + 1);
+	saved_argc = argc;
+	saved_argv = argv;
+	if (load_config(&sources, argc, argv) < 0) {
+		gconf_release(&sources);
+		/* --help still helps when a setting is wrong. */
+		if (cfg.help)
+			usage(stdout);
+		return cfg.help ? 0 : EXIT_USAGE;
 	}
-	if (cfg.version) {
-		printf("governd %s\n", VCLI_VERSION);
+	if (cfg.help || cfg.version) {
+		if (cfg.help)
+			usage(stdout);
+		else
+			printf("governd %s\n", VCLI_VERSION);
+		gconf_release(&sources);
 		return 0;
 	}
 	log_setup((log_level)cfg.log_level, (log_format)cfg.log_format);
-	signal(SIGPIPE, SIG_IGN);
-	if (check_exposure(cfg.rpc.listen ? cfg.rpc.listen : "127.0.0.1:50051") < 0)
+	if (setup_auth() < 0 || check_exposure(cfg.rpc.listen) < 0) {
+		gconf_release(&sources);
 		return EXIT_USAGE;
+	}
+	if (cfg.check_config) {
+		int bad = check_files();
+
+		if (!bad) {
+			printf("# governd %s: configuration file %s\n", VCLI_VERSION,
+			       sources.path[0] ? sources.path : "(none)");
+			gconf_print(&sources, stdout);
+		}
+		gconf_release(&sources);
+		return bad ? EXIT_USAGE : 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
 
 	store_options_init(&sopts);
-	sopts.path = cfg.db ? cfg.db : governd_default_db(dbpath, sizeof(dbpath));
-	if (cfg.event_retention)
-		sopts.event_retention = cfg.event_retention;
+	sopts.path = cfg.db;
+	sopts.event_retention = cfg.event_retention;
 	sopts.max_queue = cfg.max_queued_writes;
 	src = store_open(&sopts, &st, err, sizeof(err));
 	if (src != STORE_OK) {
@@ -373,6 +594,8 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
+	uv_signal_init(loop, &sighup);
+	uv_signal_start(&sighup, on_sighup, SIGHUP);
 	rc = rpc_server_start(server, bound, sizeof(bound), err, sizeof(err));
 	if (rc != RPC_OK) {
 		log_msg(LOG_ERROR, "cannot listen", "addr", cfg.rpc.listen, "error", err, NULL);
@@ -387,6 +610,20 @@ int main(int argc, char **argv)
 	sweeper_start(loop, st);
 	snprintf(threads, sizeof(threads), "%d", cfg.rpc.threads ? cfg.rpc.threads :
 		 (int)sysconf(_SC_NPROCESSORS_ONLN));
+	log_msg(LOG_INFO, "configuration", "file", sources.path[0] ? sources.path : "(none)",
+		"log_level", log_level_name((log_level)cfg.log_level), NULL);
+	if ((mrc = exporter_start(loop, cfg.metrics_listen, server, st, err, sizeof(err))) != 0) {
+		log_msg(LOG_ERROR, "cannot serve metrics", "addr", cfg.metrics_listen, "error", err,
+			NULL);
+		sweeper_stop();
+		rpc_server_shutdown(server);
+		store_close(st);
+		governance_release();
+		rpc_server_free(server);
+		health_release();
+		auth_release();
+		return mrc == -2 ? EXIT_USAGE : 1;
+	}
 	log_msg(LOG_INFO, "governd listening", "addr", bound, "threads", threads, "tls",
 		cfg.rpc.tls_cert_file ? (cfg.rpc.tls_client_ca_file ? "mtls" : "true") : "false",
 		"auth", !auth_cfg.enabled ? "off" : cfg.rpc.tls_client_ca_file ?
@@ -403,5 +640,6 @@ int main(int argc, char **argv)
 	auth_release();
 	uv_loop_close(loop);
 	log_msg(LOG_INFO, "stopped", NULL);
+	gconf_release(&sources);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* Figures: GetMetrics, GetSessionStats (definitions in docs/governance.md). */
 #include <stdio.h>
 
+#include "server/checks.h"
 #include "server/gov.h"
-#include "server/validate.h"
 
 /* Fills a DecisionMetrics message from the store's exact counters. */
 void gov_fill_metrics(Vertice__Governance__V1__DecisionMetrics *dm, const store_metrics *m);
@@ -50,8 +50,10 @@ void gov_get_session_stats(rpc_call *call, const ProtobufCMessage *req, struct g
 	store_code rc;
 	char err[256];
 
-	if (v_req_id("operator_id", r->operator_id, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+	int status = gov_check_session_stats(r, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	rc = store_get_operator_stats(g->st, r->operator_id, &st);

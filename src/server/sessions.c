@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/checks.h"
 #include "server/gov.h"
 #include "server/pbraw.h"
-#include "server/validate.h"
 
 static void create_respond(struct gov_write *w, rpc_call *call)
 {
@@ -38,11 +38,14 @@ void gov_create_session(rpc_call *call, const ProtobufCMessage *req, struct gov 
 	struct gov_write *w;
 	char err[256];
 
+	int status = gov_check_create_session(r, who->authenticated, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
+		return;
+	}
 	if (who->authenticated && (!operator_id || !*operator_id)) {
 		operator_id = who->identity;  /* the credential says who */
-	} else if (v_req_id("operator_id", operator_id, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
-		return;
 	} else if (who->authenticated && strcmp(operator_id, who->identity) != 0) {
 		gov_refuse(call, g, who, "session.open", "", "own-identity",
 			   "operator_id '%.64s' is not the credential's identity '%.64s'; leave "
@@ -82,8 +85,10 @@ void gov_close_session(rpc_call *call, const ProtobufCMessage *req, struct gov *
 	struct gov_write *w;
 	char err[256];
 
-	if (v_req_id("session_id", r->session_id, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+	int status = gov_check_close_session(r, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	w = gov_write_new(g, call, STORE_OP_SESSION_CLOSE, close_respond);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/timeutil.h"
+#include "server/checks.h"
 #include "server/gov.h"
 #include "server/pbraw.h"
 
@@ -53,6 +54,7 @@ struct loop_ctx {
 	struct esub *esubs;
 	atomic_int poke_pending;
 	atomic_int ndsubs;      /* decision subscribers on this loop */
+	atomic_int nesubs;      /* event subscribers (for /metrics) */
 };
 
 static struct gov *G;
@@ -237,8 +239,10 @@ static void esub_unlink(struct loop_ctx *ctx, struct esub *s)
 
 	while (*pp && *pp != s)
 		pp = &(*pp)->link;
-	if (*pp)
+	if (*pp) {
 		*pp = s->link;
+		atomic_fetch_sub(&ctx->nesubs, 1);
+	}
 }
 
 static void esub_cancel(rpc_call *call, int reason, void *ud)
@@ -277,7 +281,8 @@ static void on_tick(uv_timer_t *t)
 			esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__METRICS_UPDATED,
 				  "metrics updated", 1);
 			s->last_beat_ms = now;
-		} else if (now - s->last_beat_ms >= G->heartbeat_ms) {
+		} else if (now - s->last_beat_ms >=
+			   atomic_load_explicit(&G->heartbeat_ms, memory_order_relaxed)) {
 			esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__HEARTBEAT,
 				  "heartbeat", 0);
 			s->last_beat_ms = now;
@@ -314,6 +319,7 @@ void gov_stream_events(rpc_call *call, const ProtobufCMessage *req, struct gov *
 	rpc_call_on_cancel(call, esub_cancel, s);
 	s->link = ctx->esubs;
 	ctx->esubs = s;
+	atomic_fetch_add(&ctx->nesubs, 1);
 	esub_send(s, VERTICE__GOVERNANCE__V1__GOVERNANCE_EVENT__EVENT_TYPE__CONNECTION_ESTABLISHED,
 		  "connected", 1);
 	ensure_tick(ctx, rpc_call_loop(call));
@@ -329,10 +335,11 @@ void gov_stream_decisions(rpc_call *call, const ProtobufCMessage *req, struct go
 	uint64_t last = store_last_seq(G->st);
 	struct dsub *s;
 
-	if (r->resume_after > last) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "resume_after %llu is beyond the last sequence number %llu",
-				 (unsigned long long)r->resume_after, (unsigned long long)last);
+	char err[256];
+	int status = gov_check_stream_decisions(r, last, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	s = calloc(1, sizeof(*s));
@@ -392,6 +399,15 @@ int gov_streams_init(struct gov *g)
 		ctxs[i].index = i;
 	store_set_event_hook(g->st, on_commit, NULL);
 	return 0;
+}
+
+void gov_stream_subscribers(unsigned *decisions, unsigned *events)
+{
+	*decisions = *events = 0;
+	for (int i = 0; i < nctxs; i++) {
+		*decisions += (unsigned)atomic_load(&ctxs[i].ndsubs);
+		*events += (unsigned)atomic_load(&ctxs[i].nesubs);
+	}
 }
 
 void gov_streams_release(void)

@@ -19,13 +19,14 @@
 #include <openssl/crypto.h>
 
 #include "common/opts.h"
+#include "common/timeutil.h"
 #include "server/auth.h"
 #include "server/governd.h"
 #include "server/validate.h"
 #include "store/store.h"
 
 static struct {
-	const char *db, *name, *role, *identity;
+	const char *db, *name, *role, *identity, *expires_in;
 	int all, help;
 } o;
 
@@ -35,6 +36,9 @@ static const struct opt create_opts[] = {
 	  "ROLE" },
 	{ "identity", 0, OPT_STRING, &o.identity,
 	  "who the token speaks for (default: the name)", NULL, "ID" },
+	{ "expires-in", 0, OPT_STRING, &o.expires_in,
+	  "the token stops working after this long (\"30d\", \"12h\"; default: never)", NULL,
+	  "DUR" },
 	{ "db", 0, OPT_STRING, &o.db, "the store (default: governd's)", NULL, "PATH" },
 	{ "help", 'h', OPT_FLAG, &o.help, "show this help", NULL, NULL },
 	OPT_END,
@@ -108,18 +112,15 @@ static store *open_store(void)
 
 static void when(int64_t ms, char *out, size_t outlen)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!ms || !gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, outlen, "-");
+	time_format_utc(ms, out, outlen);
 }
 
 /* ---- the subcommands ---- */
 
 static int token_create(void)
 {
-	char secret[AUTH_SECRET_LEN + 1], err[256], actor[160];
+	char secret[AUTH_SECRET_LEN + 1], err[256], actor[160], until[32];
+	int64_t expires_ms = 0;
 	uint8_t hash[32];
 	store_op op;
 	store *st;
@@ -140,6 +141,20 @@ static int token_create(void)
 				"producer, operator or admin)\n", o.role);
 		return GOVERND_EXIT_USAGE;
 	}
+	if (o.expires_in) {
+		uint64_t ms;
+		int64_t sec;
+		int32_t nsec;
+
+		if (duration_parse_ms(o.expires_in, &ms) < 0 || ms > 100ull * 365 * 86400000) {
+			fprintf(stderr, "governd token create: invalid duration '%s' for "
+					"'--expires-in' (e.g. 30d, 12h, 90m; at most 100 years)\n",
+				o.expires_in);
+			return GOVERND_EXIT_USAGE;
+		}
+		time_wall(&sec, &nsec);
+		expires_ms = sec * 1000 + nsec / 1000000 + (int64_t)ms;
+	}
 	if (!(st = open_store()))
 		return GOVERND_EXIT_FAIL;
 	if (auth_new_secret(secret, hash) < 0) {
@@ -155,6 +170,7 @@ static int token_create(void)
 	op.token_role = o.role;
 	op.token_identity = o.identity;
 	op.token_hash = hash;
+	op.token_expires_ms = expires_ms;
 	run(st, &op);
 	if (op.result != STORE_OK) {
 		fprintf(stderr, "governd token create: %s\n", op.message);
@@ -162,10 +178,11 @@ static int token_create(void)
 	} else {
 		printf("%s\n", secret);
 		fflush(stdout);
-		fprintf(stderr, "governd: created token %s (name '%s', role %s, identity '%s'); "
-				"its secret is on stdout and is not shown again\n",
+		when(expires_ms, until, sizeof(until));
+		fprintf(stderr, "governd: created token %s (name '%s', role %s, identity '%s', "
+				"expires %s); its secret is on stdout and is not shown again\n",
 			op.token_id_out, o.name, o.role, o.identity && *o.identity ? o.identity :
-			o.name);
+			o.name, expires_ms ? until : "never");
 	}
 	OPENSSL_cleanse(secret, sizeof(secret));
 	store_close(st);
@@ -198,7 +215,7 @@ static int token_list(void)
 {
 	struct listing l = { NULL, 0, 0 };
 	int w[4] = { 2, 4, 4, 8 };
-	char created[32], revoked[32];
+	char created[32], revoked[32], expires[32];
 	store *st = open_store();
 	store_code rc;
 
@@ -218,14 +235,20 @@ static int token_list(void)
 			if ((int)strlen(f[k]) > w[k])
 				w[k] = (int)strlen(f[k]);
 	}
-	printf("%-*s  %-*s  %-*s  %-*s  %s%s\n", w[0], "ID", w[1], "NAME", w[2], "ROLE", w[3],
-	       "IDENTITY", o.all ? "CREATED               " : "CREATED", o.all ? "REVOKED" : "");
+	/* CREATED and EXPIRES are 20 wide ("2026-11-27T03:04:05Z"); the last
+	 * column is not padded. */
+	printf("%-*s  %-*s  %-*s  %-*s  %-20s  %-*s%s\n", w[0], "ID", w[1], "NAME", w[2], "ROLE",
+	       w[3], "IDENTITY", "CREATED", o.all ? 22 : 0, "EXPIRES", o.all ? "REVOKED" : "");
 	for (size_t i = 0; i < l.n; i++) {
 		when(l.v[i].created_ms, created, sizeof(created));
 		when(l.v[i].revoked_ms, revoked, sizeof(revoked));
-		printf("%-*s  %-*s  %-*s  %-*s  %s%s%s\n", w[0], l.v[i].id, w[1], l.v[i].name, w[2],
-		       l.v[i].role, w[3], l.v[i].identity, created, o.all ? "  " : "",
-		       o.all ? revoked : "");
+		if (l.v[i].expires_ms)
+			when(l.v[i].expires_ms, expires, sizeof(expires));
+		else
+			snprintf(expires, sizeof(expires), "never");
+		printf("%-*s  %-*s  %-*s  %-*s  %-20s  %-*s%s\n", w[0], l.v[i].id, w[1],
+		       l.v[i].name, w[2], l.v[i].role, w[3], l.v[i].identity, created,
+		       o.all ? 22 : 0, expires, o.all ? revoked : "");
 	}
 	free(l.v);
 	return 0;

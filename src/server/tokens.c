@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/timeutil.h"
 #include "server/gov.h"
 #include "server/validate.h"
 
@@ -29,7 +30,7 @@ static void ts_set(Timestamp *t, int64_t ms)
 
 /* ti points into t (and the timestamps); valid while they are. */
 static void info_fill(TokenInfo *ti, Timestamp *created, Timestamp *revoked,
-		      const store_token *t)
+		      Timestamp *expires, const store_token *t)
 {
 	vertice__governance__v1__token_info__init(ti);
 	ti->token_id = (char *)t->id;
@@ -44,13 +45,17 @@ static void info_fill(TokenInfo *ti, Timestamp *created, Timestamp *revoked,
 		ti->revoked_at = revoked;
 		ti->revoked_by = (char *)t->revoked_by;
 	}
+	if (t->expires_ms) {
+		ts_set(expires, t->expires_ms);
+		ti->expires_at = expires;
+	}
 }
 
 static void create_respond(struct gov_write *w, rpc_call *call)
 {
 	Vertice__Governance__V1__CreateTokenResponse resp =
 		VERTICE__GOVERNANCE__V1__CREATE_TOKEN_RESPONSE__INIT;
-	Timestamp created, revoked;
+	Timestamp created, revoked, expires;
 	TokenInfo ti;
 	store_token t;
 
@@ -68,7 +73,8 @@ static void create_respond(struct gov_write *w, rpc_call *call)
 	snprintf(t.created_by, sizeof(t.created_by), "%s",
 		 w->op.actor ? w->op.actor : "anonymous");
 	t.created_ms = w->op.processed_at_ms;
-	info_fill(&ti, &created, &revoked, &t);
+	t.expires_ms = w->op.token_expires_ms;
+	info_fill(&ti, &created, &revoked, &expires, &t);
 	resp.token = &ti;
 	resp.secret = (char *)w->proposal + TOKEN_HASH;
 	rpc_call_send(call, &resp.base);
@@ -93,6 +99,13 @@ void gov_create_token(rpc_call *call, const ProtobufCMessage *req, struct gov *g
 				 r->role ? r->role : "");
 		return;
 	}
+	/* At most 100 years: the expiry stays far inside int64 milliseconds. */
+	if (r->expires_in_seconds < 0 || r->expires_in_seconds > 100ll * 365 * 86400) {
+		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
+				 "expires_in_seconds %lld is invalid (0: never, else 1 to %lld)",
+				 (long long)r->expires_in_seconds, 100ll * 365 * 86400);
+		return;
+	}
 	w = gov_write_new(g, call, STORE_OP_TOKEN_CREATE, create_respond);
 	if (!w || !(w->proposal = malloc(TOKEN_CARGO)) || gov_write_actor(w, who) < 0) {
 		gov_write_discard(w);
@@ -110,6 +123,13 @@ void gov_create_token(rpc_call *call, const ProtobufCMessage *req, struct gov *g
 	w->op.token_name = gov_write_str(w, r->name);
 	w->op.token_role = gov_write_str(w, r->role);
 	w->op.token_identity = gov_write_str(w, r->identity);
+	if (r->expires_in_seconds) {
+		int64_t sec;
+		int32_t nsec;
+
+		time_wall(&sec, &nsec);
+		w->op.token_expires_ms = sec * 1000 + nsec / 1000000 + r->expires_in_seconds * 1000;
+	}
 	gov_write_start(w);
 }
 
@@ -157,7 +177,7 @@ void gov_list_tokens(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 	}
 	if (l.n && (!(infos = calloc(l.n, sizeof(*infos))) ||
 		    !(ptrs = calloc(l.n, sizeof(*ptrs))) ||
-		    !(times = calloc(2 * l.n, sizeof(*times))))) {
+		    !(times = calloc(3 * l.n, sizeof(*times))))) {
 		free(infos);
 		free(ptrs);
 		free(l.v);
@@ -165,7 +185,7 @@ void gov_list_tokens(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 		return;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		info_fill(&infos[i], &times[2 * i], &times[2 * i + 1], &l.v[i]);
+		info_fill(&infos[i], &times[3 * i], &times[3 * i + 1], &times[3 * i + 2], &l.v[i]);
 		ptrs[i] = &infos[i];
 	}
 	resp.n_tokens = l.n;
@@ -182,7 +202,7 @@ static void revoke_respond(struct gov_write *w, rpc_call *call)
 {
 	Vertice__Governance__V1__RevokeTokenResponse resp =
 		VERTICE__GOVERNANCE__V1__REVOKE_TOKEN_RESPONSE__INIT;
-	Timestamp created, revoked;
+	Timestamp created, revoked, expires;
 	TokenInfo ti;
 	store_token t;
 	store_code rc;
@@ -198,7 +218,7 @@ static void revoke_respond(struct gov_write *w, rpc_call *call)
 		gov_fail(call, rc, NULL);
 		return;
 	}
-	info_fill(&ti, &created, &revoked, &t);
+	info_fill(&ti, &created, &revoked, &expires, &t);
 	resp.token = &ti;
 	rpc_call_send(call, &resp.base);
 	rpc_call_finish(call, VCLI_STATUS_OK, NULL);

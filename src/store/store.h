@@ -148,6 +148,7 @@ struct store_op {
 	const char *token_role;      /* TOKEN_CREATE: store_role_valid() */
 	const char *token_identity;  /* TOKEN_CREATE */
 	const uint8_t *token_hash;   /* TOKEN_CREATE: SHA-256 of the secret */
+	int64_t token_expires_ms;    /* TOKEN_CREATE: ms since the epoch; 0: never */
 	const char *token_id;        /* TOKEN_REVOKE */
 	const char *audit_action;    /* AUDIT: what was refused ("decision.submit") */
 	const char *audit_subject;   /* AUDIT: its decision/session/token id, or "" */
@@ -234,6 +235,37 @@ typedef struct store_metrics {
 /* Exact figures, kept in step with commits (no disk access). */
 void store_get_metrics(store *st, store_metrics *m);
 
+/* ---- figures for /metrics (server/prom_governd.c) ---- */
+
+#define STORE_NSTATUS 5
+/* Decision statuses and priorities in the index order of store_gauges. */
+extern const char *const store_status_names[STORE_NSTATUS];  /* "PENDING",
+				"ESCALATED", "APPROVED", "REJECTED", "EXPIRED" */
+extern const char *const store_priority_names[4];  /* "CRITICAL" .. "LOW" */
+
+/* Review latency (reviewed_at - created_at) bucket upper bounds, in
+ * milliseconds: 1 s to 1 day, for reviews by people. */
+#define STORE_REVIEW_NBOUNDS 14
+extern const uint64_t store_review_bounds_ms[STORE_REVIEW_NBOUNDS];
+
+typedef struct store_gauges {
+	uint32_t decisions[STORE_NSTATUS][4];  /* in the store, by status and
+						  priority (all time) */
+	uint32_t open_sessions;
+	/* Since store_open, as the writer applied them: */
+	uint64_t escalations;
+	uint64_t review[2][STORE_REVIEW_NBOUNDS + 1];  /* [0] approvals,
+						  [1] rejections, by latency;
+						  not cumulative, last: slower */
+	uint64_t review_sum_ms[2];
+	int ready;                  /* 0 once closing, or after a failed sync
+				       (every write fails from then on) */
+	char not_ready[160];        /* why, when not ready */
+} store_gauges;
+
+/* A consistent snapshot (one read lock; no disk access). */
+void store_get_gauges(store *st, store_gauges *out);
+
 typedef struct store_operator_stats {
 	int32_t total;          /* approved + rejected + escalations made */
 	int32_t approved;
@@ -256,7 +288,8 @@ typedef struct store_token {
 	char created_by[160];
 	char revoked_by[160];
 	int64_t created_ms;
-	int64_t revoked_ms;          /* 0: valid */
+	int64_t revoked_ms;          /* 0: not revoked */
+	int64_t expires_ms;          /* 0: never */
 } store_token;
 
 /* The token whose secret hashes to hash (32 bytes), revoked or not; read
@@ -338,6 +371,13 @@ store_code store_events_since(store *st, uint64_t after, uint32_t max,
  * the new last sequence number.  Set before traffic starts. */
 void store_set_event_hook(store *st, void (*fn)(uint64_t last_seq, void *ud), void *ud);
 
+/* Bucket upper bounds of store_stats' histograms: writer time per batch
+ * and per fdatasync (nanoseconds, 100 us .. 1 s), operations per batch. */
+#define STORE_TIME_NBOUNDS 13
+#define STORE_BATCH_NBOUNDS 11
+extern const uint64_t store_time_bounds_ns[STORE_TIME_NBOUNDS];
+extern const uint64_t store_batch_bounds[STORE_BATCH_NBOUNDS];  /* 1 .. 1024 */
+
 /* How the writer has been doing since store_open (for logs and metrics). */
 typedef struct store_stats {
 	uint64_t commits;       /* transactions committed */
@@ -345,6 +385,11 @@ typedef struct store_stats {
 	uint64_t batch_ns;      /* writer time running batches (execute + commit) */
 	uint64_t syncs;         /* fdatasyncs of the log */
 	uint64_t sync_ns;       /* time in them */
+	/* Histograms (not cumulative; the last slot: above the last bound),
+	 * one observation per committed batch / per fdatasync. */
+	uint64_t batch_time[STORE_TIME_NBOUNDS + 1];
+	uint64_t sync_time[STORE_TIME_NBOUNDS + 1];
+	uint64_t batch_ops[STORE_BATCH_NBOUNDS + 1];
 } store_stats;
 
 void store_get_stats(const store *st, store_stats *out);

@@ -45,6 +45,7 @@
 
 #include "common/audit_chain.h"
 #include "common/buf.h"
+#include "common/pcount.h"
 #include "common/timeutil.h"
 #include "store/store_int.h"
 
@@ -60,6 +61,7 @@
 enum { ST_NONE = -1, ST_PENDING, ST_ESCALATED, ST_APPROVED, ST_REJECTED, ST_EXPIRED, ST_COUNT };
 static const char *const st_names[ST_COUNT] = { "PENDING", "ESCALATED", "APPROVED", "REJECTED",
 						"EXPIRED" };
+_Static_assert(ST_COUNT == STORE_NSTATUS, "store_gauges.decisions follows ST_*");
 static const char *const rank_names[4] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
 
 static int is_open(int status)
@@ -321,6 +323,9 @@ struct store {
 	uint64_t last_seq;
 	store_metrics m;
 	int64_t resp_sum_ms;       /* over approved + rejected */
+	uint64_t escalations;      /* since open (store_gauges) */
+	uint64_t review_hist[2][STORE_REVIEW_NBOUNDS + 1];
+	uint64_t review_sum_ms[2];
 
 	/* the writer's own */
 	struct strmap sessions;    /* open sessions */
@@ -336,6 +341,7 @@ struct store {
 	int memory_short;          /* an open decision did not make it into
 				      memory: the floor must not pass it */
 	int broken;                /* a sync failed: every op fails from now on */
+	atomic_int sync_failed;    /* the same, for readers (store_get_gauges) */
 	char broken_msg[160];
 	struct opstat *opst;
 	size_t nopst, capopst;
@@ -349,6 +355,9 @@ struct store {
 	size_t naudit, capaudit;
 	buf audit_text;            /* their strings, NUL-terminated */
 	atomic_uint_fast64_t commits, ops, batch_ns, syncs, sync_ns;
+	/* written by the writer alone (common/pcount.h) */
+	pcount h_batch_time[STORE_TIME_NBOUNDS + 1], h_sync_time[STORE_TIME_NBOUNDS + 1],
+		h_batch_ops[STORE_BATCH_NBOUNDS + 1];
 	void (*hook)(uint64_t, void *);
 	void *hook_ud;
 
@@ -456,7 +465,25 @@ void store_get_stats(const store *st, store_stats *out)
 	out->batch_ns = atomic_load(&s->batch_ns);
 	out->syncs = atomic_load(&s->syncs);
 	out->sync_ns = atomic_load(&s->sync_ns);
+	for (int i = 0; i <= STORE_TIME_NBOUNDS; i++) {
+		out->batch_time[i] = pcount_get(&s->h_batch_time[i]);
+		out->sync_time[i] = pcount_get(&s->h_sync_time[i]);
+	}
+	for (int i = 0; i <= STORE_BATCH_NBOUNDS; i++)
+		out->batch_ops[i] = pcount_get(&s->h_batch_ops[i]);
 }
+
+const uint64_t store_time_bounds_ns[STORE_TIME_NBOUNDS] = {
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+	50000000, 100000000, 250000000, 500000000, 1000000000,
+};
+const uint64_t store_batch_bounds[STORE_BATCH_NBOUNDS] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
+};
+const uint64_t store_review_bounds_ms[STORE_REVIEW_NBOUNDS] = {
+	1000, 5000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000,
+	7200000, 14400000, 28800000, 86400000,
+};
 
 static int status_index(const char *s)
 {
@@ -581,7 +608,8 @@ static void vec_compact(struct vec *v)
  * operator_stats keeps each operator's review counts, which version 1
  * computed by scanning decisions and escalations.
  *
- * Version 3 adds the audit trail and bearer tokens (docs/security.md).
+ * Version 3 adds the audit trail and bearer tokens (docs/security.md);
+ * version 4 lets a token expire (tokens.expires_ms, NULL: never).
  * audit is append-only: entry seq is chained to entry seq - 1 by
  * prev_hash, and hash covers the entry's content and prev_hash
  * (common/audit_chain.h); it has no index but its key, so that an entry
@@ -724,6 +752,9 @@ static const char *const migrations[] = {
 	"  created_by TEXT NOT NULL,"
 	"  revoked_ms INTEGER,"
 	"  revoked_by TEXT) WITHOUT ROWID;",
+
+	/* 3 -> 4: tokens may expire (NULL: never) */
+	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;",
 };
 
 /* The resolution of decision d, if any (an index probe per status). */
@@ -886,8 +917,8 @@ static const struct {
 	  "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, subject, detail, "
 	  "prev_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" },
 	{ offsetof(store, s_tok_ins),
-	  "INSERT INTO tokens(id, name, role, identity, hash, created_ms, created_by) "
-	  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	  "INSERT INTO tokens(id, name, role, identity, hash, created_ms, created_by, "
+	  "expires_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
 	{ offsetof(store, s_tok_get), "SELECT name, revoked_ms FROM tokens WHERE id=?1" },
 	{ offsetof(store, s_tok_revoke),
 	  "UPDATE tokens SET revoked_ms=?1, revoked_by=?2 WHERE id=?3" },
@@ -2101,9 +2132,15 @@ static store_code op_token_create(store *st, store_op *op, int64_t now)
 			 "a token needs a name, a role (producer, operator or admin) and a hash");
 		return STORE_E_INVALID;
 	}
+	if (op->token_expires_ms < 0 || (op->token_expires_ms && op->token_expires_ms <= now)) {
+		snprintf(op->message, sizeof(op->message),
+			 "the token's expiry (%lld ms since the epoch) is not in the future",
+			 (long long)op->token_expires_ms);
+		return STORE_E_INVALID;
+	}
 	store__random_id("t-", op->token_id_out, sizeof(op->token_id_out));
-	snprintf(detail, sizeof(detail), "name=%.128s role=%s identity=%.128s", op->token_name,
-		 op->token_role, identity);
+	snprintf(detail, sizeof(detail), "name=%.128s role=%s identity=%.128s expires_ms=%lld",
+		 op->token_name, op->token_role, identity, (long long)op->token_expires_ms);
 	if (audit_add(st, op->actor ? op->actor : "anonymous", op->actor_role, "token.create",
 		      "OK", op->token_id_out, detail) < 0)
 		return no_memory(op);
@@ -2114,6 +2151,10 @@ static store_code op_token_create(store *st, store_op *op, int64_t now)
 	sqlite3_bind_blob(s, 5, op->token_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, now);
 	bind_text(s, 7, op->actor ? op->actor : "anonymous");
+	if (op->token_expires_ms > 0)
+		sqlite3_bind_int64(s, 8, op->token_expires_ms);
+	else
+		sqlite3_bind_null(s, 8);
 	if (step_done(s) < 0)
 		return io_fail(st, op);
 	op->processed_at_ms = now;
@@ -2365,8 +2406,18 @@ static void apply(store *st, const struct batch *b)
 			st->last_seq = e->seq;
 		}
 		metrics_move(st, e->old_status, e->new_status, e->rank);
-		if (e->new_status == ST_APPROVED || e->new_status == ST_REJECTED)
-			st->resp_sum_ms += e->reviewed_ms - e->created_ms;
+		if (e->new_status == ST_APPROVED || e->new_status == ST_REJECTED) {
+			int64_t ms = e->reviewed_ms - e->created_ms;
+			int k = e->new_status == ST_REJECTED;
+
+			st->resp_sum_ms += ms;
+			ms = ms < 0 ? 0 : ms;
+			st->review_hist[k][pcount_slot(store_review_bounds_ms, STORE_REVIEW_NBOUNDS,
+						  (uint64_t)ms)]++;
+			st->review_sum_ms[k] += (uint64_t)ms;
+		}
+		if (e->new_status == ST_ESCALATED && e->old_status != ST_ESCALATED)
+			st->escalations++;
 		if (is_open(e->new_status))
 			apply_open(st, e);
 		else
@@ -2521,6 +2572,7 @@ static void complete(store *st)
 				 "the store stopped: syncing its log failed: %s; restart governd",
 				 strerror(sync_err));
 			st->broken = 1;
+			atomic_store(&st->sync_failed, 1);
 			fail_all(b->ops, "sync", strerror(sync_err), 0);
 		} else {
 			apply(st, b);
@@ -2561,8 +2613,10 @@ static void sync_log(store *st)
 		st->synced = want;
 	else
 		st->sync_err = errno ? errno : EIO;
+	t0 = time_mono_ns() - t0;
 	atomic_fetch_add(&st->syncs, 1);
-	atomic_fetch_add(&st->sync_ns, time_mono_ns() - t0);
+	atomic_fetch_add(&st->sync_ns, t0);
+	pcount_add(&st->h_sync_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, t0)], 1);
 }
 
 static void run_batch(store *st, store_op *list)
@@ -2681,6 +2735,7 @@ static void run_batch(store *st, store_op *list)
 	for (store_op *op = list; op; op = op->next)
 		nops++;
 	atomic_fetch_add(&st->ops, nops);
+	pcount_add(&st->h_batch_ops[pcount_slot(store_batch_bounds, STORE_BATCH_NBOUNDS, nops)], 1);
 	if (sqlite3_total_changes64(st->db) != changes)
 		st->committed++;
 	if (st->next_seq != first_seq)
@@ -2690,7 +2745,9 @@ queue:
 	 * ones too: what they saw may be a change not yet on disk. */
 	b->id = st->committed;
 	st->cur = NULL;
-	atomic_fetch_add(&st->batch_ns, time_mono_ns() - t0);
+	t0 = time_mono_ns() - t0;
+	atomic_fetch_add(&st->batch_ns, t0);
+	pcount_add(&st->h_batch_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, t0)], 1);
 	batch_queue(st, b);
 }
 
@@ -3361,6 +3418,35 @@ void store_get_metrics(store *st, store_metrics *m)
 	pthread_rwlock_unlock(&st->lock);
 }
 
+const char *const store_status_names[STORE_NSTATUS] = {
+	"PENDING", "ESCALATED", "APPROVED", "REJECTED", "EXPIRED",
+};
+const char *const store_priority_names[4] = { "CRITICAL", "HIGH", "MEDIUM", "LOW" };
+
+void store_get_gauges(store *st, store_gauges *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&st->lock);
+	memcpy(out->decisions, st->counts, sizeof(out->decisions));
+	out->open_sessions = (uint32_t)st->sessions.n;
+	out->escalations = st->escalations;
+	memcpy(out->review, st->review_hist, sizeof(out->review));
+	memcpy(out->review_sum_ms, st->review_sum_ms, sizeof(out->review_sum_ms));
+	pthread_rwlock_unlock(&st->lock);
+	/* closing and sync_err are the writer's; a stale read only delays
+	 * the answer by one scrape. */
+	pthread_mutex_lock(&st->qlock);
+	out->ready = !st->closing;
+	pthread_mutex_unlock(&st->qlock);
+	if (!out->ready)
+		snprintf(out->not_ready, sizeof(out->not_ready), "store closing");
+	else if (atomic_load(&st->sync_failed)) {
+		out->ready = 0;
+		snprintf(out->not_ready, sizeof(out->not_ready),
+			 "store broken: a sync of its log failed; writes fail until restart");
+	}
+}
+
 store_code store_get_operator_stats(store *st, const char *operator_id,
 				    store_operator_stats *out)
 {
@@ -3558,7 +3644,8 @@ static sqlite3_stmt *reader_stmt(struct reader *r, sqlite3_stmt **slot, const ch
 	return *slot;
 }
 
-#define TOKEN_COLUMNS "id, name, role, identity, created_ms, created_by, revoked_ms, revoked_by"
+#define TOKEN_COLUMNS \
+	"id, name, role, identity, created_ms, created_by, revoked_ms, revoked_by, expires_ms"
 
 static void col_copy(sqlite3_stmt *s, int i, char *out, size_t outlen)
 {
@@ -3581,6 +3668,7 @@ static void token_from_row(sqlite3_stmt *s, store_token *t)
 	if (sqlite3_column_type(s, 6) != SQLITE_NULL && !t->revoked_ms)
 		t->revoked_ms = 1;
 	col_copy(s, 7, t->revoked_by, sizeof(t->revoked_by));
+	t->expires_ms = sqlite3_column_type(s, 8) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 8);
 }
 
 /* One token by a key: the hash (blob) or the id (text). */

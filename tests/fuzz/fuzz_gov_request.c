@@ -2,8 +2,8 @@
  * Fuzz target: every governance method's request as governd takes it in:
  * protobuf-c unpacks the message with the method's input descriptor (what
  * the transport does in call_dispatch), then the request goes through the
- * checks its handler runs before it asks the store (src/server/validate.c,
- * in the handlers' order: gov_checks.c).
+ * checks its handler runs before it asks the store (src/server/checks.c,
+ * the handlers' own).
  *
  * Input: byte 0 picks the method (modulo the number of methods of
  * vertice.governance.v1.GovernanceService, in .proto order); the rest is

@@ -8,11 +8,12 @@
  *   - vertice.governance.v1.GovernanceService from its real descriptor, so
  *     requests are decoded with every method's input type, served by a
  *     test service: HealthCheck is governd's handler; every other method
- *     runs the checks its handler runs (gov_checks.c) and then, instead of
- *     asking the store, answers in one of the ways the real handlers do
- *     (a message, an error status with the request's text in it, metadata,
- *     or no answer until the connection goes), and the two streaming
- *     methods send a stream of messages paced by rpc_call_on_drain.
+ *     runs the checks its handler runs (src/server/checks.c) and then,
+ *     instead of asking the store, answers in one of the ways the real
+ *     handlers do (a message, an error status with the request's text in
+ *     it, metadata, or no answer until the connection goes), and the two
+ *     streaming methods send a stream of messages paced by
+ *     rpc_call_on_drain.
  *
  * Input: byte 0 chooses the mode.
  *   even: raw.  The rest of the input is the client's byte stream as is

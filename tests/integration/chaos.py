@@ -25,8 +25,43 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 CHAOSPROXY = os.environ.get("CHAOSPROXY", "")
+
+
+class ProxiedGoverndCase(unittest.TestCase):
+    """One governd (with a store and the demo queue) behind one proxy, per
+    class; each test starts with a proxy without toxics and a directory of
+    its own (self.tmp)."""
+    GOVERND_NAME = "proxied"
+    PROXY_SEED = None
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import Governd  # here: chaosproxy's own tests need no governd
+        cls.gd = Governd(name=cls.GOVERND_NAME, db=True, demo=True, log_level="info")
+        cls.gd.start()
+        cls.cp = ChaosProxy(cls.gd.addr, seed=cls.PROXY_SEED)
+        cls.cp.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.cp.stop()
+        finally:
+            cls.cp.cleanup()
+            try:
+                if cls.gd.running():
+                    cls.gd.stop()
+            finally:
+                cls.gd.cleanup()
+
+    def setUp(self):
+        from harness import uniq
+        self.cp.reset()
+        self.tmp = os.path.join(self.gd.state_dir, uniq("vcli"))
+        os.makedirs(self.tmp)
 
 
 class ChaosError(Exception):

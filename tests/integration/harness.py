@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import unittest
+import uuid
 
 PYSTUBS = os.environ.get("PYSTUBS")
 if PYSTUBS:
@@ -101,6 +102,12 @@ def _kill_leftovers():
                 p.wait(5)
             except Exception:
                 pass
+
+
+def uniq(prefix="t"):
+    """A fresh name (operation type, operator, directory), so that tests
+    sharing one governd never see each other's data."""
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:16])
 
 
 def wait_for(pred, timeout, interval=0.02, what="condition"):
@@ -300,6 +307,17 @@ def free_port():
 
 # ---------------------------------------------------------------- governd
 
+def governd_env(**extra):
+    """The environment a test's governd runs in: no GOVERND_* variable of
+    the caller's, and GOVERND_CONFIG=/dev/null (an empty configuration), so
+    that neither ~/.config/governd nor /etc/governd changes what a test
+    sees.  Keyword arguments are added (GOVERND_HEARTBEAT="2s")."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("GOVERND_")}
+    e["GOVERND_CONFIG"] = os.devnull
+    e.update(extra)
+    return e
+
+
 class Governd:
     """One governd process with its log.
 
@@ -347,11 +365,15 @@ class Governd:
             extra += ["--db", self.db]
         if self.demo:
             extra += ["--demo"]
+        # The metrics listener on a free port (its default, 9464, is one
+        # per host); self.metrics_addr has it once started.
+        if not any(a.startswith("--metrics-listen") for a in self.args):
+            extra += ["--metrics-listen", "127.0.0.1:0"]
         return self.wrapper + [GOVERND] + self.args + extra + [
             "--listen", self.listen, "--log-level", self.log_level]
 
     def environment(self):
-        e = dict(os.environ)
+        e = governd_env()
         e["XDG_STATE_HOME"] = self.state_dir
         return e
 
@@ -364,8 +386,11 @@ class Governd:
                                      env=self.environment())
         _started.append(self.proc)
         end = time.monotonic() + timeout
+        self.metrics_addr = None
         while time.monotonic() < end:
             for rec in self.records():
+                if rec.get("msg") == "metrics listening":
+                    self.metrics_addr = rec.get("addr")
                 if rec.get("msg") == "governd listening":
                     addr = rec.get("addr", "")
                     host, _, port = addr.rpartition(":")

@@ -17,22 +17,17 @@ import sys
 import threading
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import grpc  # noqa: E402
 
-from chaos import ChaosProxy  # noqa: E402
+from chaos import ProxiedGoverndCase  # noqa: E402
 from harness import (  # noqa: E402
-    SLOW, VCLI, Gov, Governd, governance_pb2, proposal, run_main, wait_for)
+    SLOW, VCLI, Gov, governance_pb2, Governd, run_main, uniq, wait_for)
 
 SC = grpc.StatusCode
 pb = governance_pb2
-
-
-def uniq(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:16])
 
 
 def timed(fn, *a, **kw):
@@ -62,32 +57,9 @@ def vcli_env(addr, tmp):
     return e
 
 
-class ChaosCase(unittest.TestCase):
+class ChaosCase(ProxiedGoverndCase):
     """One governd (with a store) behind one proxy for the class."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.gd = Governd(name="chaos", db=True, demo=True, log_level="info")
-        cls.gd.start()
-        cls.cp = ChaosProxy(cls.gd.addr)
-        cls.cp.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.cp.stop()
-        finally:
-            cls.cp.cleanup()
-            try:
-                if cls.gd.running():
-                    cls.gd.stop()
-            finally:
-                cls.gd.cleanup()
-
-    def setUp(self):
-        self.cp.reset()
-        self.tmp = os.path.join(self.gd.state_dir, uniq("vcli"))
-        os.makedirs(self.tmp)
+    GOVERND_NAME = "chaos"
 
     def proxied(self, **kw):
         """A grpcio client through the proxy, connected (before any toxic)."""

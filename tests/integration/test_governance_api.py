@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpc  # noqa: E402
 
 from harness import (  # noqa: E402
-    OPEN_STATUSES, PRIORITIES, PRIORITY_RANK, SLOW, Gov, Governd, GoverndCase,
-    governance_pb2, proposal, run_main, ts_float, wait_for)
+    OPEN_STATUSES, PRIORITIES, PRIORITY_RANK, SLOW, Gov, governance_pb2, Governd,
+    GoverndCase, proposal, run_main, ts_float, uniq, wait_for)
 
 SC = grpc.StatusCode
 pb = governance_pb2
@@ -30,12 +30,6 @@ DID_RE = r"^d-[0-9a-f]{32}$"
 SID_RE = r"^s-[0-9a-f]{32}$"
 UNKNOWN_DID = "d-" + "0" * 32
 UNKNOWN_SID = "s-" + "0" * 32
-
-
-def uniq(prefix="t"):
-    """A fresh operation type / operator name, so that tests sharing one
-    governd never see each other's decisions."""
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:20])
 
 
 def short(x, n=600):
@@ -325,7 +319,16 @@ class Submit(GovApiCase):
                 self.assertEqual(code, SC.OK, "%s: %r" % (label, resp))
                 d = resp.decision
                 self.assertEqual(d.status, "PENDING")
-                self.assertEqual(self.gov.get(d.decision_id), d)
+                got = self.gov.get(d.decision_id)
+                if got.status == "EXPIRED" and d.sla_seconds <= 2:
+                    # a slow machine (valgrind) read it after its SLA: the
+                    # sweeper did its job; the rest must be what was stored
+                    self.assertTrue(got.sla_violated)
+                    got.sla_violated = d.sla_violated
+                    got.updated_at.CopyFrom(d.updated_at)
+                    got.history.CopyFrom(d.history)
+                    got.status = d.status
+                self.assertEqual(got, d)
                 self.assertEqual(d.context, p.context)
                 self.assertEqual(d.recommended_actions, p.recommended_actions)
 

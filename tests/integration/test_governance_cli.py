@@ -19,15 +19,14 @@ import tempfile
 import threading
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from google.protobuf import json_format  # noqa: E402
 
 from harness import (  # noqa: E402
-    SLOW, VCLI, Gov, Governd, GoverndCase, governance_pb2, run_main, run_tool,
-    ts_float, wait_for)
+    SLOW, VCLI, Gov, governance_pb2, Governd, GoverndCase, run_main, run_tool, ts_float,
+    uniq, wait_for)
 
 pb = governance_pb2
 DID_RE = r"^d-[0-9a-f]{32}$"
@@ -35,10 +34,6 @@ SID_RE = r"^s-[0-9a-f]{32}$"
 UNKNOWN_DID = "d-" + "0" * 32
 
 EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_REJECTED = 2, 3, 7, 8, 9
-
-
-def uniq(prefix="t"):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:16])
 
 
 def dead_addr():

@@ -16,25 +16,20 @@ import tempfile
 import threading
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import grpc  # noqa: E402
 
 from harness import (  # noqa: E402
-    OPEN_STATUSES, PRIORITIES, SLOW, Gov, Governd, StreamReader, governance_pb2,
-    proposal, run_main, ts_float, wait_for)
+    OPEN_STATUSES, PRIORITIES, SLOW, Gov, governance_pb2, Governd, proposal, run_main,
+    StreamReader, ts_float, uniq, wait_for)
 
 SC = grpc.StatusCode
 pb = governance_pb2
 RESOLVED = pb.DecisionEvent.DECISION_RESOLVED
 NEW = pb.DecisionEvent.NEW_DECISION
 NO_BDP = [("grpc.http2.bdp_probe", 0)]
-
-
-def uniq(prefix="t"):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:20])
 
 
 def submit_many(g, n, **over):

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,8 +22,8 @@ import grpc  # noqa: E402
 
 import h2raw  # noqa: E402
 from harness import (  # noqa: E402
-    GOV, SLOW, Gov, Governd, GoverndCase, StreamReader, governance_pb2, proposal,
-    run_main, ts_float, wait_for)
+    GOV, SLOW, Gov, governance_pb2, Governd, GoverndCase, proposal, run_main,
+    StreamReader, ts_float, uniq, wait_for)
 
 SC = grpc.StatusCode
 pb = governance_pb2
@@ -39,10 +38,6 @@ TYPE_NAMES = {NEW: "NEW", UPDATED: "UPDATED", RESOLVED: "RESOLVED"}
 # keepalive use them, so that they test one thing
 # (test_busy_stream_keeps_a_default_grpcio_client is about those pings).
 NO_BDP = [("grpc.http2.bdp_probe", 0)]
-
-
-def uniq(prefix="t"):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:20])
 
 
 def key(ev):

@@ -16,6 +16,7 @@ Environment: VCLI (the binary), FAKEKUBE (the fake server's script).
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,26 @@ import urllib.request
 
 VCLI = os.environ.get("VCLI", "")
 FAKEKUBE = os.environ.get("FAKEKUBE", "")
-KUBECTL = shutil.which("kubectl")
+def _kubectl():
+    """kubectl, when it is recent enough to be the reference (1.30 or
+    newer: Debian's kubernetes-client 1.20 sends other requests)."""
+    path = shutil.which("kubectl")
+    if not path:
+        return None
+    try:
+        out = subprocess.run([path, "version", "--client", "-o", "json"],
+                             capture_output=True, text=True, timeout=30).stdout
+        v = json.loads(out)["clientVersion"]
+        if (int(v["major"]), int(re.sub(r"\D.*", "", v["minor"]))) >= (1, 30):
+            return path
+    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+        pass
+    sys.stderr.write("test_k8s: kubectl at %s is older than 1.30: the "
+                     "comparisons with it are skipped\n" % path)
+    return None
+
+
+KUBECTL = _kubectl()
 PY = "/usr/bin/python3"
 DEADLINE = 60
 

@@ -24,13 +24,11 @@ import sys
 import tempfile
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    SLOW, UNDER_ASAN, Gov, Governd, proposal, run_main, wait_for,
-)
+    SLOW, UNDER_ASAN, Gov, Governd, proposal, run_main, uniq, wait_for)
 
 MIB = 1024 * 1024
 SVC = "/vertice.governance.v1.GovernanceService/"
@@ -49,10 +47,6 @@ def proc_status(pid):
                 threads = int(line.split()[1])
     fds = len(os.listdir("/proc/%d/fd" % pid))
     return rss, threads, fds
-
-
-def uniq(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:12])
 
 
 def grpc_frame(msg=b""):

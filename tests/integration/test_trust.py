@@ -32,11 +32,13 @@ EXIT_DENIED, EXIT_AUDIT = 10, 13
 TOKEN_RE = r"vt_[0-9a-f]{64}"
 
 
-def make_token(db, name, role, identity=None):
+def make_token(db, name, role, identity=None, expires_in=None):
     """governd token create on db: (secret, token id)."""
     argv = [GOVERND, "token", "create", "--name", name, "--role", role, "--db", db]
     if identity:
         argv += ["--identity", identity]
+    if expires_in:
+        argv += ["--expires-in", expires_in]
     r = run_tool(argv)
     if r.returncode != 0:
         raise AssertionError("governd token create failed: %s" % r.stderr)
@@ -302,13 +304,46 @@ class Rules(AuthServer):
         listed = run_tool([GOVERND, "token", "list", "--all", "--db", self.gd.db])
         self.assertEqual(listed.returncode, 0, listed.stderr)
         row = next(line for line in listed.stdout.splitlines() if line.startswith(tid))
-        self.assertRegex(row, r"\d{4}-\d\d-\d\dT.*Z\s+\d{4}-\d\d-\d\dT.*Z$")
+        self.assertRegex(row, r"\d{4}-\d\d-\d\dT.*Z\s+never\s+\d{4}-\d\d-\d\dT.*Z$")
         self.assertNotIn(secret, listed.stdout + listed.stderr)
         self.assertNotIn(tid, run_tool([GOVERND, "token", "list", "--db",
                                         self.gd.db]).stdout)
         r = run_tool([GOVERND, "token", "revoke", "t-" + "0" * 32, "--db", self.gd.db])
         self.assertEqual(r.returncode, 1)
         self.assertIn("not found", r.stderr)
+
+    def test_tokens_expire(self):
+        secret, tid = make_token(self.gd.db, "short", "operator", expires_in="1s")
+        g = AuthGov(self.gd.channel(), secret)
+        self.addCleanup(g.close)
+        g.metrics()
+        wait_for(lambda: g.code("GetMetrics")[0] == SC.UNAUTHENTICATED, 5 * SLOW,
+                 interval=0.05, what="the token to expire")
+        self.assertRegex(g.code("GetMetrics")[1],
+                         r"^the bearer token '%s' expired at \d{4}-\d\d-\d\dT[\d:]+Z; "
+                         r"ask an admin for a new one$" % tid)
+        listed = run_tool([GOVERND, "token", "list", "--db", self.gd.db])
+        row = next(line for line in listed.stdout.splitlines() if line.startswith(tid))
+        self.assertRegex(row, r"Z\s+\d{4}-\d\d-\d\dT[\d:]+Z$")
+        r = run_tool([GOVERND, "token", "create", "--name", "x", "--role", "operator",
+                      "--expires-in", "soon", "--db", self.gd.db])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("invalid duration 'soon' for '--expires-in'", r.stderr)
+        root = self.as_("root")
+        with self.assertRaises(grpc.RpcError) as cm:
+            root.admin("CreateToken", pb.CreateTokenRequest(name="x", role="operator",
+                                                            expires_in_seconds=-5),
+                       pb.CreateTokenResponse)
+        self.assertEqual(cm.exception.code(), SC.INVALID_ARGUMENT)
+        self.assertIn("expires_in_seconds -5 is invalid", cm.exception.details())
+        r = root.admin("CreateToken", pb.CreateTokenRequest(name="hour", role="operator",
+                                                            expires_in_seconds=3600),
+                       pb.CreateTokenResponse)
+        self.assertAlmostEqual(r.token.expires_at.seconds, time.time() + 3600, delta=120)
+        listed = root.admin("ListTokens", pb.ListTokensRequest(), pb.ListTokensResponse)
+        by_id = {t.token_id: t for t in listed.tokens}
+        self.assertEqual(by_id[r.token.token_id].expires_at.seconds, r.token.expires_at.seconds)
+        self.assertFalse(by_id[r.token.token_id].HasField("revoked_at"))
 
     def test_governd_token_usage_errors_name_the_value(self):
         r = run_tool([GOVERND, "token", "create", "--name", "x", "--role", "god", "--db",

@@ -3,8 +3,14 @@
  * (include/vcli/client.h) and prints how each one ended, one line per call,
  * in a form tests can match:
  *
- *   status=NAME message="..." msgs=K bytes=N
+ *   status=NAME message="..." msgs=K bytes=N attempts=A elapsed_ms=T
+ *     circuit=closed|open|half-open failures=F
  *   response=HEX                      (unary calls that ended OK)
+ *
+ * With --stdin it makes one call per line read from stdin (until EOF), so
+ * that a test can change the world between calls of one client: the
+ * retry policy, the reconnect back-off and the circuit breaker are the
+ * client's state.
  *
  * Exit status: 0 when every call completed with some gRPC status (an error
  * status included: reporting it is the point), 2 for a usage error, 1 when
@@ -43,6 +49,13 @@ struct probe {
 	int cancel_after_set;
 	unsigned long repeat;
 	unsigned long interval_ms;
+	int from_stdin;
+	/* resilience (vcli_client_options) */
+	int retry_safe;
+	unsigned long max_attempts, retry_backoff_ms, reconnect_backoff_ms;
+	int no_reconnect_backoff;
+	unsigned long breaker_threshold, breaker_cooldown_ms;
+	int no_breaker;
 	const char *method;
 
 	/* --metadata, with the decoded values (owned). */
@@ -79,6 +92,15 @@ static const struct optdef optdefs[] = {
 	{ "--cancel-after", K_UINT, P(cancel_after), P(cancel_after_set) },
 	{ "--repeat", K_UINT, P(repeat), 0 },
 	{ "--interval-ms", K_UINT, P(interval_ms), 0 },
+	{ "--stdin", K_FLAG, P(from_stdin), 0 },
+	{ "--retry-safe", K_FLAG, P(retry_safe), 0 },
+	{ "--max-attempts", K_UINT, P(max_attempts), 0 },
+	{ "--retry-backoff-ms", K_UINT, P(retry_backoff_ms), 0 },
+	{ "--reconnect-backoff-ms", K_UINT, P(reconnect_backoff_ms), 0 },
+	{ "--no-reconnect-backoff", K_FLAG, P(no_reconnect_backoff), 0 },
+	{ "--breaker-threshold", K_UINT, P(breaker_threshold), 0 },
+	{ "--breaker-cooldown-ms", K_UINT, P(breaker_cooldown_ms), 0 },
+	{ "--no-breaker", K_FLAG, P(no_breaker), 0 },
 };
 
 static void usage(FILE *f)
@@ -90,7 +112,11 @@ static void usage(FILE *f)
 	      "         [--max-recv N] [--metadata key=value]...\n"
 	      "         [--request-hex HEX | --request-size N] [--stream]"
 	      " [--cancel-after N]\n"
-	      "         [--repeat N [--interval-ms N]] METHOD\n"
+	      "         [--repeat N [--interval-ms N] | --stdin]\n"
+	      "         [--retry-safe] [--max-attempts N] [--retry-backoff-ms N]\n"
+	      "         [--reconnect-backoff-ms N | --no-reconnect-backoff]\n"
+	      "         [--breaker-threshold N] [--breaker-cooldown-ms N]"
+	      " [--no-breaker] METHOD\n"
 	      "\n"
 	      "METHOD is the full path, e.g."
 	      " /vertice.governance.v1.GovernanceService/HealthCheck.\n"
@@ -101,7 +127,12 @@ static void usage(FILE *f)
 	      " reuse);\n"
 	      "--interval-ms waits between them (time to restart the server,"
 	      " or for\n"
-	      "its idle timeout, to see the client reconnect).\n", f);
+	      "its idle timeout, to see the client reconnect).\n"
+	      "--stdin makes one call per line of stdin instead, on one"
+	      " client.\n"
+	      "The resilience options are those of vcli_client_options and"
+	      " vcli_call_options\n"
+	      "(0 or absent: the library's defaults).\n", f);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -356,14 +387,36 @@ static void refused(const struct probe *p, vcli_code code)
 		vcli_strerror(code));
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The fields after bytes=N: how the call went through the resilience. */
+static void print_resilience(vcli_client *client, const vcli_call_result *r,
+			     double started)
+{
+	static const char *const states[] = { "closed", "open", "half-open" };
+	vcli_circuit_info ci;
+
+	vcli_client_circuit(client, &ci);
+	printf(" attempts=%u elapsed_ms=%.3f circuit=%s failures=%u",
+	       r->attempts, now_ms() - started, states[ci.state], ci.failures);
+}
+
 static int one_call(vcli_client *client, const struct probe *p,
 		    const uint8_t *req, size_t req_len)
 {
 	vcli_call_options copts;
 	vcli_call_result result;
 	vcli_code code;
+	double started = now_ms();
 
 	memset(&copts, 0, sizeof(copts));
+	copts.retry_safe = p->retry_safe;
 	copts.deadline_ms = (uint32_t)p->deadline_ms;
 	copts.metadata = p->nmd ? p->md : NULL;
 	copts.metadata_count = p->nmd;
@@ -381,7 +434,9 @@ static int one_call(vcli_client *client, const struct probe *p,
 		}
 		printf("status=%s message=", vcli_status_name(result.status));
 		print_quoted(result.message);
-		printf(" msgs=%lu bytes=%zu\n", st.msgs, st.bytes);
+		printf(" msgs=%lu bytes=%zu", st.msgs, st.bytes);
+		print_resilience(client, &result, started);
+		putchar('\n');
 	} else {
 		vcli_bytes resp = { NULL, 0 };
 		int ok;
@@ -396,7 +451,9 @@ static int one_call(vcli_client *client, const struct probe *p,
 		ok = result.status == VCLI_STATUS_OK;
 		printf("status=%s message=", vcli_status_name(result.status));
 		print_quoted(result.message);
-		printf(" msgs=%d bytes=%zu\n", ok ? 1 : 0, ok ? resp.len : 0);
+		printf(" msgs=%d bytes=%zu", ok ? 1 : 0, ok ? resp.len : 0);
+		print_resilience(client, &result, started);
+		putchar('\n');
 		if (ok) {
 			fputs("response=", stdout);
 			print_hex(resp.data, resp.len);
@@ -447,11 +504,26 @@ int main(int argc, char **argv)
 	o.connect_timeout_ms = (uint32_t)p.connect_timeout_ms;
 	o.gzip = p.gzip;
 	o.user_agent = "rpcprobe";
+	o.retry.max_attempts = (uint32_t)p.max_attempts;
+	o.retry.backoff.initial_ms = (uint32_t)p.retry_backoff_ms;
+	o.reconnect.initial_ms = (uint32_t)p.reconnect_backoff_ms;
+	o.reconnect_off = p.no_reconnect_backoff;
+	o.breaker.threshold = (uint32_t)p.breaker_threshold;
+	o.breaker.cooldown_ms = (uint32_t)p.breaker_cooldown_ms;
+	o.breaker.off = p.no_breaker;
 	code = vcli_client_new(&o, &client, err, sizeof(err));
 	if (code != VCLI_OK) {
 		fprintf(stderr, "rpcprobe: cannot create the client: %s%s%s\n",
 			vcli_strerror(code), err[0] ? ": " : "", err);
 		rc = 1;
+		goto out;
+	}
+	/* One call per line of stdin, on one client. */
+	if (p.from_stdin) {
+		char line[256];
+
+		while (rc == 0 && fgets(line, sizeof(line), stdin))
+			rc = one_call(client, &p, req, req_len);
 		goto out;
 	}
 	/* Sequential calls on one client: the second and later reuse the

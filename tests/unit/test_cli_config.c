@@ -269,6 +269,73 @@ static void endpoints(void **state)
 	assert_false(cfg_endpoint_valid("host:8o"));
 }
 
+/* The resilience settings: defaults, their sources, --no-retry as the
+ * source of retries 0, bad values named with their source. */
+static void resilience_settings(void **state)
+{
+	struct cfg_inputs in;
+	struct cfg_file f;
+	struct cfg c;
+	char err[512] = "", origin[128];
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.retries, 3);
+	assert_int_equal(c.retry_backoff_ms, 100);
+	assert_int_equal(c.reconnect_backoff_ms, 250);
+	assert_int_equal(c.breaker, 5);
+	assert_int_equal(c.breaker_cooldown_ms, 5000);
+
+	assert_int_equal(parse(&f, "retries = 7\nbreaker = 0\n"
+			       "breaker-cooldown = 1m\nretry-backoff = 250ms\n"
+			       "reconnect-backoff = 2s\n", err, sizeof(err)), 0);
+	in.file = &f;
+	in.env[CFG_RETRIES] = "9";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.retries, 9);
+	cfg_origin_text(&c.s[CFG_RETRIES], origin, sizeof(origin));
+	assert_string_equal(origin, "env VCLI_RETRIES");
+	assert_int_equal(c.breaker, 0);
+	assert_int_equal(c.breaker_cooldown_ms, 60000);
+	assert_int_equal(c.retry_backoff_ms, 250);
+	assert_int_equal(c.reconnect_backoff_ms, 2000);
+	cfg_origin_text(&c.s[CFG_BREAKER], origin, sizeof(origin));
+	assert_string_equal(origin, "/etc/vcli.conf:2");
+
+	/* The off-switch, named as the source. */
+	in.flag[CFG_RETRIES] = "0";
+	in.flag_name[CFG_RETRIES] = "--no-retry";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.retries, 0);
+	cfg_origin_text(&c.s[CFG_RETRIES], origin, sizeof(origin));
+	assert_string_equal(origin, "flag --no-retry");
+	cfg_file_release(&f);
+
+	memset(&in, 0, sizeof(in));
+	in.flag[CFG_RETRIES] = "101";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid number '101' for '--retries' (use a "
+			    "whole number from 0 to 100)");
+	in.flag[CFG_RETRIES] = "-1";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), -1);
+	in.flag[CFG_RETRIES] = "";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), -1);
+	in.flag[CFG_RETRIES] = NULL;
+	in.flag[CFG_BREAKER] = "3x";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid number '3x' for '--breaker' (use a "
+			    "whole number from 0 (off) to 10000)");
+	in.flag[CFG_BREAKER] = NULL;
+	in.flag[CFG_RETRY_BACKOFF] = "100";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid duration '100' for '--retry-backoff'"));
+	assert_int_equal(parse(&f, "breaker-cooldown = soon\n", err, sizeof(err)), -1);
+	assert_string_equal(err, "/etc/vcli.conf:1: invalid value 'soon' for "
+			    "'breaker-cooldown' (use a positive number with a "
+			    "unit: 500ms, 2s, 1.5s, 1m)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +348,7 @@ int main(void)
 		cmocka_unit_test(tls_and_color),
 		cmocka_unit_test(default_path),
 		cmocka_unit_test(endpoints),
+		cmocka_unit_test(resilience_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -316,7 +316,7 @@ static void reopen_and_schema(void **state)
 
 	db_path(path, sizeof(path), "reopen");
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_schema_version(st), 4);
 	assert_int_equal(store_last_seq(st), 0);
 	/* The directory was made, private. */
 	{
@@ -329,7 +329,7 @@ static void reopen_and_schema(void **state)
 	store_close(st);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_schema_version(st), 4);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.total, 3);
 	assert_int_equal(m.pending, 3);
@@ -462,7 +462,7 @@ static void migrate_from_v1(void **state)
 	sqlite3_close(db);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_schema_version(st), 4);
 	assert_int_equal(store_last_seq(st), 3);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.total, 5);
@@ -501,7 +501,7 @@ static void migrate_from_v1(void **state)
 	wop_release(&w, 1);
 	store_close(st);
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_schema_version(st), 4);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.pending, 1);
 	assert_int_equal(m.approved, 2);
@@ -1795,7 +1795,7 @@ static void migrate_from_v2(void **state)
 	sqlite3_close(db);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_schema_version(st), 4);
 	assert_int_equal(store_last_seq(st), 1);
 	a = audit_all(st, &n);
 	assert_int_equal(n, 0);
@@ -1812,7 +1812,7 @@ static void migrate_from_v2(void **state)
 	assert_string_equal(a[0].prev, audit_chain_genesis);
 	store_close(st);
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_schema_version(st), 4);
 	a = audit_all(st, &n);
 	assert_int_equal(n, 1);
 	store_close(st);

@@ -20,6 +20,10 @@ static void durations(void **state)
 	assert_int_equal(ms, 3600000);
 	assert_int_equal(duration_parse_ms("1m30s", &ms), 0);
 	assert_int_equal(ms, 90000);
+	assert_int_equal(duration_parse_ms("30d", &ms), 0);
+	assert_int_equal(ms, 30ull * 86400000);
+	assert_int_equal(duration_parse_ms("1d12h", &ms), 0);
+	assert_int_equal(ms, 36ull * 3600000);
 	assert_int_equal(duration_parse_ms("1500us", &ms), 0);
 	assert_int_equal(ms, 2);
 	/* A unit is required, and what rounds to nothing is refused. */
@@ -29,7 +33,7 @@ static void durations(void **state)
 	assert_int_equal(duration_parse_ms("-1s", &ms), -1);
 	assert_int_equal(duration_parse_ms("5 s", &ms), -1);
 	assert_int_equal(duration_parse_ms("s", &ms), -1);
-	assert_int_equal(duration_parse_ms("1d", &ms), -1);
+	assert_int_equal(duration_parse_ms("1w", &ms), -1);
 	assert_int_equal(duration_parse_ms("", &ms), -1);
 	assert_int_equal(duration_parse_ms("inf", &ms), -1);
 	assert_int_equal(duration_parse_ms("1e30h", &ms), -1);
