@@ -17,6 +17,7 @@ RUN apt-get update \
       libnghttp2-dev libuv1-dev libssl-dev zlib1g-dev \
       libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
       libsqlite3-dev libjansson-dev \
+      libyaml-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -25,6 +26,8 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVCLI_TESTS=OFF \
  && strip /build/bin/governd /build/bin/vcli
 
 # ---- runtime: only the shared libraries, a non-root user, a volume ----
+# (vcli k8s loads libcurl4 with dlopen() when used: not in this image, whose
+# vcli is for health checks and governance; docs/k8s.md.)
 FROM debian:bookworm-slim
 # runtime-packages: libnghttp2-14 libuv1 libssl3 zlib1g libprotobuf-c1 libsqlite3-0
 RUN apt-get update \

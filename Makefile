@@ -53,6 +53,8 @@ bench: build
 	@./bench/h2load-health.sh $(BUILD)/bin
 	@echo
 	@./bench/governance.sh $(BUILD)/bin
+	@echo
+	@./bench/k8s-get.sh $(BUILD)/bin
 
 # Where governd spends its time under a standard load (docs/performance.md).
 profile: build

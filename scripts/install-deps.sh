@@ -10,6 +10,7 @@ build_pkgs=(
   libnghttp2-dev libuv1-dev libssl-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
   libsqlite3-dev libjansson-dev
+  libyaml-dev libcurl4-openssl-dev
 )
 # Tests: unit framework, independent gRPC peer, load tool, memory checker,
 # sanitizer runtime, openssl CLI for test certificates, time(1) for the
@@ -17,6 +18,10 @@ build_pkgs=(
 # prometheus_client's exposition parser for the metrics tests.  The
 # prometheus package also installs a service unit; the tests never use it
 # (they start their own server on a free loopback port).
+# PyYAML for the fake Kubernetes API server.  kubectl is the reference of
+# the k8s tests; Debian's (kubernetes-client, below) is 1.20, too old to
+# compare with: the comparisons need 1.30 or newer and are skipped without
+# it (docs/testing.md).
 test_pkgs=(
   libcmocka-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler

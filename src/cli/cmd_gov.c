@@ -14,6 +14,7 @@
 
 #include "governance.pb-c.h"
 #include "cli/commands.h"
+#include "cli/k8s/action.h"
 #include "cli/decision_json.h"
 #include "cli/gov_render.h"
 #include "cli/pbjson.h"
@@ -53,6 +54,7 @@ static struct {
 	const char *status, *priority, *type, *assigned, *page_token;
 	int limit, all;
 	const char *comment, *reasoning, *request_id, *to, *reason;
+	int execute;      /* approve --execute: carry out the k8s action */
 	const char *file, *idempotency_key;
 	const char *resume_after;
 	int events;
@@ -296,6 +298,9 @@ static int gov_get(struct cli *cli)
 static const struct opt approve_options[] = {
 	{ "comment", 0, OPT_STRING, &o.comment, "a comment for the record",
 	  NULL, "C" },
+	{ "execute", 0, OPT_FLAG, &o.execute,
+	  "then carry out its cluster action (k8s.*) on the current context",
+	  NULL, NULL },
 	{ "reasoning", 0, OPT_STRING, &o.reasoning, "why, for the record",
 	  NULL, "R" },
 	WRITE_OPTIONS_TAIL,
@@ -328,6 +333,11 @@ static const struct cmd_spec approve_spec = {
 	.description =
 		"Approves an open decision.  The first resolution wins: a\n"
 		"decision already approved, rejected or expired gives exit 8.\n"
+		"With --execute, its recommended cluster action (k8s.scale,\n"
+		"k8s.delete, k8s.rollout_restart, k8s.apply) is checked against the\n"
+		"kubeconfig's current context first (the object exists, the\n"
+		"credentials may do it: otherwise nothing is approved), then\n"
+		"carried out once the approval is recorded (docs/commands/gov.md).\n"
 		WRITE_DESCRIPTION_TAIL,
 	.options = approve_options,
 	.min_args = 1,
@@ -442,6 +452,55 @@ failed:
 	return rc;
 }
 
+/* approve --execute, before the approval: the decision's cluster action,
+ * checked against the cluster.  CLI_PROCEED with *out set, or the exit
+ * code (printed); nothing has changed either way. */
+static int prepare_action(struct cli *cli, struct k8s_action **out)
+{
+	get_req req = VERTICE__GOVERNANCE__V1__GET_DECISION_REQUEST__INIT;
+	vcli_call_result result;
+	get_resp *resp;
+	const Vertice__Governance__V1__Action *act = NULL;
+	char action[300], id[140];
+	int rc;
+
+	req.decision_id = cli->args[0];
+	out_sanitize(id, sizeof(id), cli->args[0]);
+	if (cli_unary(cli, "GetDecision", &req.base,
+		      &vertice__governance__v1__get_decision_response__descriptor,
+		      (ProtobufCMessage **)&resp, &result) < 0) {
+		snprintf(action, sizeof(action), "cannot get decision '%s'", id);
+		return cli_rpc_failed(cli, "GetDecision", action, &result);
+	}
+	for (size_t i = 0; resp->decision &&
+			   i < resp->decision->n_recommended_actions; i++) {
+		const Vertice__Governance__V1__Action *a =
+			resp->decision->recommended_actions[i];
+
+		if (strncmp(a->action_type, "k8s.", 4) == 0) {
+			act = a;
+			break;
+		}
+	}
+	if (!act) {
+		cli_error("decision '%s' recommends no cluster action (k8s.scale, "
+			  "k8s.delete, k8s.rollout_restart, k8s.apply): nothing to "
+			  "execute; approve it without --execute", id);
+		rc = CLI_EXIT_REJECTED;
+	} else {
+		const char *keys[64], *vals[64];
+		size_t n = 0;
+
+		for (size_t i = 0; i < act->n_parameters && n < 64; i++, n++) {
+			keys[n] = act->parameters[i]->key;
+			vals[n] = act->parameters[i]->value;
+		}
+		rc = k8s_action_prepare(out, act->action_type, keys, vals, n);
+	}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return rc;
+}
+
 static int gov_approve(struct cli *cli)
 {
 	approve_req req = VERTICE__GOVERNANCE__V1__APPROVE_DECISION_REQUEST__INIT;
@@ -450,11 +509,34 @@ static int gov_approve(struct cli *cli)
 		&req.request_id,
 		&vertice__governance__v1__approve_decision_response__descriptor,
 	};
+	struct k8s_action *act = NULL;
+	char outcome[2048];
+	int rc;
 
+	if (o.execute) {
+		rc = prepare_action(cli, &act);
+		if (rc != CLI_PROCEED)
+			return rc;
+	}
 	req.decision_id = cli->args[0];
 	req.comment = (char *)(o.comment ? o.comment : "");
 	req.reasoning = (char *)(o.reasoning ? o.reasoning : "");
-	return run_write(cli, &w);
+	rc = run_write(cli, &w);
+	if (act && rc == CLI_EXIT_OK) {
+		/* The approval is recorded: now the cluster. */
+		FILE *f = cli->output == OUTPUT_TABLE ? stdout : stderr;
+
+		if (k8s_action_run(act, outcome, sizeof(outcome)) == 0) {
+			fprintf(f, "executed: %s\n", outcome);
+		} else {
+			fflush(stdout);
+			cli_error("approved, but the action on %s %s",
+				  k8s_action_describe(act), outcome);
+			rc = CLI_EXIT_RPC;
+		}
+	}
+	k8s_action_free(act);
+	return rc;
 }
 
 static int gov_reject(struct cli *cli)

@@ -40,6 +40,8 @@ static const struct cmd commands[] = {
 	  "show the effective configuration and where each value came from" },
 	{ "audit", cmd_audit, 0,
 	  "list, export and verify the hash-chained audit trail" },
+	{ "k8s", cmd_k8s, 0,
+	  "Kubernetes, kubectl-compatible: get, describe, logs, apply, ..." },
 	{ "version", cmd_version, 0, "print the version of vcli" },
 	{ "help", cmd_help, NO_CONFIG,
 	  "show help for vcli or for one command" },
