@@ -39,19 +39,8 @@ static const char *param(const char *const *keys, const char *const *vals,
 	return NULL;
 }
 
-static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vcli: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CLI_EXIT_REJECTED;
-}
+/* A malformed action: said on stderr, exit 10 (the approval is refused). */
+#define bad(...) (cli_error(__VA_ARGS__), CLI_EXIT_REJECTED)
 
 /* Whether the credentials may do what the action does (a
  * SelfSubjectAccessReview).  CLI_PROCEED or the exit code, printed. */

@@ -387,3 +387,31 @@ int k8s_namespace_missing(struct k8s *k, const json_t *res, const char *ns)
 	buf_release(&path);
 	return missing;
 }
+
+void k8s_named_path(buf *path, struct k8s *k, const json_t *res, const char *name,
+		    const char *watch_rv)
+{
+	buf sel = BUF_INIT(1024);
+
+	buf_printf(&sel, "metadata.name=%s", name);
+	buf_reset(path);
+	k8s_object_path(path, res, k8s_namespace(k), NULL, NULL);
+	if (watch_rv) {
+		buf_printf(path, "?allowWatchBookmarks=true&fieldSelector=");
+		kquery_escape(path, buf_cstr(&sel));
+		buf_printf(path, "&resourceVersion=");
+		kquery_escape(path, watch_rv);
+	} else {
+		buf_printf(path, "?fieldSelector=");
+		kquery_escape(path, buf_cstr(&sel));
+		buf_printf(path, "&limit=500&resourceVersion=0");
+	}
+	buf_release(&sel);
+}
+
+json_t *k8s_list_named(struct k8s *k, const json_t *res, const char *name, buf *path,
+		       struct kresp *r, int *rc)
+{
+	k8s_named_path(path, k, res, name, NULL);
+	return k8s_get_json(k, buf_cstr(path), r, rc);
+}

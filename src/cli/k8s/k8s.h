@@ -127,6 +127,20 @@ json_t *k8s_get_json(struct k8s *k, const char *path, struct kresp *r,
  */
 int k8s_namespace_missing(struct k8s *k, const json_t *res, const char *ns);
 
+/*
+ * kubectl's watch on one object: the path of the list of res in the
+ * current namespace whose metadata.name is name (limit 500,
+ * resourceVersion 0), or with watch_rv, the start of the watch from that
+ * version (with bookmarks; the caller adds what follows, and
+ * "&watch=true").  path is reset first.
+ */
+void k8s_named_path(buf *path, struct k8s *k, const json_t *res, const char *name,
+		    const char *watch_rv);
+
+/* That list, as k8s_get_json() answers it (path: the caller's buffer). */
+json_t *k8s_list_named(struct k8s *k, const json_t *res, const char *name, buf *path,
+		       struct kresp *r, int *rc);
+
 /* The path of an object of res in namespace ns (ignored when the resource
  * is cluster-wide), with an optional subresource and query. */
 void k8s_object_path(buf *b, const json_t *res, const char *ns,

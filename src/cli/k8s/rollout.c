@@ -186,7 +186,7 @@ static int on_event(void *ud, const char *p, size_t n)
 
 static int status(struct k8s *k, const json_t *res, const char *name)
 {
-	buf path = BUF_INIT(8192), sel = BUF_INIT(1024);
+	buf path = BUF_INIT(8192);
 	struct kresp r;
 	json_t *list, *d;
 	char msg[512], err[1024], rv[64];
@@ -198,12 +198,7 @@ static int status(struct k8s *k, const json_t *res, const char *name)
 		return rc;
 	json_decref(d);
 	/* Then as kubectl: a list of the one object and a watch from it. */
-	buf_printf(&sel, "metadata.name=%s", name);
-	k8s_object_path(&path, res, k8s_namespace(k), NULL, NULL);
-	buf_printf(&path, "?fieldSelector=");
-	kquery_escape(&path, buf_cstr(&sel));
-	buf_printf(&path, "&limit=500&resourceVersion=0");
-	list = k8s_get_json(k, buf_cstr(&path), &r, &rc);
+	list = k8s_list_named(k, res, name, &path, &r, &rc);
 	if (!list) {
 		if (!rc)
 			rc = k8s_fail_status(&r);
@@ -227,12 +222,7 @@ static int status(struct k8s *k, const json_t *res, const char *name)
 		goto out;
 	snprintf(rv, sizeof(rv), "%s", str(json_object_get(list, "metadata"),
 					   "resourceVersion"));
-	buf_reset(&path);
-	k8s_object_path(&path, res, k8s_namespace(k), NULL, NULL);
-	buf_printf(&path, "?allowWatchBookmarks=true&fieldSelector=");
-	kquery_escape(&path, buf_cstr(&sel));
-	buf_printf(&path, "&resourceVersion=");
-	kquery_escape(&path, rv);
+	k8s_named_path(&path, k, res, name, rv);
 	buf_printf(&path, "&watch=true");
 	memset(&w, 0, sizeof(w));
 	buf_init(&w.line, 64u << 20);
@@ -263,7 +253,6 @@ out:
 	kresp_release(&r);
 	json_decref(list);
 	buf_release(&path);
-	buf_release(&sel);
 	return rc;
 }
 

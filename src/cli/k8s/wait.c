@@ -111,7 +111,7 @@ static int on_event(void *ud, const char *p, size_t n)
 static int wait_one(struct k8s *k, const json_t *res, const char *name,
 		    struct waiter *w, int named)
 {
-	buf path = BUF_INIT(8192), sel = BUF_INIT(1024);
+	buf path = BUF_INIT(8192);
 	struct kresp r;
 	char err[1024], what[512], rv[64];
 	json_t *obj, *list;
@@ -132,13 +132,7 @@ static int wait_one(struct k8s *k, const json_t *res, const char *name,
 		json_decref(obj);
 		kresp_release(&r);
 	}
-	buf_printf(&sel, "metadata.name=%s", name);
-	buf_reset(&path);
-	k8s_object_path(&path, res, k8s_namespace(k), NULL, NULL);
-	buf_printf(&path, "?fieldSelector=");
-	kquery_escape(&path, buf_cstr(&sel));
-	buf_printf(&path, "&limit=500&resourceVersion=0");
-	list = k8s_get_json(k, buf_cstr(&path), &r, &rc);
+	list = k8s_list_named(k, res, name, &path, &r, &rc);
 	if (!list) {
 		if (!rc)
 			rc = k8s_fail_status(&r);
@@ -150,12 +144,7 @@ static int wait_one(struct k8s *k, const json_t *res, const char *name,
 	snprintf(rv, sizeof(rv), "%s", str(json_object_get(list, "metadata"),
 					   "resourceVersion"));
 	json_decref(list);
-	buf_reset(&path);
-	k8s_object_path(&path, res, k8s_namespace(k), NULL, NULL);
-	buf_printf(&path, "?allowWatchBookmarks=true&fieldSelector=");
-	kquery_escape(&path, buf_cstr(&sel));
-	buf_printf(&path, "&resourceVersion=");
-	kquery_escape(&path, rv);
+	k8s_named_path(&path, k, res, name, rv);
 	{
 		struct timespec now;
 		long left;
@@ -190,7 +179,6 @@ static int wait_one(struct k8s *k, const json_t *res, const char *name,
 out:
 	kresp_release(&r);
 	buf_release(&path);
-	buf_release(&sel);
 	return rc;
 }
 
