@@ -415,3 +415,27 @@ json_t *k8s_list_named(struct k8s *k, const json_t *res, const char *name, buf *
 	k8s_named_path(path, k, res, name, NULL);
 	return k8s_get_json(k, buf_cstr(path), r, rc);
 }
+
+int k8s_watch_feed(buf *line, const char *p, size_t n, int (*fn)(json_t *ev, void *ud),
+		   void *ud)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev;
+		int rc;
+
+		if (p[i] != '\n') {
+			if (buf_append_byte(line, (uint8_t)p[i]) < 0)
+				return -1;
+			continue;
+		}
+		ev = json_loadb((const char *)line->data, line->len, 0, NULL);
+		buf_reset(line);
+		if (!ev)
+			continue;
+		rc = fn(ev, ud);
+		json_decref(ev);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

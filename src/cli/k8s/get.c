@@ -573,69 +573,66 @@ struct watch_state {
 	int failed;
 };
 
+/* One event of a get --watch: printed in the output's form; 1 (with
+ * w->failed) for an ERROR event. */
+static int watch_event(json_t *ev, void *ud)
+{
+	struct watch_state *w = ud;
+	json_t *obj;
+	const char *type;
+	buf out = BUF_INIT(64u << 20);
+
+	type = json_string_value(json_object_get(ev, "type"));
+	obj = json_object_get(ev, "object");
+	if (type && strcmp(type, "ERROR") == 0) {
+		char msg[2048];
+		char *text = json_dumps(obj, JSON_COMPACT);
+
+		kstatus_message(500, text, text ? strlen(text) : 0, msg,
+				sizeof(msg));
+		free(text);
+		k8s_fail("%s", msg);
+		w->failed = 1;
+		return 1;
+	}
+	if (w->G->mode == OUT_TABLE || w->G->mode == OUT_WIDE) {
+		json_t *cols = json_object_get(obj, "columnDefinitions");
+
+		if (json_array_size(cols) && !w->G->columns)
+			w->G->columns = json_incref(cols);
+		ktable_rows(&w->G->tab, obj, w->G->columns, &w->G->topts);
+		ktab_flush(&w->G->tab, &out);
+	} else if (w->G->mode == OUT_NAME) {
+		char nm[1024];
+
+		name_of(obj, w->res, nm, sizeof(nm));
+		buf_printf(&out, "%s\n", nm);
+	} else if (w->G->mode == OUT_JSON) {
+		kjson_emit(&out, obj);
+	} else if (w->G->mode == OUT_YAML) {
+		buf_printf(&out, "---\n");
+		kyaml_emit(&out, obj);
+	} else {
+		char err[512];
+
+		kjsonpath_run(w->G->jsonpath, obj, &out, err, sizeof(err));
+	}
+	k8s_write(&out);
+	fflush(stdout);
+	buf_release(&out);
+	return 0;
+}
+
 static int on_watch_data(void *ud, const char *p, size_t n)
 {
 	struct watch_state *w = ud;
+	int rc = k8s_watch_feed(&w->line, p, n, watch_event, w);
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *ev, *obj;
-		const char *type;
-		buf out = BUF_INIT(64u << 20);
-
-		if (p[i] != '\n') {
-			if (buf_append_byte(&w->line, (uint8_t)p[i]) < 0) {
-				k8s_fail("a watch event is too large");
-				w->failed = 1;
-				return 1;
-			}
-			continue;
-		}
-		ev = json_loadb((const char *)w->line.data, w->line.len, 0, NULL);
-		buf_reset(&w->line);
-		if (!ev)
-			continue;
-		type = json_string_value(json_object_get(ev, "type"));
-		obj = json_object_get(ev, "object");
-		if (type && strcmp(type, "ERROR") == 0) {
-			char msg[2048];
-			char *text = json_dumps(obj, JSON_COMPACT);
-
-			kstatus_message(500, text, text ? strlen(text) : 0, msg,
-					sizeof(msg));
-			free(text);
-			k8s_fail("%s", msg);
-			w->failed = 1;
-			json_decref(ev);
-			return 1;
-		}
-		if (w->G->mode == OUT_TABLE || w->G->mode == OUT_WIDE) {
-			json_t *cols = json_object_get(obj, "columnDefinitions");
-
-			if (json_array_size(cols) && !w->G->columns)
-				w->G->columns = json_incref(cols);
-			ktable_rows(&w->G->tab, obj, w->G->columns, &w->G->topts);
-			ktab_flush(&w->G->tab, &out);
-		} else if (w->G->mode == OUT_NAME) {
-			char nm[1024];
-
-			name_of(obj, w->res, nm, sizeof(nm));
-			buf_printf(&out, "%s\n", nm);
-		} else if (w->G->mode == OUT_JSON) {
-			kjson_emit(&out, obj);
-		} else if (w->G->mode == OUT_YAML) {
-			buf_printf(&out, "---\n");
-			kyaml_emit(&out, obj);
-		} else {
-			char err[512];
-
-			kjsonpath_run(w->G->jsonpath, obj, &out, err, sizeof(err));
-		}
-		k8s_write(&out);
-		fflush(stdout);
-		buf_release(&out);
-		json_decref(ev);
+	if (rc < 0) {
+		k8s_fail("a watch event is too large");
+		w->failed = 1;
 	}
-	return 0;
+	return rc != 0;
 }
 
 static int watch(struct getter *G, const json_t *res, const char *name)

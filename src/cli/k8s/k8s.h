@@ -137,6 +137,16 @@ int k8s_namespace_missing(struct k8s *k, const json_t *res, const char *ns);
 void k8s_named_path(buf *path, struct k8s *k, const json_t *res, const char *name,
 		    const char *watch_rv);
 
+/*
+ * Splits a watch stream's bytes (one JSON event a line) into events,
+ * keeping a partial line in line between calls, and calls fn with each
+ * (freed after) until fn returns non-zero.  Returns fn's non-zero value,
+ * -1 when a line outgrows line's cap, else 0.  Lines that are not JSON
+ * are skipped.
+ */
+int k8s_watch_feed(buf *line, const char *p, size_t n, int (*fn)(json_t *ev, void *ud),
+		   void *ud);
+
 /* That list, as k8s_get_json() answers it (path: the caller's buffer). */
 json_t *k8s_list_named(struct k8s *k, const json_t *res, const char *name, buf *path,
 		       struct kresp *r, int *rc);

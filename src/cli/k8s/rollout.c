@@ -147,41 +147,33 @@ struct status_watch {
 	buf line;
 };
 
+/* One event of the watch: prints the rollout's status when it changed;
+ * 1 once the rollout ended (w->done says how). */
+static int status_event(json_t *ev, void *ud)
+{
+	struct status_watch *w = ud;
+	char msg[512];
+	int s;
+
+	if (strcmp(str(ev, "type"), "BOOKMARK") == 0 || strcmp(str(ev, "type"), "ERROR") == 0)
+		return 0;
+	s = deployment_status(json_object_get(ev, "object"), msg, sizeof(msg));
+	if (strcmp(msg, w->last) != 0 && s >= 0)
+		fputs(msg, stdout);
+	fflush(stdout);
+	snprintf(w->last, sizeof(w->last), "%s", msg);
+	if (s != 0) {
+		w->done = s;
+		return 1;
+	}
+	return 0;
+}
+
 static int on_event(void *ud, const char *p, size_t n)
 {
 	struct status_watch *w = ud;
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *ev;
-		char msg[512];
-		int s;
-
-		if (p[i] != '\n') {
-			if (buf_append_byte(&w->line, (uint8_t)p[i]) < 0)
-				return 1;
-			continue;
-		}
-		ev = json_loadb((const char *)w->line.data, w->line.len, 0, NULL);
-		buf_reset(&w->line);
-		if (!ev)
-			continue;
-		if (strcmp(str(ev, "type"), "BOOKMARK") != 0 &&
-		    strcmp(str(ev, "type"), "ERROR") != 0) {
-			s = deployment_status(json_object_get(ev, "object"), msg,
-					      sizeof(msg));
-			if (strcmp(msg, w->last) != 0 && s >= 0)
-				fputs(msg, stdout);
-			fflush(stdout);
-			snprintf(w->last, sizeof(w->last), "%s", msg);
-			if (s != 0) {
-				w->done = s;
-				json_decref(ev);
-				return 1;
-			}
-		}
-		json_decref(ev);
-	}
-	return 0;
+	return k8s_watch_feed(&w->line, p, n, status_event, w) != 0;
 }
 
 static int status(struct k8s *k, const json_t *res, const char *name)

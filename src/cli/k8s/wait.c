@@ -78,31 +78,25 @@ static int expired(const struct waiter *w)
 	       (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec);
 }
 
+/* One event of the watch: 1 once the condition holds. */
+static int wait_event(json_t *ev, void *ud)
+{
+	struct waiter *w = ud;
+
+	if (w->del ? strcmp(str(ev, "type"), "DELETED") == 0 :
+		     (strcmp(str(ev, "type"), "ADDED") == 0 ||
+		      strcmp(str(ev, "type"), "MODIFIED") == 0) &&
+		     has_condition(w, json_object_get(ev, "object")))
+		w->met = 1;
+	return w->met;
+}
+
 static int on_event(void *ud, const char *p, size_t n)
 {
 	struct waiter *w = ud;
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *ev;
-
-		if (p[i] != '\n') {
-			if (buf_append_byte(&w->line, (uint8_t)p[i]) < 0)
-				return 1;
-			continue;
-		}
-		ev = json_loadb((const char *)w->line.data, w->line.len, 0, NULL);
-		buf_reset(&w->line);
-		if (!ev)
-			continue;
-		if (w->del ? strcmp(str(ev, "type"), "DELETED") == 0 :
-			     (strcmp(str(ev, "type"), "ADDED") == 0 ||
-			      strcmp(str(ev, "type"), "MODIFIED") == 0) &&
-			     has_condition(w, json_object_get(ev, "object")))
-			w->met = 1;
-		json_decref(ev);
-		if (w->met)
-			return 1;
-	}
+	if (k8s_watch_feed(&w->line, p, n, wait_event, w))
+		return 1;
 	return expired(w);
 }
 
