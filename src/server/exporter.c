@@ -233,6 +233,16 @@ static void render_governance(prom *p)
 		    "Operations per committed batch (group commit).");
 	prom_histogram(p, "governd_store_batch_operations", NULL, bb, STORE_BATCH_NBOUNDS,
 		       ss.batch_ops, (double)ss.ops);
+	prom_family(p, "governd_store_checkpoints_total", "counter",
+		    "Checkpoints of the store's log into its database by the checkpoint "
+		    "thread (by=thread), or by the writer itself when that thread fell "
+		    "behind (by=writer).");
+	{
+		const char *lt[] = { "by", "thread", NULL };
+		const char *lw[] = { "by", "writer", NULL };
+		prom_sample_u64(p, "governd_store_checkpoints_total", lt, ss.checkpoints);
+		prom_sample_u64(p, "governd_store_checkpoints_total", lw, ss.checkpoints_inline);
+	}
 	prom_family(p, "governd_ready", "gauge",
 		    "1 when governd is ready (as /readyz answers 200), else 0.");
 	prom_sample_u64(p, "governd_ready", NULL,

@@ -535,7 +535,8 @@ static void on_signal(uv_signal_t *s, int signum)
 static void log_store_stats(const store *st)
 {
 	store_stats ss;
-	char commits[24], ops[24], batch[24], syncs[24], sync_us[24], batch_us[24];
+	char commits[24], ops[24], batch[24], syncs[24], sync_us[24], batch_us[24], ckpts[24],
+		ckpt_ms[24], ckpt_inline[24];
 
 	store_get_stats(st, &ss);
 	snprintf(commits, sizeof(commits), "%llu", (unsigned long long)ss.commits);
@@ -546,8 +547,13 @@ static void log_store_stats(const store *st)
 	snprintf(syncs, sizeof(syncs), "%llu", (unsigned long long)ss.syncs);
 	snprintf(sync_us, sizeof(sync_us), "%.1f",
 		 ss.syncs ? (double)ss.sync_ns / ss.syncs / 1e3 : 0.0);
+	snprintf(ckpts, sizeof(ckpts), "%llu", (unsigned long long)ss.checkpoints);
+	snprintf(ckpt_ms, sizeof(ckpt_ms), "%.1f", (double)ss.checkpoint_ns / 1e6);
+	snprintf(ckpt_inline, sizeof(ckpt_inline), "%llu",
+		 (unsigned long long)ss.checkpoints_inline);
 	log_msg(LOG_INFO, "store writes", "commits", commits, "ops", ops, "ops_per_commit", batch,
-		"batch_us", batch_us, "syncs", syncs, "sync_us", sync_us, NULL);
+		"batch_us", batch_us, "syncs", syncs, "sync_us", sync_us, "checkpoints", ckpts,
+		"checkpoint_ms", ckpt_ms, "checkpoints_inline", ckpt_inline, NULL);
 }
 
 int main(int argc, char **argv)

@@ -70,6 +70,9 @@ typedef struct store_options {
 	uint32_t event_ring;       /* recent events kept in memory for
 				      store_events_since (older ones come from
 				      the database); 0: 16384 */
+	uint32_t checkpoint_pages; /* log pages that start a checkpoint (by a
+				      thread of the store's, beside the
+				      writer); 0: 8192 (32 MiB) */
 	int tokens_only;           /* open beside a running governd to manage
 				      tokens (governd token ...): nothing is
 				      loaded into memory and only TOKEN_CREATE
@@ -390,6 +393,10 @@ typedef struct store_stats {
 	uint64_t batch_time[STORE_TIME_NBOUNDS + 1];
 	uint64_t sync_time[STORE_TIME_NBOUNDS + 1];
 	uint64_t batch_ops[STORE_BATCH_NBOUNDS + 1];
+	uint64_t checkpoints;   /* passes of the checkpoint thread */
+	uint64_t checkpoint_ns; /* time in them */
+	uint64_t checkpoints_inline;  /* by the writer: the thread fell behind
+				   by 8 x checkpoint_pages */
 } store_stats;
 
 void store_get_stats(const store *st, store_stats *out);

@@ -1462,6 +1462,62 @@ static void group_commit(void **state)
 	free(subs);
 }
 
+/* Checkpoints run on the store's own thread, not in the writer's commits:
+ * with a small threshold, a sustained load keeps the log near it (SQLite's
+ * automatic checkpoint is off), and nothing is lost across a reopen. */
+static void checkpoints_beside_the_writer(void **state)
+{
+	enum { N = 3000, CLIENTS = 20, PAGES = 64 };
+	static const char *const prios[] = { "HIGH", "LOW" };
+	struct sub *subs = calloc(N, sizeof(*subs));
+	struct client cl[CLIENTS];
+	pthread_t th[CLIENTS];
+	char path[256], wal[300], sid[40], err[512];
+	store_options o;
+	store_stats ss;
+	store_metrics m;
+	struct stat sb;
+	store *st = NULL;
+	int ok = 0;
+
+	db_path(path, sizeof(path), "ckpt");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	store_options_init(&o);
+	o.path = path;
+	o.checkpoint_pages = PAGES;
+	if (store_open(&o, &st, err, sizeof(err)) != STORE_OK)
+		fail_msg("store_open: %s", err);
+	submit_many(st, N, "block_ip", prios, 2, NULL, subs);
+	session_open(st, "kim", sid, sizeof(sid));
+	for (int i = 0; i < CLIENTS; i++) {
+		cl[i] = (struct client){ .st = st, .sid = sid, .subs = subs,
+					 .from = N * i / CLIENTS, .to = N * (i + 1) / CLIENTS };
+		pthread_create(&th[i], NULL, client_main, &cl[i]);
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(th[i], NULL);
+		ok += cl[i].ok;
+	}
+	assert_int_equal(ok, N);
+	store_get_stats(st, &ss);
+	print_message("checkpoints: %llu by the thread (%.1f ms), %llu by the writer\n",
+		      (unsigned long long)ss.checkpoints, (double)ss.checkpoint_ns / 1e6,
+		      (unsigned long long)ss.checkpoints_inline);
+	assert_true(ss.checkpoints > 0);
+	/* The log starts over once a checkpoint has copied all of it: it
+	 * never holds the whole run (several MiB here), at most about the
+	 * writer's backstop (8 x 64 pages) and a batch. */
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size < 4 * 1024 * 1024);
+	store_close(st);
+	st = open_at(path, 0, 0);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.approved, N);
+	assert_int_equal(m.pending, 0);
+	store_close(st);
+	free(subs);
+}
+
 /* done() of an op that is answered while the store closes submits
  * another: that one is refused with STORE_E_CLOSED. */
 static store *closing_store;
@@ -2121,6 +2177,7 @@ int main(void)
 		cmocka_unit_test(metrics_exact),
 		cmocka_unit_test(events),
 		cmocka_unit_test(group_commit),
+		cmocka_unit_test(checkpoints_beside_the_writer),
 		cmocka_unit_test(closing),
 		cmocka_unit_test(blobs_canonical),
 		cmocka_unit_test(demo_data),
