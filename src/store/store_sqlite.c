@@ -2922,14 +2922,6 @@ static void *ckpt_main(void *arg)
 	sqlite3 *db = NULL;
 
 	pthread_setname_np(pthread_self(), "store-ckpt");
-	if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-		    SQLITE_OK ||
-	    exec_sql(db, "PRAGMA synchronous=NORMAL", NULL, 0) < 0) {
-		/* The writer's backstop still bounds the log. */
-		sqlite3_close_v2(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 0);
 	for (;;) {
 		int log = 0, done = 0, rc;
 		uint64_t t0;
@@ -2942,6 +2934,20 @@ static void *ckpt_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&st->ckpt_lock);
+		/* Opened at the first checkpoint: an idle governd does not
+		 * carry a connection it has not needed (~150 KiB). */
+		if (!db && (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE |
+					    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+			    exec_sql(db, "PRAGMA synchronous=NORMAL", NULL, 0) < 0)) {
+			/* The writer's backstop still bounds the log. */
+			sqlite3_close_v2(db);
+			db = NULL;
+			pthread_mutex_lock(&st->ckpt_lock);
+			st->ckpt_wanted = 0;
+			pthread_mutex_unlock(&st->ckpt_lock);
+			usleep(100000);
+			continue;
+		}
 		t0 = time_mono_ns();
 		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 		atomic_fetch_add(&st->ckpts, 1);
