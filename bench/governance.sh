@@ -2,7 +2,8 @@
 # The governance figures of `make bench` (docs/benchmarks.md):
 #   1. durable approvals per second, 50 connections with one approval in
 #      flight each (vcli bench --suite approvals), with the load
-#      generator's CPU and governd's;
+#      generator's CPU and governd's; then with one connection and 50 in
+#      flight on it (the validation matrix's load shape);
 #   2. ListPendingDecisions(limit 10), one connection, 100 in flight, under
 #      h2load and under vcli bench on the same request: req/s, governd CPU
 #      per call, the generator's CPU per call;
@@ -84,6 +85,20 @@ echo "vcli process CPU (submissions, approvals and checks): $(tail -n 1 "$workdi
 stop_governd
 echo
 
+# 1b. the same with the validation matrix's load shape (one shared
+#     connection, 50 callers on it): what a gRPC client that multiplexes,
+#     as the earlier system's Go client did, reaches against the same store.
+start_governd "$workdir/approvals1.db"
+echo "== durable approvals: the same, 1 connection x 50 in flight (the validation matrix's shape)"
+"$VCLI" --server "$addr" bench --suite approvals --approvals "$APPROVALS" -c 1 --concurrency 50 \
+  --no-progress >"$workdir/approvals1.txt" || true
+sed -n -e '/^  Requests\/sec:/p' -e '/^  Client CPU:/p' -e '/^  p50 /p' -e '/^  p99 /p' \
+  -e '/^  p99.9 /p' -e '/^governd/p' "$workdir/approvals1.txt"
+aps1=$(sed -n 's/^  Requests\/sec: *\([0-9.]*\).*/\1/p' "$workdir/approvals1.txt")
+aps1=${aps1:-0}
+stop_governd
+echo
+
 # 2. ListPendingDecisions(limit 10) under h2load and vcli bench, the same
 #    request; the queue holds the demo decisions (--demo).
 start_governd "$workdir/gov.db" --demo
@@ -150,6 +165,7 @@ fi
 
 echo "targets:"
 printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (50 connections)" ">= 50000" "$aps" "$(verdict "$aps" ">=" 50000)"
+printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (1 conn x 50)" ">= 50000" "$aps1" "$(verdict "$aps1" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions req/s (1 conn)" ">= 50000" "$lrps" "$(verdict "$lrps" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions governd CPU/call" "<= 20 us" "$lcpu us" "$(verdict "$lcpu" "<=" 20)"
 printf '  %-40s %-12s %-12s %s\n' "vcli bench list req/s vs h2load" ">= $lrps" "$vrps" "$(verdict "$vrps" ">=" "$lrps")"
