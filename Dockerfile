@@ -6,8 +6,9 @@
 #              -p 50051:50051 governd
 #
 # The runtime package list must name the package of every shared library
-# governd and vcli link against: the deploy_files test compares it with
-# ldd of the binaries built here.
+# governd and vcli link against, and of libcurl, which vcli k8s (and gov
+# approve --execute) loads with dlopen(): the deploy_files test compares it
+# with ldd of the binaries built here and the names kclient.c dlopen()s.
 
 # ---- build: the -dev packages, a release build of governd and vcli ----
 FROM debian:bookworm AS build
@@ -26,13 +27,13 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVCLI_TESTS=OFF \
  && strip /build/bin/governd /build/bin/vcli
 
 # ---- runtime: only the shared libraries, a non-root user, a volume ----
-# (vcli k8s loads libcurl4 with dlopen() when used: not in this image, whose
-# vcli is for health checks and governance; docs/k8s.md.)
+# (libcurl4: vcli k8s and vcli gov approve --execute load it with dlopen()
+# on first use; docs/k8s.md.)
 FROM debian:bookworm-slim
-# runtime-packages: libnghttp2-14 libuv1 libssl3 zlib1g libprotobuf-c1 libsqlite3-0
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libnghttp2-14 libuv1 libssl3 zlib1g libprotobuf-c1 libsqlite3-0 \
+      libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 governd \
  && useradd --system --uid 10001 --gid governd --home-dir /var/lib/governd \

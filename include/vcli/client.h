@@ -31,8 +31,9 @@
  * instead of the call failing UNAVAILABLE (and being retried).
  *
  * Messages are passed as serialized protobuf bytes, so the library does not
- * tie callers to any particular protobuf runtime.  vcli_client_health() is the
- * typed convenience for the governance service's HealthCheck.
+ * tie callers to any particular protobuf runtime.  vcli_client_health() and
+ * vcli_client_record_execution() are typed conveniences for the governance
+ * service's HealthCheck and RecordExecution.
  */
 #ifndef VCLI_CLIENT_H
 #define VCLI_CLIENT_H
@@ -291,6 +292,48 @@ typedef struct vcli_health {
 vcli_code vcli_client_health(vcli_client *client,
 			     const vcli_call_options *opts,
 			     vcli_health *health, vcli_call_result *result);
+
+/*
+ * The governance service's RecordExecution, typed: what came of carrying
+ * out recommended action action_index (of type action_type) of an
+ * approved decision, recorded on it by the operator of session_id (docs/
+ * governance.md).  detail says what happened (or the error), target where
+ * ("context kind-prod, cluster https://..."); NULL strings are empty.
+ */
+typedef struct vcli_execution {
+	const char *action_type;     /* "k8s.scale"; required */
+	int32_t action_index;        /* index in the decision's recommended_actions */
+	int succeeded;
+	const char *detail;          /* at most 4096 bytes */
+	const char *target;          /* one line, at most 512 bytes */
+} vcli_execution;
+
+/* The answer to a recorded execution (or to the retry of one). */
+typedef struct vcli_execution_result {
+	char message[256];           /* "execution of k8s.scale recorded on ..." */
+	int64_t processed_at_ms;     /* when it was recorded */
+	vcli_bytes decision;         /* the packed Decision with the record;
+					release with vcli_bytes_release() */
+} vcli_execution_result;
+
+/*
+ * Records ex on decision_id.  request_id (NULL or "": none) makes the
+ * call safe to repeat: the server answers a retry with the first outcome,
+ * so with one the library retries it on UNAVAILABLE (the retry policy of
+ * vcli_client_options; opts->retry_safe is ignored).  Like the other
+ * calls, returns a vcli_code for misuse only (VCLI_E_INVALID for a NULL
+ * client, session, decision, ex, out or result); the call's status is in
+ * result, and out is filled when it is OK.  A failed call leaves
+ * out->decision empty.
+ */
+vcli_code vcli_client_record_execution(vcli_client *client,
+				       const vcli_call_options *opts,
+				       const char *session_id,
+				       const char *decision_id,
+				       const vcli_execution *ex,
+				       const char *request_id,
+				       vcli_execution_result *out,
+				       vcli_call_result *result);
 
 /* The library's version string ("0.1.0"). */
 const char *vcli_version(void);

@@ -337,7 +337,10 @@ static const struct cmd_spec approve_spec = {
 		"k8s.delete, k8s.rollout_restart, k8s.apply) is checked against the\n"
 		"kubeconfig's current context first (the object exists, the\n"
 		"credentials may do it: otherwise nothing is approved), then\n"
-		"carried out once the approval is recorded (docs/commands/gov.md).\n"
+		"carried out once the approval is recorded, and what came of it\n"
+		"(done or failed, and how) is recorded on the decision; exit 14\n"
+		"when the action ran but that record could not be made\n"
+		"(docs/commands/gov.md).\n"
 		WRITE_DESCRIPTION_TAIL,
 	.options = approve_options,
 	.min_args = 1,
@@ -453,9 +456,11 @@ failed:
 }
 
 /* approve --execute, before the approval: the decision's cluster action,
- * checked against the cluster.  CLI_PROCEED with *out set, or the exit
- * code (printed); nothing has changed either way. */
-static int prepare_action(struct cli *cli, struct k8s_action **out)
+ * checked against the cluster.  CLI_PROCEED with *out set and its index in
+ * recommended_actions and its type in *index and type, or the exit code
+ * (printed); nothing has changed either way. */
+static int prepare_action(struct cli *cli, struct k8s_action **out,
+			  int32_t *index, char *type, size_t typelen)
 {
 	get_req req = VERTICE__GOVERNANCE__V1__GET_DECISION_REQUEST__INIT;
 	vcli_call_result result;
@@ -479,6 +484,8 @@ static int prepare_action(struct cli *cli, struct k8s_action **out)
 
 		if (strncmp(a->action_type, "k8s.", 4) == 0) {
 			act = a;
+			*index = (int32_t)i;
+			snprintf(type, typelen, "%s", a->action_type);
 			break;
 		}
 	}
@@ -501,6 +508,64 @@ static int prepare_action(struct cli *cli, struct k8s_action **out)
 	return rc;
 }
 
+/* The request id of an --execute's record: the approval's with ".exec",
+ * so that rerunning the same approval (--request-id) records once; cut to
+ * the server's 128 bytes. */
+#define EXEC_RID_SUFFIX ".exec"
+#define RID_MAX 128
+
+/* approve --execute, after the action ran (or failed): its outcome on the
+ * decision (RecordExecution), on the session of the approval, renewed
+ * once like the writes.  CLI_EXIT_OK, or CLI_EXIT_UNRECORDED with why
+ * printed: the action ran but nothing says so on the decision. */
+static int record_execution(struct cli *cli, const char *approve_rid,
+			    const vcli_execution *ex, FILE *f)
+{
+	char session[160], rid[RID_MAX + 1], id[140], msg[300];
+	vcli_execution_result out;
+	vcli_call_options copts;
+	vcli_call_result result;
+	vcli_code code;
+	int rc;
+
+	snprintf(rid, sizeof(rid), "%.*s%s",
+		 (int)(RID_MAX - strlen(EXEC_RID_SUFFIX)), approve_rid,
+		 EXEC_RID_SUFFIX);
+	out_sanitize(id, sizeof(id), cli->args[0]);
+	cli_call_options(cli, &copts);
+	memset(&result, 0, sizeof(result));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = cli_session_for_write(cli, attempt > 0, session,
+					   sizeof(session));
+		if (rc != CLI_PROCEED)
+			goto unrecorded;
+		code = vcli_client_record_execution(cli->client, &copts, session,
+						    cli->args[0], ex, rid, &out,
+						    &result);
+		if (code != VCLI_OK) {
+			result.status = VCLI_STATUS_INTERNAL;
+			snprintf(result.message, sizeof(result.message),
+				 "cannot call RecordExecution: %s",
+				 vcli_strerror(code));
+		}
+		if (result.status == VCLI_STATUS_OK) {
+			out_sanitize(msg, sizeof(msg), out.message);
+			fprintf(f, "recorded: %s\n", msg);
+			vcli_bytes_release(&out.decision);
+			return CLI_EXIT_OK;
+		}
+		if (result.status != VCLI_STATUS_UNAUTHENTICATED)
+			break;
+	}
+	snprintf(msg, sizeof(msg), "cannot record the execution on decision "
+		 "'%s'", id);
+	cli_rpc_failed(cli, "RecordExecution", msg, &result);
+unrecorded:
+	cli_error("the action %s, but its outcome is not recorded on decision "
+		  "'%s'", ex->succeeded ? "ran" : "was tried and failed", id);
+	return CLI_EXIT_UNRECORDED;
+}
+
 static int gov_approve(struct cli *cli)
 {
 	approve_req req = VERTICE__GOVERNANCE__V1__APPROVE_DECISION_REQUEST__INIT;
@@ -510,23 +575,44 @@ static int gov_approve(struct cli *cli)
 		&vertice__governance__v1__approve_decision_response__descriptor,
 	};
 	struct k8s_action *act = NULL;
-	char outcome[2048];
+	/* The server takes a detail of 4096 bytes, a target of 512, both
+	 * UTF-8 without control characters: out_sanitize() makes them so. */
+	char outcome[2048], detail[2048], type[160], where[1024], target[513];
+	char rid[64];
+	int32_t index = 0;
 	int rc;
 
 	if (o.execute) {
-		rc = prepare_action(cli, &act);
+		rc = prepare_action(cli, &act, &index, type, sizeof(type));
 		if (rc != CLI_PROCEED)
 			return rc;
+		/* Chosen here: the record's id is derived from it. */
+		if (!o.request_id) {
+			cli_request_id(rid, sizeof(rid));
+			o.request_id = rid;
+		}
 	}
 	req.decision_id = cli->args[0];
 	req.comment = (char *)(o.comment ? o.comment : "");
 	req.reasoning = (char *)(o.reasoning ? o.reasoning : "");
 	rc = run_write(cli, &w);
 	if (act && rc == CLI_EXIT_OK) {
-		/* The approval is recorded: now the cluster. */
+		/* The approval is recorded: now the cluster, then what came
+		 * of it on the decision, whichever way it went. */
 		FILE *f = cli->output == OUTPUT_TABLE ? stdout : stderr;
+		vcli_execution ex;
+		int rrc;
 
-		if (k8s_action_run(act, outcome, sizeof(outcome)) == 0) {
+		memset(&ex, 0, sizeof(ex));
+		ex.action_type = type;
+		ex.action_index = index;
+		ex.succeeded = k8s_action_run(act, outcome, sizeof(outcome)) == 0;
+		out_sanitize(detail, sizeof(detail), outcome);
+		ex.detail = detail;
+		k8s_action_target(act, where, sizeof(where));
+		out_sanitize(target, sizeof(target), where);
+		ex.target = target;
+		if (ex.succeeded) {
 			fprintf(f, "executed: %s\n", outcome);
 		} else {
 			fflush(stdout);
@@ -534,6 +620,10 @@ static int gov_approve(struct cli *cli)
 				  k8s_action_describe(act), outcome);
 			rc = CLI_EXIT_RPC;
 		}
+		fflush(stdout);
+		rrc = record_execution(cli, o.request_id, &ex, f);
+		if (rrc != CLI_EXIT_OK)
+			rc = rrc;
 	}
 	k8s_action_free(act);
 	return rc;

@@ -60,6 +60,8 @@ enum cli_exit {
 	CLI_EXIT_EXHAUSTED = 11,  /* RESOURCE_EXHAUSTED */
 	CLI_EXIT_TARGET = 12,     /* vcli bench: a target was missed */
 	CLI_EXIT_AUDIT = 13,      /* vcli audit verify: the chain is broken */
+	CLI_EXIT_UNRECORDED = 14, /* gov approve --execute: the action ran but
+				     its outcome is not recorded */
 };
 
 /* What cli_begin() returns when the command should go on. */

@@ -11,6 +11,7 @@
 #include "cli/table.h"
 
 typedef Vertice__Governance__V1__Action gov_action;
+typedef Vertice__Governance__V1__ExecutionRecord gov_execution;
 typedef Vertice__Governance__V1__EthicalPrinciple gov_principle;
 typedef Google__Protobuf__Timestamp gov_time;
 
@@ -371,6 +372,44 @@ static void history_section(FILE *f,
 	kv_opt(f, 2, "REQUEST ID", h->request_id);
 }
 
+/* What came of carrying out its actions (RecordExecution), oldest first:
+ * when, which action, whether it worked, who, what happened, where. */
+static int executions_section(FILE *f, const gov_decision *d, int64_t now,
+			      int color)
+{
+	static const struct table_col cols[] = {
+		{ "WHEN", 0 }, { "ACTION", 28 }, { "RESULT", 0 }, { "BY", 16 },
+		{ "DETAIL", 60 }, { "TARGET", 48 },
+	};
+	struct table t;
+	int rc;
+
+	fputs("\nEXECUTIONS\n", f);
+	table_init(&t, cols, 6);
+	t.indent = 2;
+	for (size_t i = 0; i < d->n_executions; i++) {
+		const gov_execution *x = d->executions[i];
+		char when[96];
+
+		if (x->executed_at)
+			format_when(x->executed_at, now, when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "-");
+		table_row(&t);
+		table_set(&t, 0, NULL, when);
+		table_setf(&t, 1, NULL, "%s (#%d)", str(x->action_type),
+			   (int)x->action_index);
+		table_set(&t, 2, x->succeeded ? TABLE_GREEN : TABLE_RED,
+			  x->succeeded ? "ok" : "failed");
+		table_set(&t, 3, NULL, str(x->executed_by));
+		table_set(&t, 4, NULL, str(x->detail));
+		table_set(&t, 5, NULL, str(x->target));
+	}
+	rc = table_print(f, &t, color);
+	table_release(&t);
+	return rc;
+}
+
 int gov_render_decision(FILE *f, const gov_decision *d, int64_t now,
 			int color)
 {
@@ -424,6 +463,8 @@ int gov_render_decision(FILE *f, const gov_decision *d, int64_t now,
 		rc |= actions_section(f, d);
 	if (d->history)
 		history_section(f, d->history, now, color);
+	if (d->n_executions)
+		rc |= executions_section(f, d, now, color);
 	return rc ? -1 : 0;
 }
 

@@ -41,7 +41,8 @@ int gov_render_list(FILE *f, gov_decision *const *ds, size_t n, int64_t now,
 		    int color);
 
 /* The detail view of one decision: its fields, then sections for the
- * context, risk, ethics, actions and history that are not empty. */
+ * context, risk, ethics, actions, history and executions that are not
+ * empty. */
 int gov_render_decision(FILE *f, const gov_decision *d, int64_t now,
 			int color);
 

@@ -125,7 +125,9 @@ static const char exit_codes_help[] =
 	"PERMISSION_DENIED)\n"
 	" 11  resource exhausted (RESOURCE_EXHAUSTED)\n"
 	" 12  a benchmark missed its target (vcli bench --suite)\n"
-	" 13  the audit trail does not verify (vcli audit verify)\n";
+	" 13  the audit trail does not verify (vcli audit verify)\n"
+	" 14  the cluster action ran but its outcome is not recorded on the\n"
+	"     decision (vcli gov approve --execute)\n";
 
 void cli_error(const char *fmt, ...)
 {

@@ -109,6 +109,43 @@ int gov_check_escalate(const Vertice__Governance__V1__EscalateDecisionRequest *r
 	return check_review(r->session_id, r->decision_id, r->request_id, err, errlen);
 }
 
+int gov_check_execution(const Vertice__Governance__V1__RecordExecutionRequest *r,
+			int *unknown_first, char *err, size_t errlen)
+{
+	const Vertice__Governance__V1__ExecutionRecord *x = r->execution;
+
+	*unknown_first = 1;
+	if (!x) {
+		snprintf(err, errlen, "execution is required");
+		return INVALID;
+	}
+	if (v_req_id("execution.action_type", x->action_type, err, errlen) < 0 ||
+	    v_opt_text("execution.detail", x->detail, err, errlen) < 0 ||
+	    v_opt_line("execution.target", x->target, err, errlen) < 0)
+		return INVALID;
+	if (x->action_index < 0) {
+		snprintf(err, errlen, "execution.action_index %d is negative", (int)x->action_index);
+		return INVALID;
+	}
+	/* The server's own fields. */
+	if (x->executed_by && *x->executed_by) {
+		snprintf(err, errlen, "execution.executed_by is the session's operator, set by "
+			 "the server; leave it empty");
+		return INVALID;
+	}
+	if (x->executed_at) {
+		snprintf(err, errlen, "execution.executed_at is set by the server; leave it empty");
+		return INVALID;
+	}
+	if (x->request_id && *x->request_id) {
+		snprintf(err, errlen, "execution.request_id is set from the request's request_id; "
+			 "leave it empty");
+		return INVALID;
+	}
+	*unknown_first = 0;
+	return check_review(r->session_id, r->decision_id, r->request_id, err, errlen);
+}
+
 int gov_check_create_session(const Vertice__Governance__V1__CreateSessionRequest *r,
 			     int authenticated, char *err, size_t errlen)
 {
@@ -159,6 +196,8 @@ int gov_check_request(const char *method, const ProtobufCMessage *req, uint64_t 
 		return gov_check_approve(r, method[0] == 'R', &unknown_first, err, errlen);
 	if (!strcmp(method, "EscalateDecision"))
 		return gov_check_escalate(r, &unknown_first, err, errlen);
+	if (!strcmp(method, "RecordExecution"))
+		return gov_check_execution(r, &unknown_first, err, errlen);
 	if (!strcmp(method, "CreateSession"))
 		return gov_check_create_session(r, 0, err, errlen);
 	if (!strcmp(method, "CloseSession"))

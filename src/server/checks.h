@@ -33,6 +33,13 @@ int gov_check_approve(const Vertice__Governance__V1__ApproveDecisionRequest *r, 
 int gov_check_escalate(const Vertice__Governance__V1__EscalateDecisionRequest *r,
 		       int *unknown_first, char *err, size_t errlen);
 
+/*
+ * RecordExecution.  Like approve, a refusal of the execution record's own
+ * fields gives way to NOT_FOUND for an unknown decision (*unknown_first).
+ */
+int gov_check_execution(const Vertice__Governance__V1__RecordExecutionRequest *r,
+			int *unknown_first, char *err, size_t errlen);
+
 /* authenticated: an empty operator_id is then the credential's identity. */
 int gov_check_create_session(const Vertice__Governance__V1__CreateSessionRequest *r,
 			     int authenticated, char *err, size_t errlen);

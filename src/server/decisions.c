@@ -1,6 +1,7 @@
 /*
  * Decisions: SubmitDecision, ListPendingDecisions, GetDecision,
- * ApproveDecision, RejectDecision, EscalateDecision (docs/governance.md).
+ * ApproveDecision, RejectDecision, EscalateDecision, RecordExecution
+ * (docs/governance.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,8 +167,8 @@ void gov_get(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 
 /* ---- Approve / Reject / Escalate ---- */
 
-/* The three responses share their layout: success = 1, message = 2,
- * processed_at = 3, decision = 4. */
+/* The four responses (RecordExecution's too) share their layout:
+ * success = 1, message = 2, processed_at = 3, decision = 4. */
 static void review_respond(struct gov_write *w, rpc_call *call)
 {
 	static const char *const verbs[] = {
@@ -183,7 +184,12 @@ static void review_respond(struct gov_write *w, rpc_call *call)
 		return;
 	}
 	/* A replay answers exactly what the first call answered. */
-	snprintf(msg, sizeof(msg), "decision '%s' %s", w->op.decision_id, verbs[w->op.kind]);
+	if (w->op.kind == STORE_OP_EXECUTION)
+		snprintf(msg, sizeof(msg), "execution of %.64s recorded on decision '%s'",
+			 w->op.action_type, w->op.decision_id);
+	else
+		snprintf(msg, sizeof(msg), "decision '%s' %s", w->op.decision_id,
+			 verbs[w->op.kind]);
 	if (pb_put_uint(&out, 1, 1) < 0 || pb_put_string(&out, 2, msg) < 0 ||
 	    pb_put_timestamp(&out, 3, w->op.processed_at_ms) < 0 ||
 	    (w->decision && pb_put_bytes(&out, 4, w->decision, w->decision_len) < 0)) {
@@ -293,5 +299,34 @@ void gov_escalate(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 		return;
 	w->op.target = gov_write_str(w, r->escalation_target);
 	w->op.reason = gov_write_str(w, r->reason);
+	gov_write_start(w);
+}
+
+/* ---- RecordExecution ---- */
+
+void gov_record_execution(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			  const struct auth_principal *who)
+{
+	const Vertice__Governance__V1__RecordExecutionRequest *r = (const void *)req;
+	const Vertice__Governance__V1__ExecutionRecord *x = r->execution;
+	struct gov_write *w;
+	char err[256];
+	int unknown_first, status;
+
+	status = gov_check_execution(r, &unknown_first, err, sizeof(err));
+	if (status != VCLI_STATUS_OK) {
+		if (!unknown_first || !unknown_decision(call, g, r->decision_id))
+			rpc_call_finish(call, status, err);
+		return;
+	}
+	w = review_begin(call, g, who, STORE_OP_EXECUTION, r->session_id, r->decision_id,
+			 r->request_id);
+	if (!w)
+		return;
+	w->op.action_type = gov_write_str(w, x->action_type);
+	w->op.action_index = x->action_index;
+	w->op.succeeded = x->succeeded;
+	w->op.detail = gov_write_str(w, x->detail);
+	w->op.target = gov_write_str(w, x->target);
 	gov_write_start(w);
 }

@@ -88,6 +88,8 @@ void gov_reject(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 		const struct auth_principal *who);
 void gov_escalate(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 		  const struct auth_principal *who);
+void gov_record_execution(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
+			  const struct auth_principal *who);
 void gov_create_session(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 			const struct auth_principal *who);
 void gov_close_session(rpc_call *call, const ProtobufCMessage *req, struct gov *g,

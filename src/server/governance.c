@@ -63,6 +63,7 @@ static const struct gov_method methods[] = {
 	{ "ListAudit", RPC_UNARY, gov_list_audit, OPERATOR | ADMIN, "audit.list" },
 	{ "ExportAudit", RPC_SERVER_STREAMING, gov_export_audit, OPERATOR | ADMIN,
 	  "audit.export" },
+	{ "RecordExecution", RPC_UNARY, gov_record_execution, OPERATOR, "decision.execute" },
 };
 
 #define N_METHODS (sizeof(methods) / sizeof(methods[0]))

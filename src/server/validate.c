@@ -92,6 +92,11 @@ int v_opt_text(const char *what, const char *s, char *err, size_t errlen)
 	return check_text(what, s, V_TEXT_MAX, 1, err, errlen);
 }
 
+int v_opt_line(const char *what, const char *s, char *err, size_t errlen)
+{
+	return check_text(what, s, V_LINE_MAX, 0, err, errlen);
+}
+
 static int check_unit(const char *what, double v, char *err, size_t errlen)
 {
 	if (isnan(v) || v < 0.0 || v > 1.0)
@@ -151,6 +156,8 @@ int v_proposal(const Vertice__Governance__V1__Decision *d, char *err, size_t err
 		FAIL("sla_violated is set by the server; leave it false");
 	if (d->submitted_by && *d->submitted_by)
 		FAIL("submitted_by is the submitter's credential identity, set by the server; leave it empty");
+	if (d->n_executions)
+		FAIL("executions are recorded by RecordExecution once the decision is approved; leave them empty");
 
 	/* operation_type: [a-z0-9_.-]{1,64} */
 	p = d->operation_type;

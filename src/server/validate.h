@@ -13,6 +13,7 @@
 #define V_ID_MAX 128        /* ids, operators, types, names, keys */
 #define V_TEXT_MAX 4096     /* comments, reasons, descriptions */
 #define V_LIST_MAX 64       /* list items and map entries */
+#define V_LINE_MAX 512      /* one-line texts: where an action ran */
 
 /* 0 for a valid UTF-8 string without NUL or C0 controls other than
  * tab/newline (when allow_newlines), of at most max bytes. */
@@ -37,5 +38,8 @@ int v_req_id(const char *what, const char *s, char *err, size_t errlen);
 
 /* Optional free text up to V_TEXT_MAX. */
 int v_opt_text(const char *what, const char *s, char *err, size_t errlen);
+
+/* Optional text of one line (no control characters) up to V_LINE_MAX. */
+int v_opt_line(const char *what, const char *s, char *err, size_t errlen);
 
 #endif

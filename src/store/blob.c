@@ -17,6 +17,7 @@
 
 typedef Vertice__Governance__V1__Decision Decision;
 typedef Vertice__Governance__V1__DecisionHistory History;
+typedef Vertice__Governance__V1__ExecutionRecord Execution;
 typedef Google__Protobuf__Timestamp Timestamp;
 
 /* Top-level field numbers of Decision that changes own. */
@@ -244,6 +245,8 @@ int store__blob_change(const uint8_t *blob, size_t len, const struct store__chan
 {
 	Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
 	History h = VERTICE__GOVERNANCE__V1__DECISION_HISTORY__INIT;
+	Execution x = VERTICE__GOVERNANCE__V1__EXECUTION_RECORD__INIT;
+	Execution *xs[1] = { &x };
 	Timestamp updated, submitted, reviewed;
 	uint32_t drop = BIT(F_STATUS) | BIT(F_UPDATED_AT);
 	uint8_t small[1024], *patch = small;
@@ -280,6 +283,20 @@ int store__blob_change(const uint8_t *blob, size_t len, const struct store__chan
 		drop |= BIT(F_ASSIGNED) | BIT(F_ESCALATED_TO) | BIT(F_ESCALATION_REASON) |
 			BIT(F_ESCALATED_AT) | BIT(F_ESCALATED_BY);
 	}
+	if (c->execution) {
+		/* Not dropped: merge() puts the patch's record after the
+		 * decision's own, a repeated field's append. */
+		x.action_type = str_or_empty(c->action_type);
+		x.action_index = c->action_index;
+		x.succeeded = c->succeeded ? 1 : 0;
+		x.detail = str_or_empty(c->detail);
+		x.target = str_or_empty(c->target);
+		x.executed_by = str_or_empty(c->executed_by);
+		x.executed_at = &updated;
+		x.request_id = str_or_empty(c->exec_request_id);
+		d.n_executions = 1;
+		d.executions = xs;
+	}
 	plen = vertice__governance__v1__decision__get_packed_size(&d);
 	if (plen > sizeof(small) && !(patch = malloc(plen)))
 		return -2;
@@ -297,4 +314,32 @@ int store__blob_change(const uint8_t *blob, size_t len, const struct store__chan
 	if (patch != small)
 		free(patch);
 	return rc;
+}
+
+int store__blob_exec_info(const uint8_t *blob, size_t len, int32_t index,
+			  struct store__exec_info *info)
+{
+	Decision *d = vertice__governance__v1__decision__unpack(NULL, len, blob);
+	int rc = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (!d)
+		return -1;
+	info->n_actions = d->n_recommended_actions;
+	info->n_executions = d->n_executions;
+	info->reviewed_by = strdup(d->history ? str_or_empty(d->history->reviewed_by) : "");
+	if (!info->reviewed_by)
+		rc = -2;
+	if (index >= 0 && (size_t)index < d->n_recommended_actions &&
+	    !(info->action_type = strdup(str_or_empty(d->recommended_actions[index]->action_type))))
+		rc = -2;
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	return rc;
+}
+
+void store__exec_info_release(struct store__exec_info *info)
+{
+	free(info->reviewed_by);
+	free(info->action_type);
+	info->reviewed_by = info->action_type = NULL;
 }

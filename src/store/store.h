@@ -107,7 +107,13 @@ typedef enum store_op_kind {
 	STORE_OP_TOKEN_REVOKE,
 	STORE_OP_AUDIT,          /* a refusal decided before the store: one
 				    audit entry with outcome DENIED */
+	STORE_OP_EXECUTION,      /* the outcome of carrying out an approved
+				    decision's recommended action: one
+				    ExecutionRecord appended to it */
 } store_op_kind;
+
+/* Execution records one decision may have at most. */
+#define STORE_MAX_EXECUTIONS 16
 
 /* Token roles, as stored and as the wire spells them. */
 #define STORE_ROLE_PRODUCER "producer"
@@ -123,14 +129,31 @@ struct store_op {
 	store_op_kind kind;
 
 	/* ---- inputs (the caller owns the memory until done() runs) ---- */
-	const char *session_id;      /* APPROVE, REJECT, ESCALATE, SESSION_CLOSE */
+	const char *session_id;      /* APPROVE, REJECT, ESCALATE, EXECUTION,
+					SESSION_CLOSE */
 	const char *operator_id;     /* SESSION_OPEN */
-	const char *decision_id;     /* APPROVE, REJECT, ESCALATE */
-	const char *request_id;      /* APPROVE, REJECT, ESCALATE; NULL/"": none */
+	const char *decision_id;     /* APPROVE, REJECT, ESCALATE, EXECUTION */
+	const char *request_id;      /* APPROVE, REJECT, ESCALATE, EXECUTION;
+					NULL/"": none */
 	const char *comment;         /* APPROVE, REJECT */
 	const char *reasoning;       /* APPROVE, REJECT */
 	const char *reason;          /* ESCALATE */
-	const char *target;          /* ESCALATE */
+	const char *target;          /* ESCALATE: to whom; EXECUTION: where the
+					action ran */
+	/*
+	 * EXECUTION: which recommended action (its index and action_type,
+	 * which must match the decision's), whether it worked and what
+	 * happened.  The decision must be APPROVED and have fewer than
+	 * STORE_MAX_EXECUTIONS records (else STORE_E_CONFLICT); the store
+	 * fills executed_by (the session's operator) and executed_at.  With
+	 * an actor, only the operator who approved it may record
+	 * (STORE_E_DENIED, rule executed-by-reviewer).  Metrics, operator
+	 * stats and review histograms do not change: it is not a review.
+	 */
+	const char *action_type;
+	int32_t action_index;
+	int succeeded;
+	const char *detail;
 	const uint8_t *proposal;     /* SUBMIT: packed Decision, validated by the
 					caller (server-owned fields empty) */
 	size_t proposal_len;
@@ -164,7 +187,8 @@ struct store_op {
 					for a request-id replay, as recorded) */
 	size_t decision_len;
 	int created;                 /* SUBMIT: 0 when the key matched */
-	int replayed;                /* APPROVE/REJECT/ESCALATE: request id seen */
+	int replayed;                /* APPROVE/REJECT/ESCALATE/EXECUTION:
+					request id seen */
 	int64_t processed_at_ms;     /* when the change committed (or the
 					original one, for a replay) */
 	char session_id_out[40];     /* SESSION_OPEN */
@@ -343,7 +367,7 @@ store_code store_audit_head(store *st, uint64_t *seq);
 
 typedef enum store_event_type {
 	STORE_EV_NEW = 0,       /* = DecisionEvent.NEW_DECISION */
-	STORE_EV_UPDATED = 1,   /* escalation */
+	STORE_EV_UPDATED = 1,   /* escalation, execution record */
 	STORE_EV_RESOLVED = 2,  /* approve, reject, expire */
 } store_event_type;
 

@@ -74,6 +74,12 @@ struct store__change {
 	/* escalation */
 	int escalate;
 	const char *escalated_to, *escalation_reason, *escalated_by;
+	/* execution: one ExecutionRecord appended after the ones there
+	 * (executed_at is now_ms) */
+	int execution;
+	const char *action_type, *detail, *target, *executed_by, *exec_request_id;
+	int32_t action_index;
+	int succeeded;
 };
 
 /*
@@ -85,5 +91,23 @@ struct store__change {
  */
 int store__blob_change(const uint8_t *blob, size_t len, const struct store__change *c,
 		       uint8_t **out, size_t *outlen);
+
+/* What an execution record needs to know of a stored decision. */
+struct store__exec_info {
+	char *reviewed_by;        /* malloc'd; "" when none */
+	char *action_type;        /* of recommended_actions[index], malloc'd;
+				     NULL when index is out of range */
+	size_t n_actions;         /* recommended actions */
+	size_t n_executions;      /* execution records already there */
+};
+
+/*
+ * Reads *info from a packed Decision (it decodes it: executions are rare).
+ * Returns 0, -1 when blob does not decode, -2 on no memory; release with
+ * store__exec_info_release in every case.
+ */
+int store__blob_exec_info(const uint8_t *blob, size_t len, int32_t index,
+			  struct store__exec_info *info);
+void store__exec_info_release(struct store__exec_info *info);
 
 #endif

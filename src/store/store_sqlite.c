@@ -250,6 +250,10 @@ struct effect {
 	int event;                 /* store_event_type, -1: none */
 	uint64_t seq;
 	char *operator_id;         /* session open: owned */
+	int64_t res_rid;           /* resolved: the rowid of its resolutions row */
+	int amend;                 /* an execution record added to a resolved
+				      decision: its bytes changed, nothing else
+				      (no metrics, no review counts) */
 };
 
 /*
@@ -386,7 +390,7 @@ struct store {
 		*s_sess_get, *s_ins_sess, *s_close_sess, *s_req, *s_ins_req, *s_ins_ev,
 		*s_ins_evs, *s_trim_ev, *s_opstat, *s_sp, *s_release, *s_rollback_to, *s_begin,
 		*s_commit, *s_rollback, *s_audit_head, *s_ins_audit, *s_ins_audits, *s_tok_ins,
-		*s_tok_get, *s_tok_revoke;
+		*s_tok_get, *s_tok_revoke, *s_res_get, *s_res_amend;
 
 	/* readers */
 	pthread_mutex_t rlock;
@@ -900,6 +904,11 @@ static const struct {
 	  "SELECT r.status, d.rid, d.open_status, d.priority_rank, d.created_ms, d.expires_ms, "
 	  "d.operation_type, d.assigned_operator, d.blob FROM decisions d "
 	  "LEFT JOIN resolutions r ON " RESOLUTION_OF("d") " WHERE d.id=?1" },
+	{ offsetof(store, s_res_get),
+	  "SELECT r.rid, r.blob, r.priority_rank, r.created_ms, r.operation_type, "
+	  "r.assigned_operator, d.rid, d.expires_ms FROM decisions d "
+	  "JOIN resolutions r ON " RESOLUTION_OF("d") " WHERE d.id=?1" },
+	{ offsetof(store, s_res_amend), "UPDATE resolutions SET blob=?1 WHERE rid=?2" },
 	{ offsetof(store, s_idem),
 	  "SELECT COALESCE(r.blob, d.blob) FROM decisions d LEFT JOIN resolutions r ON "
 	  RESOLUTION_OF("d") " WHERE d.idempotency_key=?1" },
@@ -1831,6 +1840,9 @@ static int write_change(store *st, struct effect *e, const char *reviewed_by, in
 	sqlite3_bind_blob(s, 9, e->blob, (int)e->len, SQLITE_STATIC);
 	if (step_done(s) < 0)
 		return -1;
+	/* An execution recorded later in this batch, or in one before this
+	 * one is answered, updates the row by it (op_execution). */
+	e->res_rid = sqlite3_last_insert_rowid(st->db);
 	add_event(st, e, STORE_EV_RESOLVED);
 	return 0;
 }
@@ -1998,6 +2010,227 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 	op->decision_len = e->len;
 	op->processed_at_ms = now;
 	return STORE_OK;
+}
+
+/*
+ * The resolution of decision id for an execution record: c as lookup()
+ * gives it, and for a resolved decision also its resolutions row (*res_rid)
+ * and current bytes (c->blob), from this or an unanswered batch's effect
+ * (the overlay) or else from the database.
+ */
+static store_code resolution_of(store *st, const char *id, struct cur *c, int64_t *res_rid)
+{
+	struct effect *e = strmap_get(&st->overlay, id);
+	sqlite3_stmt *s;
+	store_code rc;
+	int step;
+
+	*res_rid = 0;
+	rc = lookup(st, id, c);
+	if (rc != STORE_OK || is_open(c->status) || c->status == ST_NONE)
+		return rc;
+	if (e && e->kind == FX_DECISION) {
+		*res_rid = e->res_rid;
+		return STORE_OK;
+	}
+	s = st->s_res_get;
+	bind_text(s, 1, id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		const char *t;
+		uint8_t *bl, *op, *as;
+
+		*res_rid = sqlite3_column_int64(s, 0);
+		c->len = (size_t)sqlite3_column_bytes(s, 1);
+		bl = dup_bytes(sqlite3_column_blob(s, 1), c->len);
+		c->rank = sqlite3_column_int(s, 2);
+		c->created_ms = sqlite3_column_int64(s, 3);
+		t = (const char *)sqlite3_column_text(s, 4);
+		op = (uint8_t *)strdup(t ? t : "");
+		t = (const char *)sqlite3_column_text(s, 5);
+		as = (uint8_t *)strdup(t ? t : "");
+		c->rid = sqlite3_column_int64(s, 6);
+		c->expires_ms = sqlite3_column_int64(s, 7);
+		/* own() frees what it cannot keep; the rest is freed here. */
+		if (!bl || own(st, bl) < 0) {
+			free(op);
+			free(as);
+			rc = STORE_E_NOMEM;
+		} else if (!op || own(st, op) < 0) {
+			free(as);
+			rc = STORE_E_NOMEM;
+		} else if (!as || own(st, as) < 0) {
+			rc = STORE_E_NOMEM;
+		} else {
+			c->blob = bl;
+			c->op_type = (const char *)op;
+			c->assigned = (const char *)as;
+		}
+	} else {
+		/* lookup() just saw its resolution: anything else is I/O. */
+		rc = STORE_E_IO;
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+/*
+ * An execution record (docs/governance.md, RecordExecution): appended to
+ * an approved decision's bytes in its resolutions row, with an UPDATED
+ * event and an audit entry.  Nothing else moves: the decision was counted
+ * when it was approved.
+ */
+static store_code op_execution(store *st, store_op *op, int64_t now)
+{
+	static const char action[] = "decision.execute";
+	const char *opr = session_operator(st, op->session_id ? op->session_id : "");
+	const char *id = op->decision_id ? op->decision_id : "";
+	struct store__exec_info xi;
+	char detail[256];
+	struct store__change ch;
+	struct effect *e;
+	struct cur c;
+	int64_t res_rid;
+	store_code rc;
+	int brc;
+
+	if (!opr) {
+		snprintf(op->message, sizeof(op->message),
+			 "session '%.64s' is unknown or closed; open a new one with CreateSession",
+			 op->session_id ? op->session_id : "");
+		return STORE_E_SESSION;
+	}
+	if (op->actor && strcmp(opr, op->actor) != 0)
+		return deny(st, op, action, id, "session-owner",
+			    "session '%.40s' belongs to '%.64s', not to '%.64s'", op->session_id,
+			    opr, op->actor);
+	rc = resolution_of(st, id, &c, &res_rid);
+	if (rc == STORE_E_NOTFOUND) {
+		snprintf(op->message, sizeof(op->message), "decision '%.64s' not found", id);
+		return rc;
+	}
+	if (rc == STORE_E_NOMEM)
+		return no_memory(op);
+	if (rc != STORE_OK)
+		return io_fail(st, op);
+	if ((rc = request_seen(st, op)) != STORE_E_NOTFOUND)
+		return rc;
+	if (c.status != ST_APPROVED) {
+		snprintf(op->message, sizeof(op->message),
+			 "decision '%.64s' is %s; only an approved decision can have executions",
+			 id, c.status == ST_NONE ? "resolved" : st_names[c.status]);
+		return STORE_E_CONFLICT;
+	}
+	brc = store__blob_exec_info(c.blob, c.len, op->action_index, &xi);
+	if (brc < 0) {
+		if (brc == -2) {
+			rc = no_memory(op);
+		} else {
+			snprintf(op->message, sizeof(op->message),
+				 "stored decision '%.64s' does not decode", id);
+			rc = STORE_E_IO;
+		}
+		goto out;
+	}
+	if (op->actor && strcmp(xi.reviewed_by, op->actor) != 0) {
+		rc = deny(st, op, action, id, "executed-by-reviewer",
+			  "decision '%.40s' was approved by '%.64s'; only they may record its "
+			  "executions, not '%.64s'", id, xi.reviewed_by, op->actor);
+		goto out;
+	}
+	if (!xi.action_type) {
+		snprintf(op->message, sizeof(op->message),
+			 "action_index %d is out of range: decision '%.40s' has %zu recommended "
+			 "action%s", (int)op->action_index, id, xi.n_actions,
+			 xi.n_actions == 1 ? "" : "s");
+		rc = STORE_E_INVALID;
+		goto out;
+	}
+	if (strcmp(xi.action_type, op->action_type ? op->action_type : "") != 0) {
+		snprintf(op->message, sizeof(op->message),
+			 "action_type '%.64s' is not recommended action %d of decision '%.40s' "
+			 "(that one is '%.64s')", op->action_type ? op->action_type : "",
+			 (int)op->action_index, id, xi.action_type);
+		rc = STORE_E_INVALID;
+		goto out;
+	}
+	if (xi.n_executions >= STORE_MAX_EXECUTIONS) {
+		snprintf(op->message, sizeof(op->message),
+			 "decision '%.64s' has %d executions recorded, the most it may have", id,
+			 STORE_MAX_EXECUTIONS);
+		rc = STORE_E_CONFLICT;
+		goto out;
+	}
+	memset(&ch, 0, sizeof(ch));
+	ch.status = st_names[ST_APPROVED];
+	ch.now_ms = now;
+	ch.execution = 1;
+	ch.action_type = op->action_type;
+	ch.action_index = op->action_index;
+	ch.succeeded = op->succeeded;
+	ch.detail = op->detail;
+	ch.target = op->target;
+	ch.executed_by = opr;
+	ch.exec_request_id = op->request_id;
+	e = fx_change(st, id, &c, ST_APPROVED, now);
+	if (!e) {
+		rc = no_memory(op);
+		goto out;
+	}
+	e->amend = 1;
+	e->res_rid = res_rid;
+	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
+	if (brc < 0) {
+		if (brc == -2) {
+			rc = no_memory(op);
+		} else {
+			snprintf(op->message, sizeof(op->message),
+				 "stored decision '%.64s' does not decode", id);
+			rc = STORE_E_IO;
+		}
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "action=%.64s succeeded=%s session=%.40s",
+		 op->action_type, op->succeeded ? "true" : "false", op->session_id);
+	if (audit_add(st, opr, op->actor_role, action, "OK", id, detail) < 0) {
+		rc = no_memory(op);
+		goto out;
+	}
+	rc = STORE_OK;
+	if (begin_writes(st, empty(op->request_id) ? 1 : 2) < 0) {
+		rc = io_fail(st, op);
+		goto out;
+	}
+	{
+		sqlite3_stmt *s = st->s_res_amend;
+
+		sqlite3_bind_blob(s, 1, e->blob, (int)e->len, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, res_rid);
+		if (step_done(s) < 0 || sqlite3_changes(st->db) != 1) {
+			rc = io_fail(st, op);
+			goto out;
+		}
+	}
+	add_event(st, e, STORE_EV_UPDATED);
+	if (!empty(op->request_id)) {
+		sqlite3_stmt *s = st->s_ins_req;
+
+		bind_text(s, 1, op->request_id);
+		bind_text(s, 2, id);
+		sqlite3_bind_int(s, 3, (int)op->kind);
+		sqlite3_bind_int64(s, 4, now);
+		sqlite3_bind_blob(s, 5, e->blob, (int)e->len, SQLITE_STATIC);
+		if (step_done(s) < 0) {
+			rc = io_fail(st, op);
+			goto out;
+		}
+	}
+	op->decision = e->blob;
+	op->decision_len = e->len;
+	op->processed_at_ms = now;
+out:
+	store__exec_info_release(&xi);
+	return rc;
 }
 
 static store_code expire_one(store *st, store_op *op, const char *id, int due, int64_t now)
@@ -2243,6 +2476,7 @@ static store_code run_op(store *st, store_op *op, int64_t now)
 	case STORE_OP_TOKEN_CREATE: return op_token_create(st, op, now);
 	case STORE_OP_TOKEN_REVOKE: return op_token_revoke(st, op, now);
 	case STORE_OP_AUDIT: return op_audit(st, op, now);
+	case STORE_OP_EXECUTION: return op_execution(st, op, now);
 	}
 	snprintf(op->message, sizeof(op->message), "unknown operation %d", (int)op->kind);
 	return STORE_E_INVALID;
@@ -2420,6 +2654,10 @@ static void apply(store *st, const struct batch *b)
 				st->first_seq = e->seq;
 			st->last_seq = e->seq;
 		}
+		/* An execution record is not a review: the decision stays
+		 * where it was counted, out of memory (it is resolved). */
+		if (e->amend)
+			continue;
 		metrics_move(st, e->old_status, e->new_status, e->rank);
 		if (e->new_status == ST_APPROVED || e->new_status == ST_REJECTED) {
 			int64_t ms = e->reviewed_ms - e->created_ms;

@@ -221,6 +221,16 @@ def gov_request_seeds(pb):
         "stream-events": ("StreamEvents", pb.StreamEventsRequest(session_id="s")),
         "health": ("HealthCheck", pb.HealthCheckRequest()),
         "metrics": ("GetMetrics", pb.GetMetricsRequest(session_id="s")),
+        "record-execution": ("RecordExecution", pb.RecordExecutionRequest(
+            session_id="s-1", decision_id="d-1", request_id="r.exec",
+            execution=pb.ExecutionRecord(action_type="k8s.scale", action_index=1,
+                                         succeeded=True, detail="scaled to 5",
+                                         target="context kind-prod"))),
+        "record-execution-server-fields": ("RecordExecution", pb.RecordExecutionRequest(
+            session_id="s-1", decision_id="d-1",
+            execution=pb.ExecutionRecord(action_type="k8s.scale", action_index=-1,
+                                         executed_by="mallory"))),
+        "record-execution-empty": ("RecordExecution", pb.RecordExecutionRequest()),
     }
     for name, (m, req) in cases.items():
         if req is None:

@@ -659,6 +659,8 @@ _GOV_TYPES = {
     "SubmitDecision": ("SubmitDecisionRequest", "SubmitDecisionResponse", False),
     "StreamDecisions": ("StreamDecisionsRequest", "DecisionEvent", True),
     "StreamEvents": ("StreamEventsRequest", "GovernanceEvent", True),
+    "RecordExecution": ("RecordExecutionRequest", "RecordExecutionResponse", False),
+    "ListAudit": ("ListAuditRequest", "ListAuditResponse", False),
 }
 
 
@@ -803,6 +805,13 @@ class Gov:
 
     def escalate(self, sid, did, **kw):
         return self.call("EscalateDecision", session_id=sid, decision_id=did, **kw)
+
+    def record_execution(self, sid, did, action_type, index=0, succeeded=True, detail="",
+                         target="", **kw):
+        return self.call("RecordExecution", session_id=sid, decision_id=did,
+                         execution=governance_pb2.ExecutionRecord(
+                             action_type=action_type, action_index=index,
+                             succeeded=succeeded, detail=detail, target=target), **kw)
 
     def metrics(self):
         return self.call("GetMetrics").metrics

@@ -16,7 +16,8 @@ tools where they work without a cluster or a container daemon:
   ConfigMap's governd.conf through `governd --check-config`; the
   PrometheusRule's groups through `promtool check rules`.
 - Dockerfile: its runtime package list against the packages of the shared
-  libraries that governd and vcli link against (ldd + dpkg -S), its build
+  libraries that governd and vcli link against (ldd + dpkg -S) and of the
+  ones vcli loads with dlopen() (libcurl, named in src/k8s/kclient.c), its build
   packages against scripts/install-deps.sh; the image itself is built only
   when a Docker daemon answers (none on the development machines).
 - deploy/systemd/governd.service: `systemd-analyze verify` and the offline
@@ -365,6 +366,19 @@ def linked_packages(binary):
     return pkgs
 
 
+def dlopened_packages():
+    """Debian packages of the libraries vcli loads with dlopen() (ldd cannot
+    see them): the first versioned soname kclient.c tries."""
+    with open(os.path.join(ROOT, "src", "k8s", "kclient.c")) as f:
+        names = re.findall(r'"(lib[\w.+-]+\.so\.\d+)"', f.read())
+    if not names:
+        raise AssertionError("src/k8s/kclient.c names no versioned library to dlopen()")
+    q = run(["dpkg", "-S", names[0]])
+    if q.returncode != 0:
+        raise AssertionError("no package owns %s (dlopen()ed by vcli)" % names[0])
+    return {q.stdout.splitlines()[0].split(":")[0].strip()}
+
+
 class Dockerfile(unittest.TestCase):
 
     def test_stages_user_volume_healthcheck(self):
@@ -400,6 +414,7 @@ class Dockerfile(unittest.TestCase):
         needed = set()
         for b in (GOVERND, VCLI):
             needed |= linked_packages(b)
+        needed |= dlopened_packages()
         # libc6 is in every Debian image.
         needed.discard("libc6")
         self.assertEqual(listed, needed,

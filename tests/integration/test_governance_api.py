@@ -22,7 +22,7 @@ import grpc  # noqa: E402
 
 from harness import (  # noqa: E402
     OPEN_STATUSES, PRIORITIES, PRIORITY_RANK, SLOW, Gov, governance_pb2, Governd,
-    GoverndCase, proposal, run_main, ts_float, uniq, wait_for)
+    GoverndCase, StreamReader, proposal, run_main, ts_float, uniq, wait_for)
 
 SC = grpc.StatusCode
 pb = governance_pb2
@@ -760,6 +760,231 @@ class Sessions(GovApiCase):
         self.assertStatus(self.gov.code("ApproveDecision", session_id=s1, decision_id=d.decision_id),
                           SC.UNAUTHENTICATED)
         self.assertTrue(self.gov.approve(s2, d.decision_id).success)
+
+
+# ================================================================== executions
+
+def _exec_actions():
+    return [pb.Action(action_type="firewall_block", description="block for 24h",
+                      parameters={"duration": "24h"}, confidence=0.9),
+            pb.Action(action_type="k8s.scale", description="scale web to 5",
+                      parameters={"name": "web", "replicas": "5"}, confidence=0.8)]
+
+
+def _exec_req(sid, did, action_type="k8s.scale", index=1, **ex):
+    rid = ex.pop("request_id", "")
+    return pb.RecordExecutionRequest(session_id=sid, decision_id=did, request_id=rid,
+                                     execution=pb.ExecutionRecord(
+                                         action_type=action_type, action_index=index, **ex))
+
+
+class Executions(GovApiCase):
+    """RecordExecution (docs/governance.md): the outcome of carrying out an
+    approved decision's recommended action, appended to the decision."""
+    NAME = "gov-api-exec"
+
+    def approved(self, operator=None):
+        operator = operator or uniq("alice")
+        sid = self.gov.session(operator)
+        d = self.sub(recommended_actions=_exec_actions())
+        a = self.gov.approve(sid, d.decision_id, comment="go", request_id=uniq("req"))
+        return operator, sid, a.decision
+
+    def test_record_appends_to_the_approved_decision(self):
+        op, sid, d = self.approved()
+        rid = uniq("req")
+        before = time.time()
+        r = self.gov.record_execution(sid, d.decision_id, "k8s.scale", index=1, succeeded=True,
+                                      detail="deployment.apps/web scaled to 5",
+                                      target="context kind-prod, cluster https://127.0.0.1:6443",
+                                      request_id=rid)
+        after = time.time()
+        self.assertTrue(r.success)
+        self.assertEqual(r.message, "execution of k8s.scale recorded on decision '%s'"
+                         % d.decision_id)
+        self.assertGreaterEqual(ts_float(r.processed_at), before - 1)
+        self.assertLessEqual(ts_float(r.processed_at), after + 1)
+        x = r.decision
+        self.assertEqual(x.status, "APPROVED")
+        self.assertEqual(len(x.executions), 1)
+        e = x.executions[0]
+        self.assertEqual(e.action_type, "k8s.scale")
+        self.assertEqual(e.action_index, 1)
+        self.assertTrue(e.succeeded)
+        self.assertEqual(e.detail, "deployment.apps/web scaled to 5")
+        self.assertEqual(e.target, "context kind-prod, cluster https://127.0.0.1:6443")
+        self.assertEqual(e.executed_by, op)
+        self.assertEqual(e.request_id, rid)
+        self.assertEqual(e.executed_at, r.processed_at)
+        self.assertEqual(x.updated_at, r.processed_at)
+        # the rest is the approval's, untouched
+        self.assertEqual(x.history, d.history)
+        for f in ("operation_type", "priority", "context", "risk_assessment",
+                  "ethical_assessment", "recommended_actions", "created_at", "expires_at"):
+            self.assertEqual(getattr(x, f), getattr(d, f), f)
+        # GetDecision and the APPROVED listing read the new bytes
+        self.assertEqual(self.gov.get(d.decision_id), x)
+        listed = [y for y in self.gov.list(status="APPROVED", operation_type=self.op).decisions
+                  if y.decision_id == d.decision_id]
+        self.assertEqual(listed, [x])
+        # a second one (a failure, without a request id) comes after it
+        r2 = self.gov.record_execution(sid, d.decision_id, "firewall_block", index=0,
+                                       succeeded=False, detail="the firewall said no")
+        self.assertEqual([(e.action_type, e.succeeded, e.request_id)
+                          for e in r2.decision.executions],
+                         [("k8s.scale", True, rid), ("firewall_block", False, "")])
+        self.assertEqual(self.gov.get(d.decision_id), r2.decision)
+
+    def test_every_refusal(self):
+        op, sid, d = self.approved()
+        did = d.decision_id
+        pending = self.sub(recommended_actions=_exec_actions())
+        rejected = self.sub(recommended_actions=_exec_actions())
+        self.gov.reject(sid, rejected.decision_id, comment="no")
+        escalated = self.sub(recommended_actions=_exec_actions())
+        self.gov.escalate(sid, escalated.decision_id, escalation_target="lead")
+        closed = self.gov.session(op)
+        self.gov.close_session(closed)
+        code = lambda req: self.gov.code("RecordExecution", req)  # noqa: E731
+        cases = [
+            # sessions: the same answer as the reviews
+            (_exec_req("", did), SC.UNAUTHENTICATED, "session_id is required"),
+            (_exec_req(UNKNOWN_SID, did), SC.UNAUTHENTICATED, unauth_msg(UNKNOWN_SID)),
+            (_exec_req(closed, did), SC.UNAUTHENTICATED, unauth_msg(closed)),
+            # the decision
+            (_exec_req(sid, ""), SC.INVALID_ARGUMENT, "decision_id is required"),
+            (_exec_req(sid, UNKNOWN_DID), SC.NOT_FOUND,
+             "decision '%s' not found" % UNKNOWN_DID),
+            (_exec_req(sid, UNKNOWN_DID, action_type=""), SC.NOT_FOUND, UNKNOWN_DID),
+            (_exec_req(sid, pending.decision_id), SC.FAILED_PRECONDITION,
+             "decision '%s' is PENDING; only an approved decision can have executions"
+             % pending.decision_id),
+            (_exec_req(sid, rejected.decision_id), SC.FAILED_PRECONDITION, "is REJECTED"),
+            (_exec_req(sid, escalated.decision_id), SC.FAILED_PRECONDITION, "is ESCALATED"),
+            # the record
+            (pb.RecordExecutionRequest(session_id=sid, decision_id=did), SC.INVALID_ARGUMENT,
+             "execution is required"),
+            (_exec_req(sid, did, action_type=""), SC.INVALID_ARGUMENT,
+             "execution.action_type is required"),
+            (_exec_req(sid, did, index=-1), SC.INVALID_ARGUMENT,
+             "execution.action_index -1 is negative"),
+            (_exec_req(sid, did, index=2), SC.INVALID_ARGUMENT,
+             "action_index 2 is out of range: decision '%s' has 2 recommended actions" % did),
+            (_exec_req(sid, did, action_type="k8s.delete"), SC.INVALID_ARGUMENT,
+             "action_type 'k8s.delete' is not recommended action 1 of decision '%s' "
+             "(that one is 'k8s.scale')" % did),
+            (_exec_req(sid, did, action_type="firewall_block"), SC.INVALID_ARGUMENT,
+             "'firewall_block'"),
+            (_exec_req(sid, did, detail="x" * 4097), SC.INVALID_ARGUMENT,
+             "execution.detail is longer than 4096 bytes"),
+            (_exec_req(sid, did, target="t" * 513), SC.INVALID_ARGUMENT,
+             "execution.target is longer than 512 bytes"),
+            (_exec_req(sid, did, target="a\nb"), SC.INVALID_ARGUMENT, "execution.target"),
+            (_exec_req(sid, did, action_type="k8s.\x01"), SC.INVALID_ARGUMENT,
+             "execution.action_type"),
+            (_exec_req(sid, did, executed_by="mallory"), SC.INVALID_ARGUMENT,
+             "execution.executed_by"),
+            (_exec_req(sid, did, executed_at=_now_ts()), SC.INVALID_ARGUMENT,
+             "execution.executed_at"),
+            (_exec_req(sid, did, request_id="r" * 129), SC.INVALID_ARGUMENT, "request_id"),
+        ]
+        for req, want, needle in cases:
+            with self.subTest(req=short(req, 200)):
+                self.assertStatus(code(req), want, needle)
+        # nothing was recorded by any of them
+        for x in (d.decision_id, pending.decision_id, rejected.decision_id,
+                  escalated.decision_id):
+            self.assertEqual(list(self.gov.get(x).executions), [])
+        # a detail of exactly 4096 bytes and a target of 512 are fine
+        ok = self.gov.record_execution(sid, did, "k8s.scale", index=1, detail="d" * 4096,
+                                       target="t" * 512)
+        self.assertEqual(len(ok.decision.executions), 1)
+        # producers cannot smuggle records in with a proposal
+        smuggled = proposal()
+        smuggled.executions.add(action_type="k8s.scale", succeeded=True)
+        self.assertStatus(self.gov.code("SubmitDecision", decision=smuggled),
+                          SC.INVALID_ARGUMENT, "executions are recorded by RecordExecution")
+
+    def test_expired_decisions_have_no_executions(self):
+        sid = self.session()
+        d = self.sub(sla_seconds=1, recommended_actions=_exec_actions())
+        wait_for(lambda: self.gov.get(d.decision_id).status == "EXPIRED", 2.5 + 1.5 * SLOW,
+                 interval=0.05, what="EXPIRED")
+        self.assertStatus(self.gov.code("RecordExecution", _exec_req(sid, d.decision_id)),
+                          SC.FAILED_PRECONDITION, "is EXPIRED; only an approved decision")
+
+    def test_request_id_replay(self):
+        op, sid, d = self.approved()
+        _, _, other = self.approved(op)
+        rid = uniq("req")
+        r1 = self.gov.record_execution(sid, d.decision_id, "k8s.scale", index=1,
+                                       detail="scaled", request_id=rid)
+        time.sleep(0.05)
+        # a retry, even saying something else, returns the first outcome
+        r2 = self.gov.record_execution(sid, d.decision_id, "k8s.scale", index=1,
+                                       succeeded=False, detail="second", request_id=rid)
+        self.assertEqual(r2, r1)
+        self.assertEqual(len(self.gov.get(d.decision_id).executions), 1)
+        # the same id on another decision
+        self.assertStatus(self.gov.code("RecordExecution",
+                                        _exec_req(sid, other.decision_id, request_id=rid)),
+                          SC.ALREADY_EXISTS, "request id '%s' was used for decision '%s'"
+                          % (rid, d.decision_id))
+        self.assertEqual(list(self.gov.get(other.decision_id).executions), [])
+        # without a request id each call is a record of its own
+        self.gov.record_execution(sid, other.decision_id, "k8s.scale", index=1)
+        self.gov.record_execution(sid, other.decision_id, "k8s.scale", index=1)
+        self.assertEqual(len(self.gov.get(other.decision_id).executions), 2)
+
+    def test_at_most_sixteen(self):
+        op, sid, d = self.approved()
+        rids = [uniq("req") for _ in range(16)]
+        futs = [self.gov.future("RecordExecution", _exec_req(sid, d.decision_id, request_id=r,
+                                                             detail="try %d" % i))
+                for i, r in enumerate(rids)]
+        for f in futs:
+            self.assertTrue(f.result().success)
+        x = self.gov.get(d.decision_id)
+        self.assertEqual(len(x.executions), 16)
+        self.assertEqual(sorted(e.request_id for e in x.executions), sorted(rids))
+        self.assertStatus(self.gov.code("RecordExecution", _exec_req(sid, d.decision_id)),
+                          SC.FAILED_PRECONDITION,
+                          "decision '%s' has 16 executions recorded, the most it may have"
+                          % d.decision_id)
+        # a retry of a recorded one still answers its first outcome
+        self.assertTrue(self.gov.record_execution(sid, d.decision_id, "k8s.scale", index=1,
+                                                  request_id=rids[3]).success)
+        self.assertEqual(self.gov.get(d.decision_id), x)
+
+    def test_event_audit_and_unchanged_metrics(self):
+        op, sid, d = self.approved()
+        m0 = self.gov.metrics()
+        st0 = self.gov.stats(op)
+        reader = StreamReader(self.gov.stream_decisions(resume_after=m0.last_sequence),
+                              name="exec-events")
+        try:
+            r = self.gov.record_execution(sid, d.decision_id, "k8s.scale", index=1,
+                                          succeeded=True, detail="scaled")
+            reader.wait_count(1, 10 * SLOW)
+            ev = reader.snapshot()[0]
+        finally:
+            reader.cancel()
+        self.assertEqual(ev.type, pb.DecisionEvent.DECISION_UPDATED)
+        self.assertEqual(ev.sequence, m0.last_sequence + 1)
+        self.assertEqual(ev.decision, r.decision)
+        m1 = self.gov.metrics()
+        self.assertEqual(m1.last_sequence, m0.last_sequence + 1)
+        m1.last_sequence = m0.last_sequence
+        self.assertEqual(m1, m0, "an execution is not a review: the metrics stay")
+        self.assertEqual(self.gov.stats(op), st0)
+        # the audit entry
+        entries = self.gov.call("ListAudit", subject=d.decision_id,
+                                action="decision.execute").entries
+        self.assertEqual(len(entries), 1)
+        e = entries[0]
+        self.assertEqual((e.actor, e.outcome, e.subject),
+                         (op, "OK", d.decision_id))
+        self.assertEqual(e.detail, "action=k8s.scale succeeded=true session=%s" % sid)
 
 
 # ====================================================================== review

@@ -592,10 +592,16 @@ class GovExecuteTest(Base):
         self.assertEqual(rc, 0, err)
         return out.strip()
 
-    def status(self, did):
+    def decision(self, did):
         rc, out, err = self.gov("get", did, "-o", "json")
         self.assertEqual(rc, 0, err)
-        return json.loads(out)["status"]
+        return json.loads(out)
+
+    def status(self, did):
+        return self.decision(did)["status"]
+
+    def executions(self, did):
+        return self.decision(did).get("executions", [])
 
     def changes(self):
         return [(r["method"], r["path"]) for r in self.fake.requests()
@@ -620,6 +626,63 @@ class GovExecuteTest(Base):
         self.assertEqual(self.changes(),
                          [("PATCH", "/apis/apps/v1/namespaces/shop/deployments/web/scale")])
         self.assertIn("5/5", self.vcli("get", "deploy", "web", home=self.h)[1])
+        # What came of it is on the decision, as governd recorded it.
+        self.assertIn("recorded: execution of k8s.scale recorded on decision '%s'" % did, out)
+        ex = self.executions(did)
+        self.assertEqual(len(ex), 1, ex)
+        e = ex[0]
+        self.assertEqual((e["actionType"], e["actionIndex"], e["succeeded"], e["detail"]),
+                         ("k8s.scale", 1, True, "deployment.apps/web scaled to 5"))
+        self.assertEqual(e["executedBy"], "alice")
+        self.assertRegex(e["target"], r"^context \S+, cluster https?://127\.0\.0\.1:\d+$")
+        self.assertRegex(e["requestId"], r"^vcli-[0-9a-f]{32}\.exec$")
+        # The table of `gov get` shows it too.
+        rc, out, err = self.gov("get", did)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("deployment.apps/web scaled to 5", out)
+
+    def test_a_failed_action_is_recorded_as_failed(self):
+        # Applying into a namespace that does not exist: the check passes
+        # (an access review), the apply is refused with 404.
+        manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nowhere\n"
+        did = self.submit("k8s.apply", manifest=manifest, namespace="no-such-ns")
+        rc, out, err = self.gov("approve", did, "--execute")
+        self.assertEqual(rc, 5, err)
+        self.assertIn("approved, but the action on configmap/nowhere failed", err)
+        self.assertIn("recorded: execution of k8s.apply", out)
+        ex = self.executions(did)
+        self.assertEqual([(e["actionType"], e["actionIndex"], e.get("succeeded", False))
+                          for e in ex], [("k8s.apply", 1, False)])
+        self.assertIn('namespaces "no-such-ns" not found', ex[0]["detail"])
+
+    def test_a_rerun_records_once_and_an_unrecorded_outcome_says_so(self):
+        did = self.submit("k8s.scale", name="web", namespace="shop", replicas="3")
+        rid = "rerun-" + os.urandom(6).hex()
+        for _ in range(2):
+            rc, out, err = self.gov("approve", did, "--execute", "--request-id", rid)
+            self.assertEqual(rc, 0, err)
+        ex = self.executions(did)
+        self.assertEqual([e["requestId"] for e in ex], [rid + ".exec"])
+        # The record's request id already names another decision: the
+        # action runs, the record is refused, exit 14.
+        import harness
+        taken = "taken-" + os.urandom(6).hex()
+        g = harness.Gov.connect(self.gd)
+        try:
+            g.record_execution(g.session("alice"), did, "k8s.scale", index=1,
+                               request_id=taken + ".exec")
+        finally:
+            g.close()
+        did3 = self.submit("k8s.scale", name="web", namespace="shop", replicas="2")
+        rc, out, err = self.gov("approve", did3, "--execute", "--request-id", taken)
+        self.assertEqual(rc, 14, err)
+        self.assertIn("executed: deployment.apps/web scaled to 2", out)
+        self.assertIn("cannot record the execution on decision '%s'" % did3, err)
+        self.assertIn("(ALREADY_EXISTS)", err)
+        self.assertIn("the action ran, but its outcome is not recorded on decision '%s'"
+                      % did3, err)
+        self.assertEqual(self.status(did3), "APPROVED")
+        self.assertEqual(self.executions(did3), [])
 
     def test_refused_before_anything_changes(self):
         self.fake.config(forbid=["patch/deployments/scale"])

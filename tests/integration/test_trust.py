@@ -257,6 +257,35 @@ class Rules(AuthServer):
                          [("carol", "operator", "OK")])
         self.assertEqual(self.as_("carol").stats("carol").rejected, 1)
 
+    def test_only_the_approver_records_executions(self):
+        d = self.as_("bot").submit(recommended_actions=[pb.Action(
+            action_type="k8s.scale", parameters={"name": "web", "replicas": "5"})]).decision
+        alice, bob, bot = self.as_("alice"), self.as_("bob"), self.as_("bot")
+        sa, sb = alice.session(""), bob.session("")
+        alice.approve(sa, d.decision_id, comment="ok")
+        msg = self.denied(bob.record_execution, sb, d.decision_id, "k8s.scale",
+                          rule="executed-by-reviewer")
+        self.assertIn("decision '%s' was approved by 'alice'; only they may record its "
+                      "executions, not 'bob'" % d.decision_id, msg)
+        # another's session, and a role that may not record at all
+        self.denied(bob.record_execution, sa, d.decision_id, "k8s.scale", rule="session-owner")
+        msg = self.denied(bot.record_execution, sa, d.decision_id, "k8s.scale", rule="role")
+        self.assertIn("RecordExecution needs the operator role; 'bot' is producer", msg)
+        self.assertEqual(list(alice.get(d.decision_id).executions), [])
+        r = alice.record_execution(sa, d.decision_id, "k8s.scale", succeeded=True,
+                                   detail="deployment.apps/web scaled to 5")
+        self.assertEqual([(e.executed_by, e.succeeded) for e in r.decision.executions],
+                         [("alice", True)])
+        got = self.refusals(subject=d.decision_id, action="decision.execute")
+        self.assertEqual(sorted((e.actor, e.detail.split(":")[0]) for e in got),
+                         [("bob", "executed-by-reviewer"), ("bob", "session-owner"),
+                          ("bot", "role")])
+        ok = self.as_("root").audit(subject=d.decision_id, action="decision.execute",
+                                    outcome="OK")
+        self.assertEqual([(e.actor, e.role, e.detail) for e in ok],
+                         [("alice", "operator",
+                           "action=k8s.scale succeeded=true session=%s" % sa)])
+
     def test_admin_tokens_over_grpc(self):
         root = self.as_("root")
         r = root.admin("CreateToken", pb.CreateTokenRequest(name="ci", role="producer",

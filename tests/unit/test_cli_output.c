@@ -378,8 +378,52 @@ static void detail_view(void **state)
 				       "  LEVEL       HIGH\n  FACTORS\n"
 				       "    - beaconing\n"));
 	assert_null(strstr(c.text, "HISTORY"));
+	assert_null(strstr(c.text, "EXECUTIONS"));
 	assert_null(strstr(c.text, "\033["));
 	free(c.text);
+
+	/* Executions: a row each, oldest first, the result coloured. */
+	{
+		Vertice__Governance__V1__ExecutionRecord x1 =
+			VERTICE__GOVERNANCE__V1__EXECUTION_RECORD__INIT;
+		Vertice__Governance__V1__ExecutionRecord x2 =
+			VERTICE__GOVERNANCE__V1__EXECUTION_RECORD__INIT;
+		Vertice__Governance__V1__ExecutionRecord *xs[2] = { &x1, &x2 };
+		Google__Protobuf__Timestamp at = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+
+		at.seconds = 1714564800 + 30;
+		x1.action_type = "k8s.scale";
+		x1.action_index = 1;
+		x1.succeeded = 1;
+		x1.executed_by = "alice";
+		x1.executed_at = &at;
+		x1.detail = "deployment.apps/web scaled to 5";
+		x1.target = "context kind-prod, cluster https://10.0.0.1:6443";
+		x2.action_type = "k8s.delete";
+		x2.executed_by = "alice";
+		x2.detail = "failed: forbidden";
+		s.d.n_executions = 2;
+		s.d.executions = xs;
+		assert_int_equal(gov_render_decision(cap_open(&c), &s.d,
+						     1714564800 + 60, 0), 0);
+		cap_close(&c);
+		assert_non_null(strstr(c.text, "\nEXECUTIONS\n  WHEN"));
+		assert_non_null(strstr(c.text, "2024-05-01T12:00:30Z (30s ago)  "
+					       "k8s.scale (#1)   ok      alice  "
+					       "deployment.apps/web scaled to 5  "
+					       "context kind-prod, cluster https://10.0.0.1:6443\n"));
+		assert_non_null(strstr(c.text, "k8s.delete (#0)  failed  alice  "
+					       "failed: forbidden"));
+		free(c.text);
+		assert_int_equal(gov_render_decision(cap_open(&c), &s.d,
+						     1714564800 + 60, 1), 0);
+		cap_close(&c);
+		assert_non_null(strstr(c.text, "\033[32mok\033[0m"));
+		assert_non_null(strstr(c.text, "\033[31mfailed\033[0m"));
+		free(c.text);
+		s.d.n_executions = 0;
+		s.d.executions = NULL;
+	}
 }
 
 static void session_file(void **state)

@@ -5,7 +5,9 @@
  * listing (order, filters, pages), exact metrics, operator stats, event
  * resume from memory and from the database, group commit, closing; the
  * audit chain, the review rules for authenticated actors, bearer tokens
- * (also from a second, tokens-only store on the same file).
+ * (also from a second, tokens-only store on the same file); execution
+ * records on approved decisions (in one batch with their approval, from
+ * the database, the cap, the rules).
  *
  * Every test gets its own database under a mkdtemp directory (removed at
  * the end).  Operations are queued with store_submit and waited for; a
@@ -2159,6 +2161,286 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* ---- execution records ---- */
+
+/* A proposal with two recommended actions: firewall.block and k8s.scale. */
+static uint8_t *proposal_with_actions(size_t *len)
+{
+	Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+	Vertice__Governance__V1__Action a0 = VERTICE__GOVERNANCE__V1__ACTION__INIT;
+	Vertice__Governance__V1__Action a1 = VERTICE__GOVERNANCE__V1__ACTION__INIT;
+	Vertice__Governance__V1__Action *acts[2] = { &a0, &a1 };
+	uint8_t *b;
+
+	d.operation_type = "scale_out";
+	d.priority = "HIGH";
+	d.sla_seconds = 3600;
+	a0.action_type = "firewall.block";
+	a1.action_type = "k8s.scale";
+	d.n_recommended_actions = 2;
+	d.recommended_actions = acts;
+	*len = vertice__governance__v1__decision__get_packed_size(&d);
+	b = malloc(*len + 1);
+	vertice__governance__v1__decision__pack(&d, b);
+	return b;
+}
+
+static void submit_with_actions(store *st, int n, char (*ids)[40])
+{
+	for (int i = 0; i < n; i++) {
+		struct wop w;
+		size_t len;
+		uint8_t *p = proposal_with_actions(&len);
+		Decision *d;
+
+		memset(&w, 0, sizeof(w));
+		w.op.kind = STORE_OP_SUBMIT;
+		w.op.proposal = p;
+		w.op.proposal_len = len;
+		run(st, &w, 1);
+		assert_int_equal(w.op.result, STORE_OK);
+		d = decode(w.decision, w.len);
+		snprintf(ids[i], 40, "%s", d->decision_id);
+		vertice__governance__v1__decision__free_unpacked(d, NULL);
+		wop_release(&w, 1);
+		free(p);
+	}
+}
+
+static void exec_op(struct wop *w, const char *actor, const char *sid, const char *id,
+		    const char *type, int32_t index, int succeeded, const char *rid)
+{
+	memset(w, 0, sizeof(*w));
+	w->op.kind = STORE_OP_EXECUTION;
+	w->op.actor = actor;
+	w->op.actor_role = actor ? "operator" : NULL;
+	w->op.session_id = sid;
+	w->op.decision_id = id;
+	w->op.request_id = rid;
+	w->op.action_type = type;
+	w->op.action_index = index;
+	w->op.succeeded = succeeded;
+	w->op.detail = succeeded ? "deployment.apps/web scaled to 5" : "the cluster said no";
+	w->op.target = "context kind-test";
+}
+
+static store_code exec_run(store *st, struct wop *w, const char *actor, const char *sid,
+			   const char *id, const char *type, int32_t index, const char *rid)
+{
+	exec_op(w, actor, sid, id, type, index, 1, rid);
+	run(st, w, 1);
+	return w->op.result;
+}
+
+struct evcount {
+	int type[3];
+	size_t executions_last;  /* records in the last UPDATED event's decision */
+};
+
+static int count_events(const store_event *ev, void *ud)
+{
+	struct evcount *c = ud;
+	Decision *d = decode(ev->decision, ev->decision_len);
+
+	c->type[ev->type]++;
+	if (ev->type == STORE_EV_UPDATED)
+		c->executions_last = d->n_executions;
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	return 0;
+}
+
+static uint64_t review_count(const store_gauges *g, int k)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i <= STORE_REVIEW_NBOUNDS; i++)
+		n += g->review[k][i];
+	return n;
+}
+
+static void executions(void **state)
+{
+	char path[256], ids[3][40], sid[40], sid_bob[40], rid[32];
+	struct wop w[4], g, r;
+	store_metrics m;
+	store_gauges ga;
+	store_operator_stats os;
+	store_page pg;
+	store_filter f = { "APPROVED", NULL, NULL, NULL };
+	struct evcount ec;
+	store_audit_filter af;
+	struct aent sel[40];
+	uint8_t *b;
+	size_t len;
+	Decision *d;
+	store *st;
+
+	db_path(path, sizeof(path), "executions");
+	st = open_at(path, 0, 0);
+	submit_with_actions(st, 3, ids);
+	session_open(st, "alice", sid, sizeof(sid));
+	session_open(st, "bob", sid_bob, sizeof(sid_bob));
+
+	/* An approval and two records for it in one batch, and one for a
+	 * decision still pending: the overlay carries the resolution's row
+	 * and its latest bytes from op to op. */
+	gate_close(st, &g);
+	memset(&w[0], 0, sizeof(w[0]));
+	w[0].op.kind = STORE_OP_APPROVE;
+	w[0].op.session_id = sid;
+	w[0].op.decision_id = ids[0];
+	w[0].op.comment = "go";
+	exec_op(&w[1], NULL, sid, ids[0], "k8s.scale", 1, 1, "x-1");
+	exec_op(&w[2], NULL, sid, ids[0], "firewall.block", 0, 0, NULL);
+	exec_op(&w[3], NULL, sid, ids[1], "k8s.scale", 1, 1, NULL);
+	queue(st, w, 4);
+	gate_open();
+	wait_all();
+	assert_int_equal(g.op.result, STORE_OK);
+	assert_int_equal(w[0].op.result, STORE_OK);
+	assert_int_equal(w[1].op.result, STORE_OK);
+	assert_int_equal(w[2].op.result, STORE_OK);
+	assert_int_equal(w[3].op.result, STORE_E_CONFLICT);
+	{
+		char want[200];
+
+		snprintf(want, sizeof(want), "decision '%s' is PENDING; only an approved "
+			 "decision can have executions", ids[1]);
+		assert_string_equal(w[3].message, want);
+	}
+	d = decode(w[2].decision, w[2].len);
+	assert_string_equal(d->status, "APPROVED");
+	assert_string_equal(d->history->reviewed_by, "alice");
+	assert_int_equal(d->n_executions, 2);
+	assert_string_equal(d->executions[0]->action_type, "k8s.scale");
+	assert_int_equal(d->executions[0]->action_index, 1);
+	assert_true(d->executions[0]->succeeded);
+	assert_string_equal(d->executions[0]->detail, "deployment.apps/web scaled to 5");
+	assert_string_equal(d->executions[0]->target, "context kind-test");
+	assert_string_equal(d->executions[0]->executed_by, "alice");
+	assert_string_equal(d->executions[0]->request_id, "x-1");
+	assert_int_equal(ts_ms(d->executions[0]->executed_at), w[1].op.processed_at_ms);
+	assert_string_equal(d->executions[1]->action_type, "firewall.block");
+	assert_false(d->executions[1]->succeeded);
+	assert_string_equal(d->executions[1]->request_id, "");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	/* What the store hands out is what the last record answered. */
+	assert_int_equal(store_get(st, ids[0], &b, &len), STORE_OK);
+	assert_int_equal(len, w[2].len);
+	assert_memory_equal(b, w[2].decision, len);
+	free(b);
+	wop_release(w, 4);
+	wop_release(&g, 1);
+
+	/* One approval in the figures, nothing for the records. */
+	store_get_metrics(st, &m);
+	assert_int_equal(m.total, 3);
+	assert_int_equal(m.approved, 1);
+	assert_int_equal(m.pending, 2);
+	store_get_gauges(st, &ga);
+	assert_int_equal(review_count(&ga, 0), 1);
+	assert_int_equal(ga.decisions[2][1], 1);   /* APPROVED, HIGH */
+	assert_int_equal(store_get_operator_stats(st, "alice", &os), STORE_OK);
+	assert_int_equal(os.total, 1);
+	assert_int_equal(os.approved, 1);
+
+	/* Later, from the database; a replay answers the first outcome. */
+	assert_int_equal(exec_run(st, &r, NULL, sid, ids[0], "k8s.scale", 1, "x-2"), STORE_OK);
+	d = decode(r.decision, r.len);
+	assert_int_equal(d->n_executions, 3);
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(&r, 1);
+	assert_int_equal(exec_run(st, &r, NULL, sid, ids[0], "k8s.scale", 1, "x-1"), STORE_OK);
+	assert_int_equal(r.op.replayed, 1);
+	d = decode(r.decision, r.len);
+	assert_int_equal(d->n_executions, 1);
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	wop_release(&r, 1);
+	assert_int_equal(exec_run(st, &r, NULL, sid, ids[1], "k8s.scale", 1, "x-1"),
+			 STORE_E_DUPLICATE);
+	/* The action must be the decision's. */
+	assert_int_equal(exec_run(st, &r, NULL, sid, ids[0], "k8s.delete", 1, NULL),
+			 STORE_E_INVALID);
+	assert_non_null(strstr(r.message, "action_type 'k8s.delete' is not recommended action 1"));
+	assert_int_equal(exec_run(st, &r, NULL, sid, ids[0], "k8s.scale", 2, NULL),
+			 STORE_E_INVALID);
+	assert_non_null(strstr(r.message, "action_index 2 is out of range"));
+	assert_int_equal(exec_run(st, &r, NULL, "s-none", ids[0], "k8s.scale", 1, NULL),
+			 STORE_E_SESSION);
+	assert_int_equal(exec_run(st, &r, NULL, sid, "d-none", "k8s.scale", 1, NULL),
+			 STORE_E_NOTFOUND);
+	/* With credentials, only the approver records. */
+	assert_int_equal(exec_run(st, &r, "bob", sid_bob, ids[0], "k8s.scale", 1, NULL),
+			 STORE_E_DENIED);
+	assert_non_null(strstr(r.message, "executed-by-reviewer: decision '"));
+	assert_non_null(strstr(r.message, "was approved by 'alice'"));
+	assert_int_equal(exec_run(st, &r, "bob", sid, ids[0], "k8s.scale", 1, NULL),
+			 STORE_E_DENIED);
+	assert_non_null(strstr(r.message, "session-owner: "));
+	assert_int_equal(exec_run(st, &r, "alice", sid, ids[0], "k8s.scale", 1, NULL), STORE_OK);
+	wop_release(&r, 1);
+
+	/* The APPROVED listing reads the same bytes. */
+	assert_int_equal(store_list(st, &f, "", 10, &pg), STORE_OK);
+	assert_int_equal(pg.count, 1);
+	assert_int_equal(store_get(st, ids[0], &b, &len), STORE_OK);
+	assert_int_equal(pg.lengths[0], len);
+	assert_memory_equal(pg.data + pg.offsets[0], b, len);
+	free(b);
+	store_page_release(&pg);
+
+	/* Events: three submissions, the approval, four records. */
+	memset(&ec, 0, sizeof(ec));
+	assert_int_equal(store_events_since(st, 0, 1000, count_events, &ec), STORE_OK);
+	assert_int_equal(ec.type[STORE_EV_NEW], 3);
+	assert_int_equal(ec.type[STORE_EV_RESOLVED], 1);
+	assert_int_equal(ec.type[STORE_EV_UPDATED], 4);
+	assert_int_equal(ec.executions_last, 4);
+	/* Audit: four records, two refusals. */
+	memset(&af, 0, sizeof(af));
+	af.action = "decision.execute";
+	af.outcome = "OK";
+	assert_int_equal(audit_matching(st, &af, sel, 40), 4);
+	assert_string_equal(sel[0].actor, "alice");
+	assert_string_equal(sel[0].subject, ids[0]);
+	{
+		char want[120];
+
+		snprintf(want, sizeof(want), "action=k8s.scale succeeded=true session=%s", sid);
+		assert_string_equal(sel[0].detail, want);
+	}
+	af.outcome = "DENIED";
+	assert_int_equal(audit_matching(st, &af, sel, 40), 2);
+	store_close(st);
+
+	/* Durable; at most STORE_MAX_EXECUTIONS, the cap counted on disk. */
+	st = open_at(path, 0, 0);
+	session_open(st, "alice", sid, sizeof(sid));
+	d = get(st, ids[0]);
+	assert_int_equal(d->n_executions, 4);
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	for (int i = 4; i < STORE_MAX_EXECUTIONS; i++) {
+		snprintf(rid, sizeof(rid), "cap-%d", i);
+		assert_int_equal(exec_run(st, &r, NULL, sid, ids[0], "k8s.scale", 1, rid), STORE_OK);
+		wop_release(&r, 1);
+	}
+	assert_int_equal(exec_run(st, &r, NULL, sid, ids[0], "k8s.scale", 1, NULL),
+			 STORE_E_CONFLICT);
+	assert_non_null(strstr(r.message, "has 16 executions recorded, the most it may have"));
+	/* A replay still answers past the cap. */
+	assert_int_equal(exec_run(st, &r, NULL, sid, ids[0], "k8s.scale", 1, "cap-5"), STORE_OK);
+	assert_int_equal(r.op.replayed, 1);
+	wop_release(&r, 1);
+	d = get(st, ids[0]);
+	assert_int_equal(d->n_executions, STORE_MAX_EXECUTIONS);
+	assert_string_equal(d->executions[15]->request_id, "cap-15");
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.approved, 1);
+	assert_int_equal(m.total, 3);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2181,6 +2463,7 @@ int main(void)
 		cmocka_unit_test(closing),
 		cmocka_unit_test(blobs_canonical),
 		cmocka_unit_test(demo_data),
+		cmocka_unit_test(executions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -280,6 +280,14 @@ const char *k8s_action_describe(const struct k8s_action *a)
 	return a->what;
 }
 
+void k8s_action_target(const struct k8s_action *a, char *out, size_t outlen)
+{
+	const struct kconn *c = &a->k.client.conn;
+
+	snprintf(out, outlen, "context %s, cluster %s", c->context ? c->context : "",
+		 c->server ? c->server : "");
+}
+
 int k8s_action_run(struct k8s_action *a, char *outcome, size_t outlen)
 {
 	buf path = BUF_INIT(8192), body = BUF_INIT(16u << 20);

@@ -24,6 +24,8 @@ int k8s_action_prepare(struct k8s_action **out, const char *type,
 		       const char *const *keys, const char *const *vals,
 		       size_t n);
 const char *k8s_action_describe(const struct k8s_action *a);
+/* Where it runs, for the record: "context kind-prod, cluster https://...". */
+void k8s_action_target(const struct k8s_action *a, char *out, size_t outlen);
 int k8s_action_run(struct k8s_action *a, char *outcome, size_t outlen);
 void k8s_action_free(struct k8s_action *a);
 
