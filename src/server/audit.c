@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/checks.h"
 #include "server/gov.h"
 #include "server/pbraw.h"
 #include "server/validate.h"
@@ -71,16 +72,10 @@ void gov_list_audit(rpc_call *call, const ProtobufCMessage *req, struct gov *g,
 	store_code rc;
 	char err[256];
 
-	if (v_opt_id("actor", r->actor, err, sizeof(err)) < 0 ||
-	    v_opt_id("subject", r->subject, err, sizeof(err)) < 0 ||
-	    v_opt_id("action", r->action, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
-		return;
-	}
-	if (r->outcome && *r->outcome && strcmp(r->outcome, "OK") != 0 &&
-	    strcmp(r->outcome, "DENIED") != 0) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "outcome '%.64s' is invalid (OK or DENIED)", r->outcome);
+	int status = gov_check_list_audit(r, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	memset(&f, 0, sizeof(f));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/validate.h"
+#include "store/store.h"
 #include "vcli/status.h"
 
 #define INVALID VCLI_STATUS_INVALID_ARGUMENT
@@ -180,6 +181,49 @@ int gov_check_stream_decisions(const Vertice__Governance__V1__StreamDecisionsReq
 	return VCLI_STATUS_OK;
 }
 
+int gov_check_create_token(const Vertice__Governance__V1__CreateTokenRequest *r, char *err,
+			   size_t errlen)
+{
+	/* At most 100 years: the expiry stays far inside int64 milliseconds. */
+	const int64_t max_expiry = 100ll * 365 * 86400;
+
+	if (v_req_id("name", r->name, err, errlen) < 0 ||
+	    v_opt_id("identity", r->identity, err, errlen) < 0)
+		return INVALID;
+	if (!store_role_valid(r->role)) {
+		snprintf(err, errlen, "role '%.64s' is invalid (producer, operator or admin)",
+			 r->role ? r->role : "");
+		return INVALID;
+	}
+	if (r->expires_in_seconds < 0 || r->expires_in_seconds > max_expiry) {
+		snprintf(err, errlen, "expires_in_seconds %lld is invalid (0: never, else 1 to %lld)",
+			 (long long)r->expires_in_seconds, (long long)max_expiry);
+		return INVALID;
+	}
+	return VCLI_STATUS_OK;
+}
+
+int gov_check_revoke_token(const Vertice__Governance__V1__RevokeTokenRequest *r, char *err,
+			   size_t errlen)
+{
+	return v_req_id("token_id", r->token_id, err, errlen) < 0 ? INVALID : VCLI_STATUS_OK;
+}
+
+int gov_check_list_audit(const Vertice__Governance__V1__ListAuditRequest *r, char *err,
+			 size_t errlen)
+{
+	if (v_opt_id("actor", r->actor, err, errlen) < 0 ||
+	    v_opt_id("subject", r->subject, err, errlen) < 0 ||
+	    v_opt_id("action", r->action, err, errlen) < 0)
+		return INVALID;
+	if (r->outcome && *r->outcome && strcmp(r->outcome, "OK") != 0 &&
+	    strcmp(r->outcome, "DENIED") != 0) {
+		snprintf(err, errlen, "outcome '%.64s' is invalid (OK or DENIED)", r->outcome);
+		return INVALID;
+	}
+	return VCLI_STATUS_OK;
+}
+
 int gov_check_request(const char *method, const ProtobufCMessage *req, uint64_t last_seq,
 		      char *err, size_t errlen)
 {
@@ -206,8 +250,15 @@ int gov_check_request(const char *method, const ProtobufCMessage *req, uint64_t 
 		return gov_check_session_stats(r, err, errlen);
 	if (!strcmp(method, "StreamDecisions"))
 		return gov_check_stream_decisions(r, last_seq, err, errlen);
+	if (!strcmp(method, "CreateToken"))
+		return gov_check_create_token(r, err, errlen);
+	if (!strcmp(method, "RevokeToken"))
+		return gov_check_revoke_token(r, err, errlen);
+	if (!strcmp(method, "ListAudit"))
+		return gov_check_list_audit(r, err, errlen);
 	if (!strcmp(method, "HealthCheck") || !strcmp(method, "GetMetrics") ||
-	    !strcmp(method, "StreamEvents"))
+	    !strcmp(method, "StreamEvents") || !strcmp(method, "ListTokens") ||
+	    !strcmp(method, "ExportAudit"))
 		return VCLI_STATUS_OK;
 	return -1;
 }

@@ -50,6 +50,13 @@ int gov_check_session_stats(const Vertice__Governance__V1__GetSessionStatsReques
 int gov_check_stream_decisions(const Vertice__Governance__V1__StreamDecisionsRequest *r,
 			       uint64_t last_seq, char *err, size_t errlen);
 
+int gov_check_create_token(const Vertice__Governance__V1__CreateTokenRequest *r, char *err,
+			   size_t errlen);
+int gov_check_revoke_token(const Vertice__Governance__V1__RevokeTokenRequest *r, char *err,
+			   size_t errlen);
+int gov_check_list_audit(const Vertice__Governance__V1__ListAuditRequest *r, char *err,
+			 size_t errlen);
+
 /*
  * The checks of method (a GovernanceService method name, "SubmitDecision")
  * on req, unpacked with that method's input descriptor, for a caller

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "common/timeutil.h"
+#include "server/checks.h"
 #include "server/gov.h"
 #include "server/validate.h"
 
@@ -88,22 +89,10 @@ void gov_create_token(rpc_call *call, const ProtobufCMessage *req, struct gov *g
 	struct gov_write *w;
 	char err[256];
 
-	if (v_req_id("name", r->name, err, sizeof(err)) < 0 ||
-	    v_opt_id("identity", r->identity, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
-		return;
-	}
-	if (!store_role_valid(r->role)) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "role '%.64s' is invalid (producer, operator or admin)",
-				 r->role ? r->role : "");
-		return;
-	}
-	/* At most 100 years: the expiry stays far inside int64 milliseconds. */
-	if (r->expires_in_seconds < 0 || r->expires_in_seconds > 100ll * 365 * 86400) {
-		rpc_call_finishf(call, VCLI_STATUS_INVALID_ARGUMENT,
-				 "expires_in_seconds %lld is invalid (0: never, else 1 to %lld)",
-				 (long long)r->expires_in_seconds, 100ll * 365 * 86400);
+	int status = gov_check_create_token(r, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	w = gov_write_new(g, call, STORE_OP_TOKEN_CREATE, create_respond);
@@ -231,8 +220,10 @@ void gov_revoke_token(rpc_call *call, const ProtobufCMessage *req, struct gov *g
 	struct gov_write *w;
 	char err[256];
 
-	if (v_req_id("token_id", r->token_id, err, sizeof(err)) < 0) {
-		rpc_call_finish(call, VCLI_STATUS_INVALID_ARGUMENT, err);
+	int status = gov_check_revoke_token(r, err, sizeof(err));
+
+	if (status != VCLI_STATUS_OK) {
+		rpc_call_finish(call, status, err);
 		return;
 	}
 	w = gov_write_new(g, call, STORE_OP_TOKEN_REVOKE, revoke_respond);

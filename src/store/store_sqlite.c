@@ -426,13 +426,6 @@ void store_options_init(store_options *o)
 	o->event_ring = RING_DEFAULT;
 }
 
-int store_role_valid(const char *role)
-{
-	return role && (strcmp(role, STORE_ROLE_PRODUCER) == 0 ||
-			strcmp(role, STORE_ROLE_OPERATOR) == 0 ||
-			strcmp(role, STORE_ROLE_ADMIN) == 0);
-}
-
 int64_t store__now_ms(void)
 {
 	int64_t sec;

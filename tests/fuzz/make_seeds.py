@@ -72,6 +72,15 @@ def server_seeds(pb):
         "StreamEvents": pb.StreamEventsRequest(session_id="abc"),
         "SubmitDecision": pb.SubmitDecisionRequest(decision=pb.Decision(
             operation_type="block_ip", priority="HIGH", sla_seconds=60)),
+        "CreateToken": pb.CreateTokenRequest(name="ci", role="producer", identity="ci-bot",
+                                             expires_in_seconds=3600),
+        "ListTokens": pb.ListTokensRequest(include_revoked=True),
+        "RevokeToken": pb.RevokeTokenRequest(token_id="t-1"),
+        "ListAudit": pb.ListAuditRequest(actor="alice", outcome="DENIED", limit=5),
+        "ExportAudit": pb.ExportAuditRequest(after_sequence=3),
+        "RecordExecution": pb.RecordExecutionRequest(
+            session_id="s-1", decision_id="d-1",
+            execution=pb.ExecutionRecord(action_type="k8s.scale", succeeded=True)),
     }
     # One call of every method, the message in one DATA with END_STREAM.
     for i, m in enumerate(methods):
@@ -231,6 +240,18 @@ def gov_request_seeds(pb):
             execution=pb.ExecutionRecord(action_type="k8s.scale", action_index=-1,
                                          executed_by="mallory"))),
         "record-execution-empty": ("RecordExecution", pb.RecordExecutionRequest()),
+        "create-token": ("CreateToken", pb.CreateTokenRequest(
+            name="ci", role="operator", identity="kim", expires_in_seconds=86400)),
+        "create-token-bad-role": ("CreateToken", pb.CreateTokenRequest(name="x", role="root")),
+        "create-token-bad-expiry": ("CreateToken", pb.CreateTokenRequest(
+            name="x", role="admin", expires_in_seconds=-1)),
+        "list-tokens": ("ListTokens", pb.ListTokensRequest()),
+        "revoke-token": ("RevokeToken", pb.RevokeTokenRequest(token_id="t-0123")),
+        "revoke-token-empty": ("RevokeToken", pb.RevokeTokenRequest()),
+        "list-audit": ("ListAudit", pb.ListAuditRequest(
+            actor="alice", subject="d-1", action="decision.approve", outcome="OK", limit=10)),
+        "list-audit-bad-outcome": ("ListAudit", pb.ListAuditRequest(outcome="MAYBE")),
+        "export-audit": ("ExportAudit", pb.ExportAuditRequest(after_sequence=7)),
     }
     for name, (m, req) in cases.items():
         if req is None:
