@@ -23,6 +23,8 @@ compare what two clients sent:
   POST   /_fake/reset       back to the fixtures (for commands that change them)
   POST   /_fake/config      {"forbid": ["list/pods", ...],
                              "watch_seconds": 2.0}
+  POST   /_fake/objects     [object, ...]: stored as they are (not kept
+                            across a reset)
 
 It listens on 127.0.0.1 on a port the kernel picks and prints
 "PORT <n>" on its first line of stdout.  Plain HTTP by default; with
@@ -957,6 +959,19 @@ class Handler(BaseHTTPRequestHandler):
                     c.forbid = set(cfg["forbid"])
                 if "watch_seconds" in cfg:
                     c.watch_seconds = float(cfg["watch_seconds"])
+            return self.send_json(200, {"ok": True})
+        if path == "/_fake/objects" and method == "POST":
+            # More objects, as they are (a test's own fixtures): each goes
+            # where discovery puts its apiVersion and kind.
+            with c.lock:
+                for o in json.loads(body or b"[]"):
+                    gv = o["apiVersion"]
+                    group, version = gv.split("/") if "/" in gv else ("", gv)
+                    plural = [r["name"] for g, v, rs in GROUPS if g == group and v == version
+                              for r in rs if r["kind"] == o["kind"] and "/" not in r["name"]]
+                    if not plural:
+                        raise ApiError(400, "BadRequest", "no resource for %s %s" % (gv, o["kind"]))
+                    c.put(group, plural[0], copy.deepcopy(o))
             return self.send_json(200, {"ok": True})
         raise ApiError(404, "NotFound", "no such control path")
 

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""vcli k8s next to kubectl, for what kubectl users reach for first:
+-o custom-columns, --sort-by, config view --flatten, a cluster's
+tls-server-name and describe of every kind (docs/commands/k8s.md).
+
+The machinery is test_k8s.py's: fakekube on a free loopback port, kubectl
+then vcli with the same kubeconfig and a fresh HOME each, the same
+requests (beyond discovery), stdout, exit code and message.  Without
+kubectl 1.30 or newer the comparisons are skipped.
+
+Environment: VCLI (the binary), FAKEKUBE (the fake server's script).
+"""
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_k8s as tk  # noqa: E402  (the fake, the comparisons)
+
+KUBECTL = tk.KUBECTL
+
+# ConfigMaps whose names and values exercise kubectl's ordering: numbers
+# against numbers, quantities (9 < 2k), byte order otherwise (a10 < a9).
+SORT_CMS = ["a10", "a9", "a09", "b1", "10", "9", "1000", "2k", "1Ki",
+            "x-2169dd42", "x-23b80e68"]
+
+
+def usage_error(self, args, want):
+    """vcli refuses a bad command line with exit 2 where kubectl says 1;
+    the message is kubectl's."""
+    rc, out, err = self.vcli(*args)
+    self.assertEqual(rc, 2, err)
+    self.assertEqual(out, "")
+    self.assertIn(want, err)
+    if KUBECTL:
+        k = self.kubectl(*args)
+        self.assertEqual(k[0], 1)
+        self.assertIn(want, k[2])
+
+
+class ColumnsTest(tk.Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        docs = [{"apiVersion": "v1", "kind": "Namespace",
+                 "metadata": {"name": "sort"}, "status": {"phase": "Active"}}]
+        for n in SORT_CMS:
+            docs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": n, "namespace": "sort"},
+                         "data": {"x": n}})
+        docs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "nodata", "namespace": "sort"}})
+        cls.fake.control("POST", "/_fake/objects", docs)
+
+    def test_custom_columns(self):
+        cc = ("NAME:.metadata.name,NS:metadata.namespace,IP:{.status.podIP},"
+              "C:{.spec.containers[*].name},SPEC:.spec.containers,L:.metadata.labels,"
+              "READY:.status.containerStatuses[0].ready,NONE:.spec.nope")
+        for args in (["get", "po", "-o", "custom-columns=" + cc],
+                     ["get", "po", "-A", "-o", "custom-columns=" + cc],
+                     ["get", "po", "-A", "--no-headers", "-o", "custom-columns=" + cc],
+                     ["get", "deploy", "web", "-o", "custom-columns=N:.metadata.name,R:.spec.replicas"],
+                     ["get", "po,deploy", "-o", "custom-columns=N:.metadata.name,R:.spec.replicas"],
+                     ["get", "deploy/web", "svc/web", "-o", "custom-columns=KIND:.kind,N:.metadata.name"],
+                     ["get", "no", "-o", "custom-columns=N:.metadata.name,CPU:.status.capacity.cpu,"
+                      "T:.spec.taints"],
+                     ["get", "wd", "-o", "custom-columns=N:.metadata.name,SIZE:.spec.size"],
+                     ["get", "secrets", "-o", "custom-columns=N:.metadata.name"],
+                     ["get", "po", "nope", "-o", "custom-columns=N:.metadata.name"],
+                     ["get", "po", "-l", "app=web", "-o", "custom-columns=A:.metadata.name,B:"],
+                     ["get", "cm", "-n", "sort", "-o", "custom-columns=N:.metadata.name,D:.data"]):
+            with self.subTest(args=args):
+                self.compare(*args)
+
+    def test_custom_columns_file(self):
+        path = os.path.join(self.tmp, "cols.txt")
+        with open(path, "w") as f:
+            f.write("NAME   NODE           IMAGES\n"
+                    ".metadata.name  {.spec.nodeName}  .spec.containers[*].image\n")
+        self.compare("get", "po", "-A", "-o", "custom-columns-file=" + path)
+        self.compare("get", "po", "-A", "--no-headers", "--sort-by=.spec.nodeName",
+                     "-o", "custom-columns-file=" + path)
+        bad = os.path.join(self.tmp, "bad.txt")
+        with open(bad, "w") as f:
+            f.write("A B\n.metadata.name\n")
+        usage_error(self, ["get", "po", "-o", "custom-columns-file=" + bad],
+                    "number of headers (2) and field specifications (1) don't match")
+        usage_error(self, ["get", "po", "-o", "custom-columns-file=/nonexistent/cols"],
+                    "error reading template /nonexistent/cols, open /nonexistent/cols: "
+                    "no such file or directory")
+
+    def test_custom_columns_errors(self):
+        usage_error(self, ["get", "po", "-o", "custom-columns=NAME"],
+                    "unexpected custom-columns spec: NAME, expected <header>:<json-path-expr>")
+        usage_error(self, ["get", "po", "-o", "custom-columns="],
+                    "custom-columns format specified but no custom columns given")
+        usage_error(self, ["get", "po", "-o", "custom-columns=A:{{x}}"],
+                    "unexpected path string, expected a 'name1.name2' or '.name1.name2' "
+                    "or '{name1.name2}' or '{.name1.name2}'")
+
+    def test_sort_by_tables(self):
+        for args in (["get", "po", "-A", "--sort-by=.metadata.name"],
+                     ["get", "po", "-A", "--sort-by={.metadata.creationTimestamp}"],
+                     ["get", "po", "-A", "--sort-by=.status.startTime", "-o", "wide"],
+                     ["get", "po", "-A", "--sort-by=status.podIP"],
+                     ["get", "po", "-A", "--sort-by=.metadata.uid", "--no-headers"],
+                     ["get", "rs", "-A", "--sort-by=.spec.replicas"],
+                     ["get", "deploy", "-A", "--sort-by=.status.readyReplicas"],
+                     ["get", "cm", "-n", "sort", "--sort-by=.metadata.name"],
+                     ["get", "cm", "-n", "sort", "--sort-by=.data.x"],
+                     ["get", "no", "--sort-by=.metadata.name", "--show-labels"],
+                     ["get", "po", "-A", "-l", "app=web", "--sort-by=.spec.nodeName"],
+                     # Nothing has the field: kubectl prints nothing.
+                     ["get", "po", "-A", "--sort-by=.spec.replicas"],
+                     # One row is left alone.
+                     ["get", "deploy", "web", "--sort-by=.nope"],
+                     # Several types: kubectl refuses.
+                     ["get", "cm,deploy", "--sort-by=.metadata.name"],
+                     ["get", "secrets", "--sort-by=.metadata.name"]):
+            with self.subTest(args=args):
+                self.compare(*args)
+
+    def test_sort_by_objects(self):
+        for args in (["get", "cm", "-n", "sort", "--sort-by=.data.x", "-o", "name"],
+                     ["get", "cm", "-n", "sort", "--sort-by=.metadata.name", "-o",
+                      "custom-columns=N:.metadata.name,X:.data.x"],
+                     ["get", "po,deploy,rs", "-A", "--sort-by=.metadata.creationTimestamp",
+                      "-o", "name"],
+                     ["get", "deploy,rs", "-A", "--sort-by=.spec.replicas", "-o",
+                      "jsonpath={range .items[*]}{.metadata.name}{\" \"}{end}"],
+                     ["get", "po", "-A", "--sort-by=.status.podIP", "-o", "json"],
+                     ["get", "po", "-A", "--sort-by=.nope", "-o", "name"],
+                     ["get", "secrets", "--sort-by=.nope", "-o", "name"],
+                     ["get", "deploy", "web", "--sort-by=.nope", "-o", "name"]):
+            with self.subTest(args=args):
+                self.compare(*args)
+
+
+class ManyPodsTest(tk.Base):
+    fake_args = ("--pods", "40")
+
+    def test_sort_by_many(self):
+        """Beyond 12 objects (Go sorts them otherwise than by insertion):
+        distinct keys come out as kubectl's."""
+        for args in (["get", "po", "-A", "--sort-by=.metadata.uid"],
+                     ["get", "po", "-A", "--sort-by=.metadata.uid", "-o", "name"],
+                     ["get", "po", "-A", "--sort-by=.status.podIP",
+                      "-o", "custom-columns=N:.metadata.name,IP:.status.podIP"]):
+            with self.subTest(args=args):
+                self.compare(*args)
+
+
+if __name__ == "__main__":
+    if not tk.VCLI or not tk.FAKEKUBE:
+        sys.exit("set VCLI and FAKEKUBE")
+    unittest.main(verbosity=2)
