@@ -142,6 +142,80 @@ class ColumnsTest(tk.Base):
                 self.compare(*args)
 
 
+class FlattenTest(unittest.TestCase):
+    """config view --flatten on two merged files whose references are
+    relative to each file's own directory."""
+
+    def setUp(self):
+        if not KUBECTL:
+            self.skipTest("kubectl is not installed")
+        self.tmp = tempfile.mkdtemp(prefix="vcli-k8s-flatten-")
+        for d in ("one", "two"):
+            os.makedirs(os.path.join(self.tmp, d))
+        for name, data in (("one/ca.crt", b"CA-ONE\n"), ("two/ca.crt", b"CA-TWO\x00\xff\n"),
+                           ("two/c.crt", b"CERT\n"), ("two/c.key", b"KEY" * 100)):
+            with open(os.path.join(self.tmp, name), "wb") as f:
+                f.write(data)
+        with open(os.path.join(self.tmp, "one", "config"), "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "a",
+                       "clusters": [{"name": "a", "cluster": {
+                           "server": "https://10.0.0.1", "certificate-authority": "ca.crt",
+                           "tls-server-name": "api.example"}}],
+                       "contexts": [{"name": "a", "context": {"cluster": "a", "user": "ua",
+                                                              "namespace": "ns1"}}],
+                       "users": [{"name": "ua", "user": {"token": "tok-a"}}]}, f)
+        with open(os.path.join(self.tmp, "two", "config"), "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "Config",
+                       "clusters": [{"name": "b", "cluster": {
+                           "server": "https://10.0.0.2", "certificate-authority": "ca.crt"}},
+                                    {"name": "c", "cluster": {
+                                        "server": "https://10.0.0.3",
+                                        "certificate-authority-data": "Q0EK"}}],
+                       "contexts": [{"name": "b", "context": {"cluster": "b", "user": "ub"}}],
+                       "users": [{"name": "ub", "user": {
+                           "client-certificate": "c.crt",
+                           "client-key": os.path.join(self.tmp, "two", "c.key"),
+                           "tokenFile": "tok.txt", "password": "pw", "username": "bob"}}]},
+                      f)
+        self.kc = "%s/one/config:%s/two/config" % (self.tmp, self.tmp)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def both(self, *args):
+        out = []
+        for argv in ([KUBECTL], [tk.VCLI, "k8s"]):
+            env = dict(os.environ, HOME=self.tmp, KUBECONFIG=self.kc)
+            p = subprocess.run(argv + list(args), env=env, capture_output=True,
+                               text=True, timeout=tk.DEADLINE, cwd="/")
+            out.append((p.returncode, p.stdout, tk.norm_err(p.stderr)))
+        self.assertEqual(out[1], out[0], " ".join(args))
+        return out[1]
+
+    def test_flatten(self):
+        for args in (["config", "view", "--flatten"],
+                     ["config", "view", "--flatten", "--minify"],
+                     ["config", "view", "--flatten", "--minify", "--context", "b"],
+                     ["config", "view", "--flatten", "--raw"]):
+            with self.subTest(args=args):
+                rc, out, _ = self.both(*args)
+                self.assertEqual(rc, 0)
+                self.assertNotIn("DATA+OMITTED", out)
+        rc, out, _ = self.both("config", "view", "--flatten")
+        self.assertIn("certificate-authority-data: %s" % base64.b64encode(
+            b"CA-TWO\x00\xff\n").decode(), out)
+        self.assertNotIn("ca.crt", out)
+
+    def test_flatten_missing_file(self):
+        os.unlink(os.path.join(self.tmp, "two", "c.crt"))
+        rc, out, err = self.both("config", "view", "--flatten")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("open %s/two/c.crt: no such file or directory" % self.tmp, err)
+        # --minify to a context that does not use it: no error.
+        rc, out, err = self.both("config", "view", "--flatten", "--minify")
+        self.assertEqual(rc, 0)
+
+
 class ManyPodsTest(tk.Base):
     fake_args = ("--pods", "40")
 
