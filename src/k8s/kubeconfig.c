@@ -824,8 +824,13 @@ int kcfg_connection(const struct kcfg *c, const struct kcfg_flags *fl,
 	}
 	k->insecure = fl->insecure ||
 		      json_is_true(json_object_get(cl, "insecure-skip-tls-verify"));
-	k->tls_server_name = dup_or_null(json_string_value(
-		json_object_get(cl, "tls-server-name")));
+	/* As kubectl: --tls-server-name wins; --server alone drops the
+	 * cluster's, which named the cluster's own server. */
+	if (fl->tls_server_name)
+		k->tls_server_name = dup_or_null(fl->tls_server_name);
+	else if (!fl->server || !*fl->server)
+		k->tls_server_name = dup_or_null(json_string_value(
+			json_object_get(cl, "tls-server-name")));
 	k->proxy_url = dup_or_null(json_string_value(
 		json_object_get(cl, "proxy-url")));
 	if (fl->ca_file)

@@ -37,6 +37,7 @@ struct kcfg_flags {
 	const char *server;
 	const char *token;
 	const char *ca_file;
+	const char *tls_server_name;
 	int insecure;
 };
 

@@ -216,6 +216,93 @@ class FlattenTest(unittest.TestCase):
         self.assertEqual(rc, 0)
 
 
+class TlsServerNameTest(unittest.TestCase):
+    """A server whose certificate names api.internal.test only, reached at
+    127.0.0.1: tls-server-name makes it verifiable, as with kubectl."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vcli-k8s-sni-")
+        t = cls.tmp
+        tk.openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+                   "-out", "ca.pem", "-days", "2", "-subj", "/CN=fake-ca", cwd=t)
+        with open(os.path.join(t, "san.ext"), "w") as f:
+            f.write("subjectAltName=DNS:api.internal.test\n")
+        tk.openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
+                   "-out", "server.csr", "-subj", "/CN=api.internal.test", cwd=t)
+        tk.openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                   "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile",
+                   "san.ext", cwd=t)
+        cls.fake = tk.Fake("--tls-cert", os.path.join(t, "server.pem"),
+                           "--tls-key", os.path.join(t, "server.key"), "--token", "tok-1")
+        import ssl
+        cls.ctx = ssl.create_default_context(cafile=os.path.join(t, "ca.pem"))
+        cls.ctx.check_hostname = False
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_both(self, cluster, *extra):
+        """(rc, stdout, requests) of kubectl, then of vcli."""
+        kc = os.path.join(self.tmp, "kc.json")
+        cluster = dict({"certificate-authority": os.path.join(self.tmp, "ca.pem")},
+                       **cluster)
+        with open(kc, "w") as f:
+            json.dump(tk.kubeconfig(self.fake.url, {"token": "tok-1"},
+                                    extra_cluster=cluster), f)
+        out = []
+        tools = ([KUBECTL], [tk.VCLI, "k8s"]) if KUBECTL else ([tk.VCLI, "k8s"],)
+        for argv in tools:
+            self.fake.clear(ctx=self.ctx)
+            env = dict(os.environ, HOME=tempfile.mkdtemp(dir=self.tmp), KUBECONFIG=kc)
+            p = subprocess.run(argv + ["get", "pods"] + list(extra), env=env,
+                               capture_output=True, text=True, timeout=tk.DEADLINE)
+            out.append((p.returncode, p.stdout, self.fake.requests(ctx=self.ctx), p.stderr))
+        return out
+
+    def check(self, cluster, *extra, ok):
+        runs = self.run_both(cluster, *extra)
+        for rc, out, reqs, err in runs:
+            self.assertEqual(rc, 0 if ok else 1, err)
+            if ok:
+                self.assertIn("web-", out)
+            else:
+                self.assertEqual(out, "")
+        if len(runs) == 2:
+            self.assertEqual(runs[1][1], runs[0][1])
+        return runs
+
+    def test_name_verifies(self):
+        runs = self.check({"tls-server-name": "api.internal.test"}, ok=True)
+        for rc, out, reqs, err in runs:
+            self.assertEqual({r["sni"] for r in reqs}, {"api.internal.test"})
+            self.assertEqual({r["host"] for r in reqs}, {"127.0.0.1:%d" % self.fake.port})
+
+    def test_without_name_or_wrong_name(self):
+        runs = self.check({}, ok=False)
+        self.assertIn("certificate", runs[-1][3])
+        self.check({"tls-server-name": "other.internal.test"}, ok=False)
+
+    def test_flags(self):
+        # --tls-server-name on the command line.
+        self.check({}, "--tls-server-name", "api.internal.test", ok=True)
+        # --server without --tls-server-name drops the cluster's name ...
+        self.check({"tls-server-name": "api.internal.test"}, "--server", self.fake.url,
+                   ok=False)
+        # ... and with it keeps the flag's.
+        self.check({}, "--server", self.fake.url, "--tls-server-name",
+                   "api.internal.test", ok=True)
+
+    def test_insecure_still_sends_name(self):
+        runs = self.check({"tls-server-name": "api.internal.test",
+                           "insecure-skip-tls-verify": True,
+                           "certificate-authority": None}, ok=True)
+        for rc, out, reqs, err in runs:
+            self.assertEqual({r["sni"] for r in reqs}, {"api.internal.test"})
+
+
 class ManyPodsTest(tk.Base):
     fake_args = ("--pods", "40")
 

@@ -890,7 +890,10 @@ class Handler(BaseHTTPRequestHandler):
                "content_type": self.headers.get("Content-Type", ""),
                "accept": self.headers.get("Accept", ""),
                "auth": self.auth_scheme(),
-               "user_agent": self.headers.get("User-Agent", "")}
+               "user_agent": self.headers.get("User-Agent", ""),
+               "host": self.headers.get("Host", ""),
+               # The TLS client's server name indication (None: none sent).
+               "sni": getattr(self.connection, "sni_name", None)}
         if body:
             try:
                 rec["body"] = json.loads(body)
@@ -1513,6 +1516,10 @@ def main():
         if args.client_ca:
             ctx.load_verify_locations(args.client_ca)
             ctx.verify_mode = ssl.CERT_OPTIONAL
+
+        def remember_sni(sock, name, _ctx):
+            sock.sni_name = name
+        ctx.sni_callback = remember_sni
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("PORT %d" % srv.server_address[1], flush=True)
     try:
