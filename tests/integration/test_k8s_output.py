@@ -31,6 +31,94 @@ SORT_CMS = ["a10", "a9", "a09", "b1", "10", "9", "1000", "2k", "1Ki",
             "x-2169dd42", "x-23b80e68"]
 
 
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
+                        "k8s", "describe")
+
+
+def describe_objects():
+    """The describe fixtures with what a cluster adds: defaults and status
+    (fixed times: describe prints them as dates)."""
+    def fx(name):
+        with open(os.path.join(FIXTURES, name)) as f:
+            o = json.load(f)
+        o["metadata"].pop("creationTimestamp", None)
+        tmpl = o.get("spec", {}).get("template", {}).get("metadata")
+        if tmpl is not None:
+            tmpl.pop("creationTimestamp", None)
+        return o
+
+    objs = []
+    sec = fx("secret-db.json")
+    sec["data"]["ca.crt"] = base64.b64encode(b"-----BEGIN CERTIFICATE-----\n" * 3).decode()
+    objs.append(sec)
+    objs.append(fx("sa-builder.json"))
+    quota = fx("quota-shop.json")
+    quota["status"] = {"hard": {"pods": "10", "requests.cpu": "4"},
+                       "used": {"pods": "4", "requests.cpu": "250m"}}
+    objs.append(quota)
+    job = fx("job-migrate.json")
+    uid = "0b3c9a52-5d0e-4a8e-9d55-3f0c2f4a1a77"
+    job["metadata"]["uid"] = uid
+    job["metadata"]["labels"] = {"batch.kubernetes.io/controller-uid": uid,
+                                 "batch.kubernetes.io/job-name": "migrate",
+                                 "controller-uid": uid, "job-name": "migrate"}
+    job["spec"].update({"parallelism": 1, "completions": 1, "backoffLimit": 6,
+                        "completionMode": "NonIndexed", "suspend": False,
+                        "podReplacementPolicy": "TerminatingOrFailed",
+                        "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
+                        "manualSelector": False})
+    job["spec"]["template"]["metadata"]["labels"] = dict(job["metadata"]["labels"])
+    job["status"] = {"startTime": "2026-03-01T03:00:00Z",
+                     "completionTime": "2026-03-01T03:00:07Z", "succeeded": 1,
+                     "ready": 0, "terminating": 0, "uncountedTerminatedPods": {},
+                     "conditions": [{"type": "Complete", "status": "True",
+                                     "lastProbeTime": "2026-03-01T03:00:07Z",
+                                     "lastTransitionTime": "2026-03-01T03:00:07Z"}]}
+    objs.append(job)
+    cj = fx("cronjob-nightly.json")
+    cj["spec"].update({"concurrencyPolicy": "Allow", "suspend": False,
+                       "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1})
+    cj["spec"]["jobTemplate"].setdefault("metadata", {}).pop("creationTimestamp", None)
+    cj["spec"]["jobTemplate"]["spec"]["template"].get("metadata", {}).pop(
+        "creationTimestamp", None)
+    cj["status"] = {"lastScheduleTime": "2026-03-01T03:00:00Z",
+                    "lastSuccessfulTime": "2026-03-01T03:00:09Z"}
+    objs.append(cj)
+    ing = fx("ingress-web.json")
+    ing["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
+    objs.append(ing)
+    sts = fx("sts-db.json")
+    sts["spec"]["template"]["spec"].update({"restartPolicy": "Always",
+                                            "terminationGracePeriodSeconds": 30})
+    sts["status"] = {"replicas": 2, "readyReplicas": 2, "currentReplicas": 2,
+                     "updatedReplicas": 2, "availableReplicas": 2,
+                     "currentRevision": "db-6d4f8b7c9", "updateRevision": "db-6d4f8b7c9",
+                     "observedGeneration": 1, "collisionCount": 0}
+    objs.append(sts)
+    ds = fx("ds-agent.json")
+    ds["status"] = {"currentNumberScheduled": 2, "desiredNumberScheduled": 2,
+                    "numberAvailable": 2, "numberMisscheduled": 0, "numberReady": 2,
+                    "observedGeneration": 1, "updatedNumberScheduled": 2}
+    objs.append(ds)
+    pvc = fx("pvc-data.json")
+    pvc["metadata"]["annotations"] = {"pv.kubernetes.io/bind-completed": "yes"}
+    pvc["status"] = {"phase": "Bound", "accessModes": ["ReadWriteOnce"],
+                     "capacity": {"storage": "1Gi"}}
+    objs.append(pvc)
+    # A custom resource with every kind of value, for the generic describer.
+    objs.append({"apiVersion": "example.com/v1", "kind": "Widget",
+                 "metadata": {"name": "sprocket", "namespace": "shop",
+                              "annotations": {"team": "gears"},
+                              "finalizers": ["example.com/cleanup"]},
+                 "spec": {"size": 3, "ratio": 1.5, "enabled": True, "tags": ["a", "b"],
+                          "ports": [{"name": "http", "port": 80}, {"name": "metrics", "port": 9090}],
+                          "ownerURL": "https://example.com", "maxHTTPRetries": 3,
+                          "apiVersionHint": "v2", "nested": {"deepValue": None, "x_y": 1}},
+                 "status": {"phase": "Ready", "observedGeneration": 2,
+                            "conditions": [{"type": "Ready", "status": "True"}]}})
+    return objs
+
+
 def usage_error(self, args, want):
     """vcli refuses a bad command line with exit 2 where kubectl says 1;
     the message is kubectl's."""
@@ -140,6 +228,81 @@ class ColumnsTest(tk.Base):
                      ["get", "deploy", "web", "--sort-by=.nope", "-o", "name"]):
             with self.subTest(args=args):
                 self.compare(*args)
+
+
+def request_terms(reqs):
+    """Requests as a set of (method, path, query, field selector terms):
+    kubectl reads each object twice (JSON, then protobuf) and builds some
+    field selectors from a Go map (any order)."""
+    out = set()
+    for r in reqs:
+        if tk.is_discovery(r):
+            continue
+        q = dict(r["query"])
+        fs = q.pop("fieldSelector", None)
+        out.add((r["method"], r["path"], tuple(sorted(q.items())),
+                 tuple(sorted(fs.split(","))) if fs else ()))
+    return out
+
+
+class DescribeTest(tk.Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake.control("POST", "/_fake/objects", describe_objects())
+
+    def compare_describe(self, *args, any_order=False):
+        if not KUBECTL:
+            self.skipTest("kubectl is not installed")
+        self.fake.clear()
+        k = self.kubectl(*args)
+        kreq = request_terms(self.fake.requests())
+        self.fake.clear()
+        v = self.vcli(*args)
+        vreq = request_terms(self.fake.requests())
+        what = " ".join(args)
+        if any_order:
+            # kubectl walks a Go map there: its order is random.
+            self.assertEqual(sorted(v[1].splitlines()), sorted(k[1].splitlines()), what)
+        else:
+            self.assertEqual(v[1], k[1], "stdout of '%s'" % what)
+        self.assertEqual(v[0], k[0], "exit code of '%s': %s" % (what, v[2]))
+        self.assertEqual(tk.norm_err(v[2]), tk.norm_err(k[2]), "stderr of '%s'" % what)
+        self.assertEqual(vreq, kreq, "requests of '%s'" % what)
+        return v
+
+    def test_kinds(self):
+        for args in (["describe", "cm", "web-conf"], ["describe", "configmaps"],
+                     ["describe", "ns", "shop"], ["describe", "ns", "default"],
+                     ["describe", "sa", "builder"], ["describe", "quota"],
+                     ["describe", "rs", "-n", "kube-system"], ["describe", "rs/web-rp2cvn992s"],
+                     ["describe", "sts", "db"], ["describe", "ds", "agent", "-n", "kube-system"],
+                     ["describe", "job", "migrate"], ["describe", "cj", "nightly"],
+                     ["describe", "ing", "web"], ["describe", "pvc", "data-db-0"],
+                     ["describe", "jobs.batch"], ["describe", "job", "mig"],
+                     ["describe", "sts", "nope"], ["describe", "deploy", "w"],
+                     ["describe", "sts/db", "ing/web"], ["describe", "rs", "-l", "app=web"]):
+            with self.subTest(args=args):
+                self.compare_describe(*args)
+
+    def test_secret_values_hidden(self):
+        v = self.compare_describe("describe", "secret", "db", any_order=True)
+        self.assertNotIn("s3cret", v[1])
+        self.assertIn("password:  6 bytes", v[1])
+        self.assertIn("ca.crt:    84 bytes", v[1])
+
+    def test_generic(self):
+        for args in (["describe", "wd", "gear"], ["describe", "widgets.example.com", "sprocket"],
+                     ["describe", "wd"]):
+            with self.subTest(args=args):
+                self.compare_describe(*args)
+
+    def test_refused(self):
+        # kubectl has a describer of its own for these; vcli says so
+        # rather than print them another way.
+        rc, out, err = self.vcli("describe", "limitranges", "x")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("describing limitrange is not supported yet", err)
 
 
 class FlattenTest(unittest.TestCase):

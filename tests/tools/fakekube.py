@@ -82,14 +82,18 @@ GROUPS = [
     ("", "v1", [
         res("configmaps", "configmap", "ConfigMap", True, ["cm"]),
         res("events", "event", "Event", True, ["ev"]),
+        res("limitranges", "limitrange", "LimitRange", True, ["limits"]),
         res("namespaces", "namespace", "Namespace", False, ["ns"],
             ["create", "delete", "get", "list", "patch", "update", "watch"]),
         sub("namespaces/status", "Namespace", False, ["get", "patch", "update"]),
         res("nodes", "node", "Node", False, ["no"]),
         sub("nodes/status", "Node", False, ["get", "patch", "update"]),
+        res("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
+            True, ["pvc"]),
         res("pods", "pod", "Pod", True, ["po"], categories=["all"]),
         sub("pods/log", "Pod", True, ["get"]),
         sub("pods/status", "Pod", True, ["get", "patch", "update"]),
+        res("resourcequotas", "resourcequota", "ResourceQuota", True, ["quota"]),
         res("secrets", "secret", "Secret", True),
         res("serviceaccounts", "serviceaccount", "ServiceAccount", True, ["sa"]),
         res("services", "service", "Service", True, ["svc"],
@@ -118,6 +122,9 @@ GROUPS = [
     ("batch", "v1", [
         res("cronjobs", "cronjob", "CronJob", True, ["cj"], categories=["all"]),
         res("jobs", "job", "Job", True, categories=["all"]),
+    ]),
+    ("networking.k8s.io", "v1", [
+        res("ingresses", "ingress", "Ingress", True, ["ing"]),
     ]),
     ("authorization.k8s.io", "v1", [
         res("selfsubjectaccessreviews", "selfsubjectaccessreview",
