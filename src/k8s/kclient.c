@@ -2,7 +2,9 @@
  * The HTTP client of one cluster over a dlopen()ed libcurl; see kclient.h.
  */
 #define CURL_DISABLE_TYPECHECK 1
+#include <ctype.h>
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,80 @@ int kquery_escape(buf *b, const char *s)
 	return 0;
 }
 
+/*
+ * tls-server-name.  libcurl has no option to send another name than the
+ * URL's in SNI and to verify the certificate against it, so the URL's
+ * host becomes the tls-server-name and CURLOPT_CONNECT_TO sends the
+ * connection to the server's real address; the Host header keeps the
+ * real one, as Go's client (kubectl) sends it.  This keeps libcurl's own
+ * hostname verification (no callback of ours deciding what matches).
+ */
+static char *fmt_dup(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *fmt_dup(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *out;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(out = malloc((size_t)n + 1)))
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(out, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return out;
+}
+
+static int sni_override(struct kclient *c, char *err, size_t errlen)
+{
+	const char *srv = c->conn.server, *name = c->conn.tls_server_name;
+	const char *hp = srv + 8, *end, *colon;
+	char host[512], port[16], map[1200];
+	size_t hl;
+
+	if (!name || !*name || strncmp(srv, "https://", 8) != 0)
+		return 0;
+	for (const char *q = name; *q; q++)
+		if (!isalnum((unsigned char)*q) && *q != '.' && *q != '-')
+			return err_set(err, errlen, "tls-server-name '%s' is not "
+				       "a host name", name);
+	end = hp + strcspn(hp, "/");
+	if (*hp == '[') { /* [v6]:port */
+		const char *rb = memchr(hp, ']', (size_t)(end - hp));
+
+		if (!rb)
+			return err_set(err, errlen, "bad server address '%s'",
+				       srv);
+		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		hl = (size_t)(rb + 1 - hp);
+	} else {
+		colon = memchr(hp, ':', (size_t)(end - hp));
+		hl = (size_t)((colon ? colon : end) - hp);
+	}
+	if (hl == 0 || hl >= sizeof(host) ||
+	    (colon && (size_t)(end - colon - 1) >= sizeof(port)))
+		return err_set(err, errlen, "bad server address '%s'", srv);
+	memcpy(host, hp, hl);
+	host[hl] = '\0';
+	if (colon)
+		snprintf(port, sizeof(port), "%.*s", (int)(end - colon - 1),
+			 colon + 1);
+	else
+		snprintf(port, sizeof(port), "443");
+	c->url_base = fmt_dup("https://%s:%s%s", name, port, end);
+	c->host_header = fmt_dup("Host: %.*s", (int)(end - hp), hp);
+	if (!c->url_base || !c->host_header)
+		return err_set(err, errlen, "out of memory");
+	snprintf(map, sizeof(map), "%s:%s:%s:%s", name, port, host, port);
+	c->connect_to = api.slist_append(NULL, map);
+	if (!c->connect_to)
+		return err_set(err, errlen, "out of memory");
+	return 0;
+}
+
 int kclient_init(struct kclient *c, struct kconn *conn, char *err,
 		 size_t errlen)
 {
@@ -107,13 +183,17 @@ int kclient_init(struct kclient *c, struct kconn *conn, char *err,
 	c->curl = api.easy_init();
 	if (!c->curl)
 		return err_set(err, errlen, "cannot create a libcurl handle");
-	return 0;
+	return sni_override(c, err, errlen);
 }
 
 void kclient_release(struct kclient *c)
 {
 	if (c->curl)
 		api.easy_cleanup(c->curl);
+	if (c->connect_to)
+		api.slist_free_all(c->connect_to);
+	free(c->url_base);
+	free(c->host_header);
 	kconn_release(&c->conn);
 	if (c->exec_token) {
 		memset(c->exec_token, 0, strlen(c->exec_token));
@@ -195,9 +275,13 @@ static int setup(struct kclient *c, const char *path, const char *accept,
 	struct curl_blob blob;
 
 	buf_reset(url);
-	if (buf_printf(url, "%s%s", k->server, path) < 0)
+	if (buf_printf(url, "%s%s", c->url_base ? c->url_base : k->server,
+		       path) < 0)
 		return err_set(err, errlen, "request path too long");
 	api.easy_setopt(h, CURLOPT_URL, buf_cstr(url));
+	api.easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+	if (c->host_header)
+		*hdrs = api.slist_append(*hdrs, c->host_header);
 	api.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	api.easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	api.easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);

@@ -49,6 +49,13 @@ struct kclient {
 	long timeout_ms;   /* 0: none (watches, logs -f) */
 	int verbose;       /* requests to stderr (--v=6 style) */
 	char user_agent[96];
+	/* tls-server-name: requests go to https://NAME:PORT/... (so libcurl
+	 * sends it as SNI and checks the certificate against it) and
+	 * connect_to maps that to the server's real host and port; host is
+	 * the Host header the server would have had. */
+	char *url_base;    /* NULL: conn.server as it is */
+	void *connect_to;  /* struct curl_slist * */
+	char *host_header; /* "Host: host[:port]" */
 };
 
 struct kresp {

@@ -529,3 +529,9 @@ int kjsonpath_run(const char *tmpl, const json_t *root, buf *out, char *err,
 	}
 	return run(nodes, 0, nn, root, root, out, err, errlen);
 }
+
+int kjsonpath_eval(const char *expr, const json_t *root, json_t *out,
+		   char *err, size_t errlen)
+{
+	return eval_path(expr, strlen(expr), root, root, out, err, errlen);
+}

@@ -14,4 +14,10 @@
 int kjsonpath_run(const char *tmpl, const json_t *root, buf *out, char *err,
 		  size_t errlen);
 
+/* Evaluates one expression (what goes between braces: ".a.b[0]"),
+ * appending each value it finds to the array out (borrowed references
+ * made owned by the array).  Returns 0, or -1 with err set. */
+int kjsonpath_eval(const char *expr, const json_t *root, json_t *out,
+		   char *err, size_t errlen);
+
 #endif

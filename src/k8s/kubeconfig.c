@@ -1,6 +1,7 @@
 /*
  * kubeconfig: loading, merging, viewing, editing; see kubeconfig.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -332,6 +333,113 @@ static json_t *view_inner(const json_t *in, const char *const *fields,
 	return out;
 }
 
+static char *resolve_path(const char *dir, const char *path);
+
+/* A file's bytes (at most KCFG_FILE_MAX), or NULL with Go's words in
+ * err ("open PATH: no such file or directory"). */
+static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL, why[256];
+	size_t cap = 0, n = 0;
+
+	if (!f) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		why[0] = (char)tolower((unsigned char)why[0]);
+		err_set(err, errlen, "open %s: %s", path, why);
+		return NULL;
+	}
+	for (;;) {
+		size_t got;
+
+		if (n == cap) {
+			char *nd;
+
+			if (cap >= KCFG_FILE_MAX) {
+				err_set(err, errlen, "%s: larger than %u bytes",
+					path, KCFG_FILE_MAX);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 4096;
+			nd = realloc(data, cap + 1);
+			if (!nd) {
+				err_set(err, errlen, "out of memory");
+				goto fail;
+			}
+			data = nd;
+		}
+		got = fread(data + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				snprintf(why, sizeof(why), "%s", strerror(errno));
+				why[0] = (char)tolower((unsigned char)why[0]);
+				err_set(err, errlen, "read %s: %s", path, why);
+				goto fail;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if (!data)
+		data = calloc(1, 1);
+	*len = n;
+	return data;
+fail:
+	fclose(f);
+	free(data);
+	return NULL;
+}
+
+/*
+ * --flatten: each file reference (certificate-authority,
+ * client-certificate, client-key) becomes its -data twin, the file's
+ * bytes in padded base64, as kubectl's FlattenConfig does.  dir is the
+ * directory of the file that defined the entry.
+ */
+static int flatten_inner(json_t *inner, const char *dir, char *err,
+			 size_t errlen)
+{
+	static const char *const refs[] = { "certificate-authority",
+		"client-certificate", "client-key", NULL };
+
+	for (size_t i = 0; refs[i]; i++) {
+		const char *path = json_string_value(json_object_get(inner,
+								     refs[i]));
+		char key[64], *full, *data, *b64;
+		size_t len, el;
+
+		if (!path || !*path)
+			continue;
+		snprintf(key, sizeof(key), "%s-data", refs[i]);
+		if (json_object_get(inner, key))
+			return err_set(err, errlen, "cannot have values for "
+				       "both path and contents");
+		full = resolve_path(dir, path);
+		if (!full)
+			return err_set(err, errlen, "out of memory");
+		data = slurp(full, &len, err, errlen);
+		free(full);
+		if (!data)
+			return -1;
+		el = b64_encoded_len(len);
+		b64 = malloc(el + 4);
+		if (!b64) {
+			free(data);
+			return err_set(err, errlen, "out of memory");
+		}
+		b64_encode((const uint8_t *)data, len, b64);
+		while (el % 4)
+			b64[el++] = '=';
+		b64[el] = '\0';
+		free(data);
+		json_object_set_new(inner, key, json_string(b64));
+		json_object_del(inner, refs[i]);
+		free(b64);
+	}
+	return 0;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -339,8 +447,10 @@ static int name_cmp(const void *a, const void *b)
 
 /* A sorted list of {name, <inner>} from a merged map; only names in keep
  * when keep is not NULL. */
-static json_t *view_list(const json_t *map, const char *inner,
-			 const char *const *fields, int raw, const char *keep)
+static json_t *view_list(const struct kcfg *c, const json_t *map,
+			 const char *inner, const char *const *fields, int raw,
+			 const char *keep, int flatten, char *err,
+			 size_t errlen)
 {
 	size_t n = json_object_size(map), i = 0;
 	const char **names = malloc((n ? n : 1) * sizeof(*names));
@@ -356,26 +466,36 @@ static json_t *view_list(const json_t *map, const char *inner,
 		names[i++] = k;
 	qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
-		json_t *entry = json_object_get(json_object_get(map, names[i]),
-						"entry");
+		json_t *m = json_object_get(map, names[i]);
+		json_t *entry = json_object_get(m, "entry"), *in;
+		json_int_t fi = json_integer_value(json_object_get(m, "file"));
 
 		if (keep && strcmp(keep, names[i]) != 0)
 			continue;
+		in = view_inner(json_object_get(entry, inner), fields, raw);
+		if (flatten && flatten_inner(in, fi >= 0 &&
+					     (size_t)fi < c->nfiles ?
+					     c->files[fi].dir : NULL, err,
+					     errlen) < 0) {
+			json_decref(in);
+			json_decref(out);
+			free(names);
+			return NULL;
+		}
 		json_array_append_new(out, json_pack("{ssso}", "name", names[i],
-			inner, view_inner(json_object_get(entry, inner),
-					  fields, raw)));
+						     inner, in));
 	}
 	free(names);
 	return out;
 }
 
 json_t *kcfg_view(const struct kcfg *c, const char *context, int minify,
-		  int raw, char *err, size_t errlen)
+		  int raw, int flatten, char *err, size_t errlen)
 {
 	const char *cur = c->current_context ? c->current_context : "";
 	const char *ctx = context && *context ? context : cur;
 	const char *kc = NULL, *ku = NULL, *kx = NULL;
-	json_t *out;
+	json_t *out, *cl, *cx, *us;
 
 	if (minify) {
 		json_t *e = json_object_get(c->contexts, ctx);
@@ -397,16 +517,26 @@ json_t *kcfg_view(const struct kcfg *c, const char *context, int minify,
 		kc = kc ? kc : "";
 		ku = ku ? ku : "";
 	}
+	if (flatten)
+		raw = 1; /* kubectl shows what it inlined, and the secrets */
+	cl = view_list(c, c->clusters, "cluster", cluster_fields, raw, kc,
+		       flatten, err, errlen);
+	cx = cl ? view_list(c, c->contexts, "context", context_fields, raw, kx,
+			    flatten, err, errlen) : NULL;
+	us = cx ? view_list(c, c->users, "user", user_fields, raw, ku, flatten,
+			    err, errlen) : NULL;
+	if (!us) {
+		json_decref(cl);
+		json_decref(cx);
+		return NULL;
+	}
 	out = json_object();
 	json_object_set_new(out, "apiVersion", json_string("v1"));
 	json_object_set_new(out, "kind", json_string("Config"));
 	json_object_set_new(out, "preferences", json_object());
-	json_object_set_new(out, "clusters", view_list(c->clusters, "cluster",
-						       cluster_fields, raw, kc));
-	json_object_set_new(out, "contexts", view_list(c->contexts, "context",
-						       context_fields, raw, kx));
-	json_object_set_new(out, "users", view_list(c->users, "user",
-						    user_fields, raw, ku));
+	json_object_set_new(out, "clusters", cl);
+	json_object_set_new(out, "contexts", cx);
+	json_object_set_new(out, "users", us);
 	json_object_set_new(out, "current-context",
 			    json_string(minify ? ctx : cur));
 	return out;
@@ -694,8 +824,13 @@ int kcfg_connection(const struct kcfg *c, const struct kcfg_flags *fl,
 	}
 	k->insecure = fl->insecure ||
 		      json_is_true(json_object_get(cl, "insecure-skip-tls-verify"));
-	k->tls_server_name = dup_or_null(json_string_value(
-		json_object_get(cl, "tls-server-name")));
+	/* As kubectl: --tls-server-name wins; --server alone drops the
+	 * cluster's, which named the cluster's own server. */
+	if (fl->tls_server_name)
+		k->tls_server_name = dup_or_null(fl->tls_server_name);
+	else if (!fl->server || !*fl->server)
+		k->tls_server_name = dup_or_null(json_string_value(
+			json_object_get(cl, "tls-server-name")));
 	k->proxy_url = dup_or_null(json_string_value(
 		json_object_get(cl, "proxy-url")));
 	if (fl->ca_file)

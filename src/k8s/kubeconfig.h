@@ -37,6 +37,7 @@ struct kcfg_flags {
 	const char *server;
 	const char *token;
 	const char *ca_file;
+	const char *tls_server_name;
 	int insecure;
 };
 
@@ -65,11 +66,14 @@ void kcfg_release(struct kcfg *c);
  * The merged configuration as kubectl config view shows it: lists sorted
  * by name, known fields only.  With minify, only the current context (or
  * context) and what it names; without raw, certificate and key data read
- * DATA+OMITTED and tokens and passwords REDACTED.  Returns a new value
- * (the caller owns it), or NULL with err set (minify and no context).
+ * DATA+OMITTED and tokens and passwords REDACTED.  With flatten, files
+ * named by certificate-authority, client-certificate and client-key are
+ * inlined as their -data twins (base64) and nothing is redacted.  Returns
+ * a new value (the caller owns it), or NULL with err set (minify and no
+ * context, a file that cannot be read).
  */
 json_t *kcfg_view(const struct kcfg *c, const char *context, int minify,
-		  int raw, char *err, size_t errlen);
+		  int raw, int flatten, char *err, size_t errlen);
 
 /* Sets the current context (which must exist) and writes the file. */
 int kcfg_use_context(struct kcfg *c, const char *name, char *err,

@@ -23,6 +23,8 @@ compare what two clients sent:
   POST   /_fake/reset       back to the fixtures (for commands that change them)
   POST   /_fake/config      {"forbid": ["list/pods", ...],
                              "watch_seconds": 2.0}
+  POST   /_fake/objects     [object, ...]: stored as they are (not kept
+                            across a reset)
 
 It listens on 127.0.0.1 on a port the kernel picks and prints
 "PORT <n>" on its first line of stdout.  Plain HTTP by default; with
@@ -80,14 +82,18 @@ GROUPS = [
     ("", "v1", [
         res("configmaps", "configmap", "ConfigMap", True, ["cm"]),
         res("events", "event", "Event", True, ["ev"]),
+        res("limitranges", "limitrange", "LimitRange", True, ["limits"]),
         res("namespaces", "namespace", "Namespace", False, ["ns"],
             ["create", "delete", "get", "list", "patch", "update", "watch"]),
         sub("namespaces/status", "Namespace", False, ["get", "patch", "update"]),
         res("nodes", "node", "Node", False, ["no"]),
         sub("nodes/status", "Node", False, ["get", "patch", "update"]),
+        res("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
+            True, ["pvc"]),
         res("pods", "pod", "Pod", True, ["po"], categories=["all"]),
         sub("pods/log", "Pod", True, ["get"]),
         sub("pods/status", "Pod", True, ["get", "patch", "update"]),
+        res("resourcequotas", "resourcequota", "ResourceQuota", True, ["quota"]),
         res("secrets", "secret", "Secret", True),
         res("serviceaccounts", "serviceaccount", "ServiceAccount", True, ["sa"]),
         res("services", "service", "Service", True, ["svc"],
@@ -116,6 +122,9 @@ GROUPS = [
     ("batch", "v1", [
         res("cronjobs", "cronjob", "CronJob", True, ["cj"], categories=["all"]),
         res("jobs", "job", "Job", True, categories=["all"]),
+    ]),
+    ("networking.k8s.io", "v1", [
+        res("ingresses", "ingress", "Ingress", True, ["ing"]),
     ]),
     ("authorization.k8s.io", "v1", [
         res("selfsubjectaccessreviews", "selfsubjectaccessreview",
@@ -888,7 +897,10 @@ class Handler(BaseHTTPRequestHandler):
                "content_type": self.headers.get("Content-Type", ""),
                "accept": self.headers.get("Accept", ""),
                "auth": self.auth_scheme(),
-               "user_agent": self.headers.get("User-Agent", "")}
+               "user_agent": self.headers.get("User-Agent", ""),
+               "host": self.headers.get("Host", ""),
+               # The TLS client's server name indication (None: none sent).
+               "sni": getattr(self.connection, "sni_name", None)}
         if body:
             try:
                 rec["body"] = json.loads(body)
@@ -957,6 +969,19 @@ class Handler(BaseHTTPRequestHandler):
                     c.forbid = set(cfg["forbid"])
                 if "watch_seconds" in cfg:
                     c.watch_seconds = float(cfg["watch_seconds"])
+            return self.send_json(200, {"ok": True})
+        if path == "/_fake/objects" and method == "POST":
+            # More objects, as they are (a test's own fixtures): each goes
+            # where discovery puts its apiVersion and kind.
+            with c.lock:
+                for o in json.loads(body or b"[]"):
+                    gv = o["apiVersion"]
+                    group, version = gv.split("/") if "/" in gv else ("", gv)
+                    plural = [r["name"] for g, v, rs in GROUPS if g == group and v == version
+                              for r in rs if r["kind"] == o["kind"] and "/" not in r["name"]]
+                    if not plural:
+                        raise ApiError(400, "BadRequest", "no resource for %s %s" % (gv, o["kind"]))
+                    c.put(group, plural[0], copy.deepcopy(o))
             return self.send_json(200, {"ok": True})
         raise ApiError(404, "NotFound", "no such control path")
 
@@ -1498,6 +1523,10 @@ def main():
         if args.client_ca:
             ctx.load_verify_locations(args.client_ca)
             ctx.verify_mode = ssl.CERT_OPTIONAL
+
+        def remember_sni(sock, name, _ctx):
+            sock.sni_name = name
+        ctx.sni_callback = remember_sni
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("PORT %d" % srv.server_address[1], flush=True)
     try:

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "k8s/kcolumns.h"
 #include "k8s/kdisc.h"
 #include "k8s/kjsonpath.h"
 #include "k8s/kprint.h"
@@ -232,6 +233,66 @@ static void test_kubeconfig_merge(void **state)
 	unsetenv("KUBECONFIG");
 }
 
+/* kubectl's --sort-by order and Go's fmt.Sprint of values. */
+static void test_columns_sort(void **state)
+{
+	(void)state;
+	json_t *v = json_loads("[{\"x\":\"a10\"},{\"x\":\"a9\"},{\"x\":\"2k\"},"
+			       "{\"x\":\"9\"},{},{\"x\":\"1Mi\"},{\"x\":\"10\"}]",
+			       0, NULL);
+	json_t *objs[7];
+	size_t order[7];
+	int found;
+	char err[256], rel[64];
+	buf b = BUF_INIT(4096);
+	struct kcolumns c;
+
+	for (int i = 0; i < 7; i++)
+		objs[i] = json_array_get(v, (size_t)i);
+	assert_int_equal(ksort_order(".x", objs, 7, order, &found, err,
+				     sizeof(err)), 0);
+	assert_true(found);
+	/* Missing first; quantities by value; a10 < a9 byte-wise; insertion
+	 * sort with kubectl's comparator ("9" < "2k", "a9" > "2k"). */
+	{
+		static const size_t want[7] = { 4, 3, 6, 2, 5, 0, 1 };
+
+		for (int i = 0; i < 7; i++)
+			assert_int_equal(order[i], want[i]);
+	}
+	json_decref(v);
+	v = json_loads("[{\"n\":3},{\"n\":\"x\"}]", 0, NULL);
+	objs[0] = json_array_get(v, 0);
+	objs[1] = json_array_get(v, 1);
+	assert_int_equal(ksort_order(".n", objs, 2, order, &found, err,
+				     sizeof(err)), -1);
+	json_decref(v);
+
+	v = json_loads("{\"a\":[1,2.5,true,null,\"s\"],\"m\":{\"b\":1,\"a\":{}},"
+		       "\"f\":1e21,\"g\":0.00001}", 0, NULL);
+	kgo_sprint(&b, v);
+	assert_string_equal(buf_cstr(&b),
+			    "map[a:[1 2.5 true <nil> s] f:1e+21 g:1e-05 m:map[a:map[] b:1]]");
+	json_decref(v);
+	buf_release(&b);
+
+	assert_int_equal(krelaxed_jsonpath("{.a.b}", rel, sizeof(rel), err,
+					   sizeof(err)), 0);
+	assert_string_equal(rel, ".a.b");
+	assert_int_equal(krelaxed_jsonpath("a.b", rel, sizeof(rel), err,
+					   sizeof(err)), 0);
+	assert_string_equal(rel, ".a.b");
+	assert_int_equal(krelaxed_jsonpath("{{x}}", rel, sizeof(rel), err,
+					   sizeof(err)), -1);
+	assert_int_equal(kcolumns_from_spec(&c, "N:.metadata.name,X:{.spec.x}",
+					    err, sizeof(err)), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.expr[1], ".spec.x");
+	kcolumns_release(&c);
+	assert_int_equal(kcolumns_from_spec(&c, "NAME", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "expected <header>:<json-path-expr>"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_jsonpath),
 		cmocka_unit_test(test_resource_names),
 		cmocka_unit_test(test_kubeconfig_merge),
+		cmocka_unit_test(test_columns_sort),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

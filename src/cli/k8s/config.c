@@ -13,6 +13,7 @@
 static struct {
 	int minify;
 	int raw;
+	int flatten;
 	int current;
 	int no_headers;
 	const char *output;
@@ -33,6 +34,9 @@ static const struct opt config_options[] = {
 	  "view: only the current context and what it uses", NULL, NULL },
 	{ "raw", 0, OPT_FLAG, &c.raw,
 	  "view: show certificate data, tokens and passwords", NULL, NULL },
+	{ "flatten", 0, OPT_FLAG, &c.flatten,
+	  "view: inline the files it names (certificates, keys) as -data",
+	  NULL, NULL },
 	{ "output", 'o', OPT_STRING, &c.output,
 	  "view: yaml (default) or json; get-contexts: name", NULL,
 	  "FORMAT" },
@@ -62,6 +66,7 @@ const struct cmd_spec k8s_config_spec = {
 	.max_args = 2,
 	.examples =
 		"  vcli k8s config view --minify\n"
+		"  vcli k8s config view --minify --flatten > portable.yaml\n"
 		"  vcli k8s config get-contexts\n"
 		"  vcli k8s config use-context staging\n"
 		"  vcli k8s config set-context --current --namespace=shop\n",
@@ -79,8 +84,8 @@ static int view(struct kcfg *cfg)
 		return k8s_fail("unable to match a printer suitable for the "
 				"output format \"%s\", allowed formats are: "
 				"json, yaml", c.output);
-	v = kcfg_view(cfg, k8s_flags.kf.context, c.minify, c.raw, err,
-		      sizeof(err));
+	v = kcfg_view(cfg, k8s_flags.kf.context, c.minify, c.raw, c.flatten,
+		      err, sizeof(err));
 	if (!v)
 		return k8s_fail("%s", err);
 	rc = c.output && strcmp(c.output, "json") == 0 ? kjson_emit(&out, v) :

@@ -1,7 +1,8 @@
 /*
  * vcli k8s describe: pods, deployments, services and nodes in kubectl's
  * words and layout (a tabwriter with padding 2 over the whole text, two
- * spaces per level), with their events.
+ * spaces per level), with their events; the other kinds are in
+ * describe_kinds.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/k8s/describe.h"
 #include "cli/k8s/k8s.h"
 #include "k8s/kprint.h"
 #include "k8s/kyaml.h"
@@ -28,8 +30,14 @@ const struct cmd_spec k8s_describe_spec = {
 	.usage = "vcli k8s describe TYPE [NAME...] | TYPE/NAME [options]",
 	.description =
 		"Shows objects in detail with their recent events, as kubectl\n"
-		"describe does.  Pods, deployments, services and nodes have\n"
-		"their own describers; other types are not described yet.\n",
+		"describe does: pods, deployments, services, nodes,\n"
+		"configmaps, secrets (sizes, not values), namespaces,\n"
+		"serviceaccounts, resourcequotas, replicasets, statefulsets,\n"
+		"daemonsets, jobs, cronjobs, ingresses and\n"
+		"persistentvolumeclaims in kubectl's layout; custom resources\n"
+		"and other kinds kubectl has no describer for in its generic\n"
+		"one.  The few built-in kinds kubectl describes its own way and\n"
+		"vcli does not (limitranges, roles, ...) are refused.\n",
 	.options = describe_options,
 	.min_args = 1,
 	.max_args = 64,
@@ -38,15 +46,7 @@ const struct cmd_spec k8s_describe_spec = {
 		    "  vcli k8s describe nodes\n",
 };
 
-struct dw {
-	struct ktab t;
-	struct k8s *k;
-};
-
-static void w(struct dw *o, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void w(struct dw *o, int level, const char *fmt, ...)
+void w(struct dw *o, int level, const char *fmt, ...)
 {
 	char small[4096];
 	va_list ap;
@@ -62,14 +62,14 @@ static void w(struct dw *o, int level, const char *fmt, ...)
 			 sizeof(small) - 1);
 }
 
-static const char *str(const json_t *obj, const char *key)
+const char *str(const json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 
 	return s ? s : "";
 }
 
-static const json_t *at(const json_t *obj, const char *k1, const char *k2)
+const json_t *at(const json_t *obj, const char *k1, const char *k2)
 {
 	const json_t *v = json_object_get(obj, k1);
 
@@ -77,7 +77,7 @@ static const json_t *at(const json_t *obj, const char *k1, const char *k2)
 }
 
 /* RFC 1123 with a numeric zone, in local time, as Go's time.RFC1123Z. */
-static void rfc1123z(const char *ts, char *out, size_t outlen)
+void rfc1123z(const char *ts, char *out, size_t outlen)
 {
 	struct tm tm;
 	time_t t;
@@ -93,7 +93,7 @@ static void rfc1123z(const char *ts, char *out, size_t outlen)
 }
 
 /* k8s.io/apimachinery's HumanDuration of the time since ts. */
-static void age_of(const char *ts, char *out, size_t outlen)
+void age_of(const char *ts, char *out, size_t outlen)
 {
 	struct tm tm;
 	long s, m, h;
@@ -139,7 +139,7 @@ static int key_cmp(const void *a, const void *b)
 }
 
 /* Sorted keys of an object (the caller frees the array). */
-static const char **sorted_keys(const json_t *obj, size_t *n)
+const char **sorted_keys(const json_t *obj, size_t *n)
 {
 	const char **keys = malloc((json_object_size(obj) + 1) * sizeof(*keys));
 	const char *k;
@@ -155,7 +155,7 @@ static const char **sorted_keys(const json_t *obj, size_t *n)
 }
 
 /* "Labels:\tk=v" then "\tk2=v2" lines, or <none>; annotations use ": ". */
-static void multiline(struct dw *o, int level, const char *title,
+void multiline(struct dw *o, int level, const char *title,
 		      const json_t *map, const char *sep)
 {
 	size_t n;
@@ -174,7 +174,7 @@ static void multiline(struct dw *o, int level, const char *title,
 	free(keys);
 }
 
-static void annotations(struct dw *o, int level, const json_t *md)
+void annotations(struct dw *o, int level, const json_t *md)
 {
 	json_t *ann = json_deep_copy(json_object_get(md, "annotations"));
 
@@ -186,7 +186,7 @@ static void annotations(struct dw *o, int level, const json_t *md)
 	json_decref(ann);
 }
 
-static void selector_text(const json_t *sel, char *out, size_t outlen)
+void selector_text(const json_t *sel, char *out, size_t outlen)
 {
 	size_t n, used = 0;
 	const char **keys = sorted_keys(json_object_get(sel, "matchLabels"), &n);
@@ -199,7 +199,7 @@ static void selector_text(const json_t *sel, char *out, size_t outlen)
 	free(keys);
 }
 
-static int get_json(struct dw *o, const char *path, json_t **out,
+int get_json(struct dw *o, const char *path, json_t **out,
 		    struct kresp *r)
 {
 	char err[1024];
@@ -249,47 +249,58 @@ static void events_for(struct dw *o, const json_t *obj, const char *kind,
 
 /* The events about obj, as kubectl finds them: by uid, and for a node
  * also by its name as uid (what the kubelet reports). */
-static void events(struct dw *o, const json_t *obj, const char *kind,
-		   int with_kind)
+json_t *events_fetch(struct dw *o, const json_t *obj, const char *kind,
+		     int with_kind)
 {
 	const json_t *md = json_object_get(obj, "metadata");
-	json_t *list = json_object(), *ev;
+	json_t *items = json_array();
+
+	events_for(o, obj, kind, with_kind, str(md, "uid"), items);
+	if (strcmp(kind, "Node") == 0)
+		events_for(o, obj, kind, with_kind, str(md, "name"), items);
+	return items;
+}
+
+void events_print(struct dw *o, const json_t *items)
+{
+	json_t *ev;
 	size_t i;
 
-	json_object_set_new(list, "items", json_array());
-	events_for(o, obj, kind, with_kind, str(md, "uid"),
-		   json_object_get(list, "items"));
-	if (strcmp(kind, "Node") == 0)
-		events_for(o, obj, kind, with_kind, str(md, "name"),
-			   json_object_get(list, "items"));
-	if (!json_array_size(json_object_get(list, "items"))) {
+	if (!json_array_size(items)) {
 		w(o, 0, "Events:\t<none>\n");
-	} else {
-		w(o, 0, "Events:\n");
-		w(o, 1, "Type\tReason\tAge\tFrom\tMessage\n");
-		w(o, 1, "----\t------\t----\t----\t-------\n");
-		json_array_foreach(json_object_get(list, "items"), i, ev) {
-			char age[64], first[64];
-			const json_t *src = json_object_get(ev, "source");
-			json_int_t count = json_integer_value(json_object_get(ev, "count"));
-			const char *from = str(src, "component");
-
-			age_of(str(ev, "lastTimestamp"), age, sizeof(age));
-			if (count > 1) {
-				age_of(str(ev, "firstTimestamp"), first, sizeof(first));
-				w(o, 1, "%s\t%s\t%s (x%lld over %s)\t", str(ev, "type"),
-				  str(ev, "reason"), age, (long long)count, first);
-			} else {
-				w(o, 1, "%s\t%s\t%s\t", str(ev, "type"),
-				  str(ev, "reason"), age);
-			}
-			if (!*from)
-				from = str(ev, "reportingComponent");
-			w(o, 0, "%s%s%s\t%s\n", from, *str(src, "host") ? ", " : "",
-			  str(src, "host"), str(ev, "message"));
-		}
+		return;
 	}
-	json_decref(list);
+	w(o, 0, "Events:\n");
+	w(o, 1, "Type\tReason\tAge\tFrom\tMessage\n");
+	w(o, 1, "----\t------\t----\t----\t-------\n");
+	json_array_foreach(items, i, ev) {
+		char age[64], first[64];
+		const json_t *src = json_object_get(ev, "source");
+		json_int_t count = json_integer_value(json_object_get(ev, "count"));
+		const char *from = str(src, "component");
+
+		age_of(str(ev, "lastTimestamp"), age, sizeof(age));
+		if (count > 1) {
+			age_of(str(ev, "firstTimestamp"), first, sizeof(first));
+			w(o, 1, "%s\t%s\t%s (x%lld over %s)\t", str(ev, "type"),
+			  str(ev, "reason"), age, (long long)count, first);
+		} else {
+			w(o, 1, "%s\t%s\t%s\t", str(ev, "type"),
+			  str(ev, "reason"), age);
+		}
+		if (!*from)
+			from = str(ev, "reportingComponent");
+		w(o, 0, "%s%s%s\t%s\n", from, *str(src, "host") ? ", " : "",
+		  str(src, "host"), str(ev, "message"));
+	}
+}
+
+void events(struct dw *o, const json_t *obj, const char *kind, int with_kind)
+{
+	json_t *items = events_fetch(o, obj, kind, with_kind);
+
+	events_print(o, items);
+	json_decref(items);
 }
 
 /* ------------------------------------------------------------ pods */
@@ -469,10 +480,12 @@ static void tolerations(struct dw *o, int level, const json_t *spec,
 		w(o, 0, "%s", str(t, "key"));
 		if (*str(t, "value"))
 			w(o, 0, "=%s", str(t, "value"));
-		else if (strcmp(op, "Exists") == 0 && *str(t, "key"))
-			w(o, 0, " op=Exists");
 		if (*str(t, "effect"))
 			w(o, 0, ":%s", str(t, "effect"));
+		/* "operator: Exists" alone tolerates everything. */
+		if (strcmp(op, "Exists") == 0 && !*str(t, "value"))
+			w(o, 0, "%sop=Exists", *str(t, "key") ||
+			  *str(t, "effect") ? " " : "");
 		if (json_object_get(t, "tolerationSeconds"))
 			w(o, 0, " for %llds", (long long)json_integer_value(
 				json_object_get(t, "tolerationSeconds")));
@@ -587,7 +600,7 @@ static void describe_pod(struct dw *o, const json_t *p)
 
 /* ------------------------------------------------------------ deployments */
 
-static void pod_template(struct dw *o, const json_t *tmpl)
+void pod_template(struct dw *o, const json_t *tmpl)
 {
 	const json_t *spec = json_object_get(tmpl, "spec");
 
@@ -1054,8 +1067,6 @@ void k8s_pod_template_text(const json_t *tmpl, buf *out)
 
 /* ------------------------------------------------------------ the command */
 
-typedef void (*describer)(struct dw *, const json_t *);
-
 static describer describer_for(const json_t *res)
 {
 	const char *g = json_string_value(json_object_get(res, "group"));
@@ -1069,7 +1080,7 @@ static describer describer_for(const json_t *res)
 		return describe_node;
 	if (strcmp(g, "apps") == 0 && strcmp(n, "deployments") == 0)
 		return describe_deployment;
-	return NULL;
+	return describe_kinds_for(res);
 }
 
 /* GETs path; the answer's JSON (the caller frees it) or NULL with *r
@@ -1103,9 +1114,11 @@ static int describe_one(struct dw *o, const json_t *res, describer fn,
 	buf_release(&path);
 	if (!v)
 		return rc ? rc : -1;
-	if (*printed)
+	if (*printed && !o->prefix_mode)
 		ktab_add(&o->t, "\n\n", 2);
 	fn(o, v);
+	if (o->prefix_mode)
+		ktab_add(&o->t, "\n", 1);
 	(*printed)++;
 	json_decref(v);
 	return 0;
@@ -1139,10 +1152,14 @@ static int describe_list(struct dw *o, const json_t *res, describer fn,
 	kresp_release(&r);
 	json_array_foreach(json_object_get(v, "items"), i, it) {
 		const char *name = str(json_object_get(it, "metadata"), "name");
+		int one;
 
 		if (prefix && strncmp(name, prefix, strlen(prefix)) != 0)
 			continue;
-		if (describe_one(o, res, fn, name, printed, &r) != 0) {
+		o->prefix_mode = prefix != NULL;
+		one = describe_one(o, res, fn, name, printed, &r);
+		o->prefix_mode = 0;
+		if (one != 0) {
 			if (r.status)
 				k8s_fail_status(&r);
 			kresp_release(&r);
@@ -1169,8 +1186,9 @@ static int describe_objects(struct dw *o, const json_t *res, const char *name,
 		char kg[256];
 
 		kres_kind_group(res, kg, sizeof(kg));
-		return k8s_fail("describing %s is not supported yet (pods, "
-				"deployments, services and nodes are)", kg);
+		return k8s_fail("describing %s is not supported yet: kubectl "
+				"has its own describer for it (see 'vcli k8s "
+				"describe --help')", kg);
 	}
 	if (!name)
 		return describe_list(o, res, fn, NULL, printed) < 0 ?

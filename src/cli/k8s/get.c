@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/k8s/k8s.h"
+#include "k8s/kcolumns.h"
 #include "k8s/kjsonpath.h"
 #include "k8s/kprint.h"
 #include "k8s/kyaml.h"
@@ -16,6 +17,7 @@ static struct {
 	const char *selector;
 	const char *field_selector;
 	const char *output;
+	const char *sort_by;
 	int show_labels;
 	int watch;
 	int watch_only;
@@ -35,7 +37,10 @@ static const struct opt get_options[] = {
 	  "field selector (status.phase=Running)", NULL, "SEL" },
 	{ "output", 'o', OPT_STRING, &g.output,
 	  "output format (default: the server's table)", NULL,
-	  "wide|json|yaml|name|jsonpath=T" },
+	  "wide|json|yaml|name|jsonpath=T|custom-columns=SPEC|"
+	  "custom-columns-file=FILE" },
+	{ "sort-by", 0, OPT_STRING, &g.sort_by,
+	  "sort by this field (a JSONPath: .metadata.name)", NULL, "PATH" },
 	{ "show-labels", 0, OPT_FLAG, &g.show_labels,
 	  "a LABELS column last", NULL, NULL },
 	{ "label-columns", 'L', OPT_LIST, &g.label_columns,
@@ -71,11 +76,14 @@ const struct cmd_spec k8s_get_spec = {
 		"  vcli k8s get deploy,svc -l app=web\n"
 		"  vcli k8s get pods --field-selector status.phase=Running -o name\n"
 		"  vcli k8s get pod/web-1 -o jsonpath='{.status.podIP}'\n"
+		"  vcli k8s get po -o custom-columns=NAME:.metadata.name,"
+		"NODE:.spec.nodeName\n"
+		"  vcli k8s get po -A --sort-by=.status.startTime\n"
 		"  vcli k8s get deploy web -w\n",
 };
 
 enum out_mode { OUT_TABLE, OUT_WIDE, OUT_JSON, OUT_YAML, OUT_NAME,
-		OUT_JSONPATH };
+		OUT_JSONPATH, OUT_COLUMNS };
 
 struct request {
 	const json_t *res;
@@ -86,6 +94,10 @@ struct getter {
 	struct k8s k;
 	enum out_mode mode;
 	const char *jsonpath;
+	struct kcolumns cols;     /* -o custom-columns */
+	int cols_from_file;       /* kubectl prints its header always */
+	char sort_expr[4096];     /* --sort-by, relaxed: ".a.b"; "" none */
+	int sort_failed;          /* a table's rows lacked the field */
 	struct ktab tab;
 	struct ktable_opts topts;
 	const json_t *table_res;  /* the resource whose table is open */
@@ -102,13 +114,23 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
-static const char *accept_for(const struct getter *G)
+static int is_table(const struct getter *G)
 {
-	return G->mode == OUT_TABLE || G->mode == OUT_WIDE ? KACCEPT_TABLE :
-							      KACCEPT_JSON;
+	return G->mode == OUT_TABLE || G->mode == OUT_WIDE;
 }
 
-static int add_selectors(buf *q)
+static const char *accept_for(const struct getter *G)
+{
+	return is_table(G) ? KACCEPT_TABLE : KACCEPT_JSON;
+}
+
+/* Sorting a table needs the objects in its rows, as kubectl asks. */
+static int want_objects(const struct getter *G)
+{
+	return G->sort_expr[0] && is_table(G);
+}
+
+static int add_selectors(const struct getter *G, buf *q)
 {
 	int rc = 0;
 
@@ -116,6 +138,8 @@ static int add_selectors(buf *q)
 		rc |= buf_printf(q, "%sfieldSelector=", q->len ? "&" : "?");
 		rc |= kquery_escape(q, g.field_selector);
 	}
+	if (want_objects(G))
+		rc |= buf_printf(q, "%sincludeObject=Object", q->len ? "&" : "?");
 	if (g.selector && *g.selector) {
 		rc |= buf_printf(q, "%slabelSelector=", q->len ? "&" : "?");
 		rc |= kquery_escape(q, g.selector);
@@ -262,6 +286,8 @@ static int get_one(struct getter *G, const json_t *res, const char *name)
 		buf_release(&path);
 		return k8s_fail("name too long: '%s'", name);
 	}
+	if (want_objects(G))
+		buf_printf(&path, "?includeObject=Object");
 	if (kclient_request(&G->k.client, "GET", buf_cstr(&path),
 			    accept_for(G), NULL, NULL, 0, &r, err,
 			    sizeof(err)) != KC_OK) {
@@ -402,6 +428,62 @@ static void list_failed(const json_t *res, const struct kresp *r)
 	}
 }
 
+/*
+ * --sort-by on a Table (its rows carry their objects).  As kubectl: a
+ * table of one row is left alone; one whose objects all lack the field is
+ * not printed (kubectl's sorting printer fails and nothing is written);
+ * with several types kubectl refuses to sort at all (sort_failed 2).
+ */
+static int sort_table(struct getter *G, json_t *table)
+{
+	json_t *rows = json_object_get(table, "rows"), *sorted;
+	size_t n = json_array_size(rows), *order;
+	json_t **objs;
+	char err[512];
+	int found, rc = 0;
+
+	if (G->multi_kind) {
+		if (n) {
+			G->sort_failed = 2;
+			json_array_clear(rows);
+		}
+		return 0;
+	}
+	if (n < 2)
+		return 0;
+	objs = calloc(n, sizeof(*objs));
+	order = calloc(n, sizeof(*order));
+	sorted = json_array();
+	if (!objs || !order || !sorted) {
+		rc = k8s_fail("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		objs[i] = json_object_get(json_array_get(rows, i), "object");
+		if (!objs[i])
+			objs[i] = json_null();
+	}
+	if (ksort_order(G->sort_expr, objs, n, order, &found, err,
+			sizeof(err)) < 0) {
+		rc = k8s_fail("field {%s} cannot be sorted: %s", G->sort_expr,
+			      err);
+		goto out;
+	}
+	if (!found) {
+		G->sort_failed = 1;
+		json_array_clear(rows);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append(sorted, json_array_get(rows, order[i]));
+	json_object_set(table, "rows", sorted);
+out:
+	json_decref(sorted);
+	free(objs);
+	free(order);
+	return rc;
+}
+
 /* One answer of a list: parsed and taken. */
 static int take_chunk(struct getter *G, const json_t *res, struct kresp *r)
 {
@@ -412,7 +494,7 @@ static int take_chunk(struct getter *G, const json_t *res, struct kresp *r)
 		G->errors++;
 		return 0;
 	}
-	if (G->mode == OUT_TABLE || G->mode == OUT_WIDE)
+	if (is_table(G) && !G->sort_expr[0])
 		return take_table_text(G, res, r) ? K8S_EXIT_ERROR : 0;
 	v = parse_body(r);
 	if (!v)
@@ -420,6 +502,10 @@ static int take_chunk(struct getter *G, const json_t *res, struct kresp *r)
 	md = json_object_get(v, "metadata");
 	snprintf(G->last_rv, sizeof(G->last_rv), "%s",
 		 nz(json_string_value(json_object_get(md, "resourceVersion"))));
+	if (is_table(G) && sort_table(G, v)) {
+		json_decref(v);
+		return K8S_EXIT_ERROR;
+	}
 	if (take(G, res, v)) {
 		json_decref(v);
 		return K8S_EXIT_ERROR;
@@ -439,7 +525,7 @@ static int get_list(struct getter *G, const json_t *res)
 		rc = k8s_fail("namespace too long");
 		goto out;
 	}
-	add_selectors(&q);
+	add_selectors(G, &q);
 	if (g.chunk_size <= 0) {
 		struct kresp r;
 
@@ -524,6 +610,74 @@ static int print_items(struct getter *G, int single, const json_t *const *item_r
 	char err[512];
 	int rc = 0;
 
+	if (G->sort_expr[0] && !single && json_array_size(G->items)) {
+		size_t n = json_array_size(G->items), *order;
+		json_t **objs = calloc(n, sizeof(*objs)), *sorted = json_array();
+		const json_t **res = calloc(n, sizeof(*res));
+		int found = 0;
+
+		order = calloc(n, sizeof(*order));
+		if (!objs || !order || !res || !sorted) {
+			rc = k8s_fail("out of memory");
+		} else {
+			for (size_t i = 0; i < n; i++)
+				objs[i] = json_array_get(G->items, i);
+			if (ksort_order(G->sort_expr, objs, n, order, &found,
+					err, sizeof(err)) < 0)
+				rc = k8s_fail("field {%s} cannot be sorted: %s",
+					      G->sort_expr, err);
+			else if (!found)
+				rc = k8s_fail("couldn't find any field with "
+					      "path \"{%s}\" in the list of "
+					      "objects", G->sort_expr);
+		}
+		if (!rc) {
+			for (size_t i = 0; i < n; i++) {
+				json_array_append(sorted, objs[order[i]]);
+				res[i] = item_res[order[i]];
+			}
+			json_array_clear(G->items);
+			json_array_extend(G->items, sorted);
+			memcpy((void *)item_res, res, n * sizeof(*res));
+		}
+		json_decref(sorted);
+		free(objs);
+		free(order);
+		free(res);
+		if (rc) {
+			buf_release(&out);
+			return rc;
+		}
+	}
+	if (G->mode == OUT_COLUMNS) {
+		struct ktab t;
+		json_t *it;
+		size_t i;
+
+		/* kubectl prints nothing for one named object it could not
+		 * get, the header for an empty list. */
+		if (single && !json_array_size(G->items)) {
+			buf_release(&out);
+			return 0;
+		}
+		ktab_init(&t);
+		if (!g.no_headers || G->cols_from_file)
+			rc = kcolumns_header(&t, &G->cols);
+		json_array_foreach(G->items, i, it) {
+			if (rc)
+				break;
+			rc = kcolumns_row(&t, &G->cols, it, err, sizeof(err));
+		}
+		if (rc) {
+			ktab_release(&t);
+			buf_release(&out);
+			return k8s_fail("%s", err);
+		}
+		rc = ktab_write(&t, stdout);
+		ktab_release(&t);
+		buf_release(&out);
+		return rc < 0 ? CLI_EXIT_INTERNAL : 0;
+	}
 	if (G->mode == OUT_NAME) {
 		json_t *it;
 		size_t i;
@@ -612,6 +766,12 @@ static int watch_event(json_t *ev, void *ud)
 	} else if (w->G->mode == OUT_YAML) {
 		buf_printf(&out, "---\n");
 		kyaml_emit(&out, obj);
+	} else if (w->G->mode == OUT_COLUMNS) {
+		char err[512];
+
+		if (kcolumns_row(&w->G->tab, &w->G->cols, obj, err,
+				 sizeof(err)) == 0)
+			ktab_flush(&w->G->tab, &out);
 	} else {
 		char err[512];
 
@@ -654,7 +814,7 @@ static int watch(struct getter *G, const json_t *res, const char *name)
 		kquery_escape(&path, buf_cstr(&sel));
 		buf_release(&sel);
 	} else {
-		add_selectors(&path);
+		add_selectors(G, &path);
 	}
 	buf_printf(&path, "%sresourceVersion=", strchr(buf_cstr(&path), '?') ? "&" : "?");
 	kquery_escape(&path, G->last_rv);
@@ -689,12 +849,39 @@ static int parse_output(struct getter *G, struct cli *cli)
 	else if (strncmp(o, "jsonpath=", 9) == 0 && o[9]) {
 		G->mode = OUT_JSONPATH;
 		G->jsonpath = o + 9;
+	} else if (strncmp(o, "custom-columns=", 15) == 0 ||
+		   strcmp(o, "custom-columns") == 0) {
+		char err[512];
+
+		G->mode = OUT_COLUMNS;
+		if (kcolumns_from_spec(&G->cols, o[14] ? o + 15 : "", err,
+				       sizeof(err)) < 0)
+			return cli_usage_error(cli, "%s", err);
+	} else if (strncmp(o, "custom-columns-file=", 20) == 0 && o[20]) {
+		char err[1024];
+
+		G->mode = OUT_COLUMNS;
+		G->cols_from_file = 1;
+		if (kcolumns_from_file(&G->cols, o + 20, err, sizeof(err)) < 0)
+			return cli_usage_error(cli, "%s", err);
 	} else
 		return cli_usage_error(cli, "unable to match a printer suitable "
 				       "for the output format \"%s\", allowed "
-				       "formats are: json, jsonpath, name, wide, "
-				       "yaml", o);
+				       "formats are: custom-columns, "
+				       "custom-columns-file, json, jsonpath, "
+				       "name, wide, yaml", o);
 	G->topts.wide = G->mode == OUT_WIDE;
+	if (g.sort_by) {
+		char err[512];
+
+		if (krelaxed_jsonpath(g.sort_by, G->sort_expr,
+				      sizeof(G->sort_expr), err,
+				      sizeof(err)) < 0)
+			return cli_usage_error(cli, "--sort-by '%s': %s",
+					       g.sort_by, err);
+		if (G->sort_expr[0])
+			g.chunk_size = 0; /* kubectl sorts one whole list */
+	}
 	return CLI_PROCEED;
 }
 
@@ -820,7 +1007,11 @@ int k8s_get(struct cli *cli)
 			free(item_res);
 			goto out;
 		}
-		if (G.mode == OUT_TABLE || G.mode == OUT_WIDE) {
+		if (is_table(&G) && G.sort_failed == 2) {
+			rc = k8s_fail("couldn't find any field with path "
+				      "\"{%s}\" in the list of objects",
+				      G.sort_expr);
+		} else if (is_table(&G)) {
 			if (!g.watch_only) {
 				if (ktab_write(&G.tab, stdout) < 0)
 					rc = CLI_EXIT_INTERNAL;
@@ -834,7 +1025,7 @@ int k8s_get(struct cli *cli)
 		}
 		free(item_res);
 	}
-	if (!G.rows && !G.errors && !g.watch && !g.watch_only &&
+	if (!rc && !G.rows && !G.errors && !g.watch && !g.watch_only &&
 	    (G.mode == OUT_TABLE || G.mode == OUT_WIDE)) {
 		int namespaced = 1;
 
@@ -856,6 +1047,7 @@ int k8s_get(struct cli *cli)
 		rc = K8S_EXIT_ERROR;
 out:
 	ktab_release(&G.tab);
+	kcolumns_release(&G.cols);
 	json_decref(G.items);
 	json_decref(G.columns);
 	free((char *)G.topts.kind_prefix);

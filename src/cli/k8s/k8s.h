@@ -57,6 +57,9 @@ extern struct k8s_flags k8s_flags;
 	  "CA file to verify the server", NULL, "FILE" },                    \
 	{ "insecure-skip-tls-verify", 0, OPT_FLAG, &k8s_flags.kf.insecure,   \
 	  "do not verify the server's certificate", NULL, NULL },            \
+	{ "tls-server-name", 0, OPT_STRING, &k8s_flags.kf.tls_server_name,   \
+	  "name for SNI and to verify the server's certificate", NULL,       \
+	  "NAME" },                                                          \
 	{ "cache-dir", 0, OPT_STRING, &k8s_flags.cache_dir,                  \
 	  "discovery cache directory (default: ~/.kube/cache)", NULL, "DIR" }, \
 	{ "request-timeout", 0, OPT_STRING, &k8s_flags.request_timeout,      \
