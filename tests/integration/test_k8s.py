@@ -351,9 +351,6 @@ class GetTest(Base):
                 self.fake.clear()
                 self.vcli(*args)
                 self.assertEqual(terms(self.fake.requests()), k)
-        rc, out, err = self.vcli("describe", "cm", "web-conf")
-        self.assertEqual(rc, 1)
-        self.assertIn("not supported yet", err)
 
     def test_api_resources(self):
         for args in (["api-resources"], ["api-resources", "-o", "wide"],
