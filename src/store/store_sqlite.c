@@ -1864,6 +1864,16 @@ static struct effect *fx_change(store *st, const char *id, const struct cur *c, 
 	return e;
 }
 
+/* A store__blob_* failure (brc: -2 out of memory, else the stored bytes
+ * of decision id do not decode) as the op's result. */
+static store_code blob_failed(store_op *op, int brc, const char *id)
+{
+	if (brc == -2)
+		return no_memory(op);
+	snprintf(op->message, sizeof(op->message), "stored decision '%.64s' does not decode", id);
+	return STORE_E_IO;
+}
+
 /* 1 when string field `field` of blob is exactly s. */
 static int blob_field_is(const uint8_t *blob, size_t len, uint32_t field, const char *s)
 {
@@ -1895,6 +1905,28 @@ static store_code review_allowed(store *st, store_op *op, const char *action,
 	return STORE_OK;
 }
 
+/*
+ * The session of a review or an execution record: its operator in *opr
+ * and STORE_OK, or the refusal: unknown or closed (STORE_E_SESSION), or,
+ * with an actor, someone else's (deny(), rule session-owner).
+ */
+static store_code session_of(store *st, store_op *op, const char *action, const char *subject,
+			     const char **opr)
+{
+	*opr = session_operator(st, op->session_id ? op->session_id : "");
+	if (!*opr) {
+		snprintf(op->message, sizeof(op->message),
+			 "session '%.64s' is unknown or closed; open a new one with CreateSession",
+			 op->session_id ? op->session_id : "");
+		return STORE_E_SESSION;
+	}
+	if (op->actor && strcmp(*opr, op->actor) != 0)
+		return deny(st, op, action, subject, "session-owner",
+			    "session '%.40s' belongs to '%.64s', not to '%.64s'", op->session_id,
+			    *opr, op->actor);
+	return STORE_OK;
+}
+
 static store_code op_review(store *st, store_op *op, int64_t now)
 {
 	static const char *const actions[] = {
@@ -1902,7 +1934,7 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 		[STORE_OP_REJECT] = "decision.reject",
 		[STORE_OP_ESCALATE] = "decision.escalate",
 	};
-	const char *opr = session_operator(st, op->session_id ? op->session_id : "");
+	const char *opr;
 	const char *action = actions[op->kind];
 	int new_status = op->kind == STORE_OP_APPROVE ? ST_APPROVED :
 			 op->kind == STORE_OP_REJECT ? ST_REJECTED : ST_ESCALATED;
@@ -1914,16 +1946,8 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 	store_code rc;
 	int brc;
 
-	if (!opr) {
-		snprintf(op->message, sizeof(op->message),
-			 "session '%.64s' is unknown or closed; open a new one with CreateSession",
-			 op->session_id ? op->session_id : "");
-		return STORE_E_SESSION;
-	}
-	if (op->actor && strcmp(opr, op->actor) != 0)
-		return deny(st, op, action, op->decision_id, "session-owner",
-			    "session '%.40s' belongs to '%.64s', not to '%.64s'", op->session_id,
-			    opr, op->actor);
+	if ((rc = session_of(st, op, action, op->decision_id, &opr)) != STORE_OK)
+		return rc;
 	rc = lookup(st, op->decision_id ? op->decision_id : "", &c);
 	if (rc == STORE_E_NOTFOUND) {
 		snprintf(op->message, sizeof(op->message), "decision '%.64s' not found",
@@ -1970,13 +1994,8 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 			return no_memory(op);
 	}
 	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
-	if (brc < 0) {
-		if (brc == -2)
-			return no_memory(op);
-		snprintf(op->message, sizeof(op->message),
-			 "stored decision '%.64s' does not decode", op->decision_id);
-		return STORE_E_IO;
-	}
+	if (brc < 0)
+		return blob_failed(op, brc, op->decision_id);
 	snprintf(detail, sizeof(detail), "session=%.40s%s%.128s", op->session_id,
 		 new_status == ST_ESCALATED ? " to=" : "",
 		 new_status == ST_ESCALATED && op->target ? op->target : "");
@@ -2076,7 +2095,7 @@ static store_code resolution_of(store *st, const char *id, struct cur *c, int64_
 static store_code op_execution(store *st, store_op *op, int64_t now)
 {
 	static const char action[] = "decision.execute";
-	const char *opr = session_operator(st, op->session_id ? op->session_id : "");
+	const char *opr;
 	const char *id = op->decision_id ? op->decision_id : "";
 	struct store__exec_info xi;
 	char detail[256];
@@ -2087,16 +2106,8 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 	store_code rc;
 	int brc;
 
-	if (!opr) {
-		snprintf(op->message, sizeof(op->message),
-			 "session '%.64s' is unknown or closed; open a new one with CreateSession",
-			 op->session_id ? op->session_id : "");
-		return STORE_E_SESSION;
-	}
-	if (op->actor && strcmp(opr, op->actor) != 0)
-		return deny(st, op, action, id, "session-owner",
-			    "session '%.40s' belongs to '%.64s', not to '%.64s'", op->session_id,
-			    opr, op->actor);
+	if ((rc = session_of(st, op, action, id, &opr)) != STORE_OK)
+		return rc;
 	rc = resolution_of(st, id, &c, &res_rid);
 	if (rc == STORE_E_NOTFOUND) {
 		snprintf(op->message, sizeof(op->message), "decision '%.64s' not found", id);
@@ -2116,13 +2127,7 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 	}
 	brc = store__blob_exec_info(c.blob, c.len, op->action_index, &xi);
 	if (brc < 0) {
-		if (brc == -2) {
-			rc = no_memory(op);
-		} else {
-			snprintf(op->message, sizeof(op->message),
-				 "stored decision '%.64s' does not decode", id);
-			rc = STORE_E_IO;
-		}
+		rc = blob_failed(op, brc, id);
 		goto out;
 	}
 	if (op->actor && strcmp(xi.reviewed_by, op->actor) != 0) {
@@ -2174,13 +2179,7 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 	e->res_rid = res_rid;
 	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
 	if (brc < 0) {
-		if (brc == -2) {
-			rc = no_memory(op);
-		} else {
-			snprintf(op->message, sizeof(op->message),
-				 "stored decision '%.64s' does not decode", id);
-			rc = STORE_E_IO;
-		}
+		rc = blob_failed(op, brc, id);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "action=%.64s succeeded=%s session=%.40s",
@@ -2247,13 +2246,8 @@ static store_code expire_one(store *st, store_op *op, const char *id, int due, i
 	if (!e)
 		return no_memory(op);
 	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
-	if (brc == -2)
-		return no_memory(op);
-	if (brc < 0) {
-		snprintf(op->message, sizeof(op->message),
-			 "stored decision '%.64s' does not decode", id);
-		return STORE_E_IO;
-	}
+	if (brc < 0)
+		return blob_failed(op, brc, id);
 	if (audit_add(st, "system", "system", "decision.expire", "OK", id, "") < 0)
 		return no_memory(op);
 	if (begin_writes(st, due) < 0 || write_change(st, e, "system", now) < 0)

@@ -92,22 +92,11 @@ void rfc1123z(const char *ts, char *out, size_t outlen)
 	strftime(out, outlen, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
-/* k8s.io/apimachinery's HumanDuration of the time since ts. */
-void age_of(const char *ts, char *out, size_t outlen)
+/* k8s.io/apimachinery's HumanDuration of s seconds (negative: 0). */
+void human_duration(long s, char *out, size_t outlen)
 {
-	struct tm tm;
-	long s, m, h;
+	long m, h;
 
-	memset(&tm, 0, sizeof(tm));
-	if (!ts || !*ts || !strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm)) {
-		snprintf(out, outlen, "<unknown>");
-		return;
-	}
-	s = (long)(time(NULL) - timegm(&tm));
-	if (s < -1) {
-		snprintf(out, outlen, "<invalid>");
-		return;
-	}
 	if (s < 0)
 		s = 0;
 	m = s / 60;
@@ -131,6 +120,25 @@ void age_of(const char *ts, char *out, size_t outlen)
 			 h / 24 / 365, (h / 24) % 365);
 	else
 		snprintf(out, outlen, "%ldy", h / 24 / 365);
+}
+
+/* HumanDuration of the time since ts. */
+void age_of(const char *ts, char *out, size_t outlen)
+{
+	struct tm tm;
+	long s;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!ts || !*ts || !strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(out, outlen, "<unknown>");
+		return;
+	}
+	s = (long)(time(NULL) - timegm(&tm));
+	if (s < -1) {
+		snprintf(out, outlen, "<invalid>");
+		return;
+	}
+	human_duration(s, out, outlen);
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -215,21 +223,14 @@ int get_json(struct dw *o, const char *path, json_t **out,
 	return 0;
 }
 
-/* Appends the events about obj whose involvedObject.uid is uid. */
-static void events_for(struct dw *o, const json_t *obj, const char *kind,
-		       int with_kind, const char *uid, json_t *into)
+/* Appends the events in namespace ns ("": all) that field selector sel
+ * picks, as kubectl lists them (one chunk of 500). */
+void events_query(struct dw *o, const char *ns, const char *sel, json_t *into)
 {
-	const json_t *md = json_object_get(obj, "metadata");
-	const char *ns = str(md, "namespace");
-	buf path = BUF_INIT(8192), sel = BUF_INIT(4096);
+	buf path = BUF_INIT(8192);
 	struct kresp r;
 	json_t *list = NULL;
 
-	buf_printf(&sel, "involvedObject.name=%s,involvedObject.namespace=%s",
-		   str(md, "name"), ns);
-	if (with_kind)
-		buf_printf(&sel, ",involvedObject.kind=%s", kind);
-	buf_printf(&sel, ",involvedObject.uid=%s", uid);
 	if (*ns) {
 		buf_printf(&path, "/api/v1/namespaces/");
 		kquery_escape(&path, ns);
@@ -237,13 +238,29 @@ static void events_for(struct dw *o, const json_t *obj, const char *kind,
 	} else {
 		buf_printf(&path, "/api/v1/events?fieldSelector=");
 	}
-	kquery_escape(&path, buf_cstr(&sel));
+	kquery_escape(&path, sel);
 	buf_printf(&path, "&limit=500");
 	get_json(o, buf_cstr(&path), &list, &r);
 	kresp_release(&r);
 	json_array_extend(into, json_object_get(list, "items"));
 	json_decref(list);
 	buf_release(&path);
+}
+
+/* Appends the events about obj whose involvedObject.uid is uid. */
+static void events_for(struct dw *o, const json_t *obj, const char *kind,
+		       int with_kind, const char *uid, json_t *into)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns = str(md, "namespace");
+	buf sel = BUF_INIT(4096);
+
+	buf_printf(&sel, "involvedObject.name=%s,involvedObject.namespace=%s",
+		   str(md, "name"), ns);
+	if (with_kind)
+		buf_printf(&sel, ",involvedObject.kind=%s", kind);
+	buf_printf(&sel, ",involvedObject.uid=%s", uid);
+	events_query(o, ns, buf_cstr(&sel), into);
 	buf_release(&sel);
 }
 

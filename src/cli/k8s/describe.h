@@ -22,6 +22,7 @@ struct dw {
 #define at dsc_at
 #define rfc1123z dsc_rfc1123z
 #define age_of dsc_age_of
+#define human_duration dsc_human_duration
 #define sorted_keys dsc_sorted_keys
 #define multiline dsc_multiline
 #define annotations dsc_annotations
@@ -29,6 +30,7 @@ struct dw {
 #define get_json dsc_get_json
 #define events dsc_events
 #define events_fetch dsc_events_fetch
+#define events_query dsc_events_query
 #define events_print dsc_events_print
 #define pod_template dsc_pod_template
 
@@ -40,6 +42,8 @@ const char *str(const json_t *obj, const char *key);
 const json_t *at(const json_t *obj, const char *k1, const char *k2);
 /* Go's time.RFC1123Z in local time. */
 void rfc1123z(const char *ts, char *out, size_t outlen);
+/* k8s.io/apimachinery's HumanDuration of s seconds (negative: 0). */
+void human_duration(long s, char *out, size_t outlen);
 /* HumanDuration of the time since ts. */
 void age_of(const char *ts, char *out, size_t outlen);
 const char **sorted_keys(const json_t *obj, size_t *n);
@@ -50,6 +54,9 @@ void annotations(struct dw *o, int level, const json_t *md);
 void selector_text(const json_t *sel, char *out, size_t outlen);
 /* GET path as JSON; *out NULL unless 200. */
 int get_json(struct dw *o, const char *path, json_t **out, struct kresp *r);
+/* Appends the events of namespace ns ("": every one) that field selector
+ * sel picks (one request, limit=500, as kubectl). */
+void events_query(struct dw *o, const char *ns, const char *sel, json_t *into);
 /* The events about obj (kubectl's field selector; with_kind adds the
  * kind): a new array. */
 json_t *events_fetch(struct dw *o, const json_t *obj, const char *kind,

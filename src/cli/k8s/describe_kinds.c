@@ -40,30 +40,6 @@ static void metadata_head(struct dw *o, const json_t *md, int with_ns)
 		w(o, 0, "Namespace:\t%s\n", str(md, "namespace"));
 }
 
-/* k8s.io/apimachinery's HumanDuration of s seconds. */
-static void human_duration(long s, char *out, size_t outlen)
-{
-	long m = s / 60, h = s / 3600;
-
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(out, outlen, "%lds", s);
-	else if (m < 10)
-		snprintf(out, outlen, s % 60 ? "%ldm%lds" : "%ldm", m, s % 60);
-	else if (m < 180)
-		snprintf(out, outlen, "%ldm", m);
-	else if (h < 8)
-		snprintf(out, outlen, m % 60 ? "%ldh%ldm" : "%ldh", h, m % 60);
-	else if (h < 48)
-		snprintf(out, outlen, "%ldh", h);
-	else if (h < 24 * 8)
-		snprintf(out, outlen, h % 24 ? "%ldd%ldh" : "%ldd", h / 24,
-			 h % 24);
-	else
-		snprintf(out, outlen, "%ldd", h / 24);
-}
-
 static long parse_ts(const char *ts)
 {
 	struct tm tm;
@@ -1135,28 +1111,15 @@ static json_t *generic_events(struct dw *o, const json_t *obj)
 {
 	const json_t *md = json_object_get(obj, "metadata");
 	const char *ns = str(md, "namespace");
-	buf path = BUF_INIT(8192), sel = BUF_INIT(4096);
-	struct kresp r;
-	json_t *list = NULL, *items = json_array();
+	buf sel = BUF_INIT(4096);
+	json_t *items = json_array();
 
 	buf_printf(&sel, "involvedObject.kind=%s,involvedObject.uid=%s,"
 		   "involvedObject.name=%s", str(obj, "kind"), str(md, "uid"),
 		   str(md, "name"));
-	if (*ns) {
+	if (*ns)
 		buf_printf(&sel, ",involvedObject.namespace=%s", ns);
-		buf_printf(&path, "/api/v1/namespaces/");
-		kquery_escape(&path, ns);
-		buf_printf(&path, "/events?fieldSelector=");
-	} else {
-		buf_printf(&path, "/api/v1/events?fieldSelector=");
-	}
-	kquery_escape(&path, buf_cstr(&sel));
-	buf_printf(&path, "&limit=500");
-	get_json(o, buf_cstr(&path), &list, &r);
-	kresp_release(&r);
-	json_array_extend(items, json_object_get(list, "items"));
-	json_decref(list);
-	buf_release(&path);
+	events_query(o, ns, buf_cstr(&sel), items);
 	buf_release(&sel);
 	return items;
 }
