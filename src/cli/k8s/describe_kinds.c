@@ -40,6 +40,16 @@ static void metadata_head(struct dw *o, const json_t *md, int with_ns)
 		w(o, 0, "Namespace:\t%s\n", str(md, "namespace"));
 }
 
+/* The size of what base64 text b64 decodes to (kubectl's "N bytes"). */
+static size_t b64_size(const char *b64)
+{
+	size_t l = strlen(b64);
+
+	while (l && b64[l - 1] == '=')
+		l--;
+	return l * 3 / 4;
+}
+
 static long parse_ts(const char *ts)
 {
 	struct tm tm;
@@ -231,12 +241,8 @@ static void describe_configmap(struct dw *o, const json_t *cm)
 	w(o, 0, "\nBinaryData\n====\n");
 	keys = sorted_keys(json_object_get(cm, "binaryData"), &n);
 	for (size_t i = 0; i < n; i++) {
-		const char *b64 = str(json_object_get(cm, "binaryData"), keys[i]);
-		size_t l = strlen(b64);
-
-		while (l && b64[l - 1] == '=')
-			l--;
-		w(o, 0, "%s: %zu bytes\n", keys[i], l * 3 / 4);
+		w(o, 0, "%s: %zu bytes\n", keys[i],
+		  b64_size(str(json_object_get(cm, "binaryData"), keys[i])));
 	}
 	free(keys);
 	w(o, 0, "\n");
@@ -258,12 +264,8 @@ static void describe_secret(struct dw *o, const json_t *s)
 	w(o, 0, "\nData\n====\n");
 	keys = sorted_keys(json_object_get(s, "data"), &n);
 	for (size_t i = 0; i < n; i++) {
-		const char *b64 = str(json_object_get(s, "data"), keys[i]);
-		size_t l = strlen(b64);
-
-		while (l && b64[l - 1] == '=')
-			l--;
-		w(o, 0, "%s:\t%zu bytes\n", keys[i], l * 3 / 4);
+		w(o, 0, "%s:\t%zu bytes\n", keys[i],
+		  b64_size(str(json_object_get(s, "data"), keys[i])));
 	}
 	free(keys);
 }
