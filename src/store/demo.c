@@ -25,6 +25,8 @@ struct kind {
 	const char *concerns[2];
 	const char *action, *action_desc, *param_key;
 	const char *followup, *followup_desc;
+	const char *extra[4];             /* more parameters of the action:
+					     key, value, key, value */
 };
 
 static const struct kind kinds[] = {
@@ -34,28 +36,30 @@ static const struct kind kinds[] = {
 	  { "Shared NAT: legitimate users behind the address are blocked too",
 	    "Attacker can rotate to another address within minutes" },
 	  "firewall.block", "Block the address at the edge firewall for 24 hours", "cidr",
-	  "siem.watch", "Alert on new addresses hitting the same accounts" },
+	  "siem.watch", "Alert on new addresses hitting the same accounts", { NULL } },
 	{ "quarantine_host", "host", { "build-agent-17", "db-replica-3", "laptop-fin-022" },
 	  { "outbound beaconing to a known C2 domain", "unsigned binary spawned from Office",
 	    "EDR verdict: likely ransomware staging", "new scheduled task at 03:12" },
 	  { "The host serves production traffic; isolation drops its sessions",
 	    "Forensic evidence in memory is lost if the host reboots" },
 	  "edr.isolate", "Isolate the host from the network, keep the EDR channel", "host",
-	  "forensics.snapshot", "Take a memory snapshot before any remediation" },
+	  "forensics.snapshot", "Take a memory snapshot before any remediation", { NULL } },
 	{ "scale_deployment", "namespace", { "payments", "search", "checkout" },
 	  { "p99 latency 4x the SLO for 15 minutes", "CPU saturation on all replicas",
 	    "queue depth growing 12% per minute", "error budget 80% spent this week" },
 	  { "Doubles the cluster cost while it lasts",
 	    "The database behind it may become the bottleneck" },
-	  "k8s.scale", "Scale the deployment from 6 to 14 replicas", "replicas",
-	  "k8s.hpa", "Raise the autoscaler ceiling to 20 for 2 hours" },
+	  "k8s.scale", "Scale the deployment from 6 to 14 replicas", "namespace",
+	  "k8s.hpa", "Raise the autoscaler ceiling to 20 for 2 hours",
+	  /* what vcli gov approve --execute needs (docs/commands/gov.md) */
+	  { "name", "web", "replicas", "14" } },
 	{ "rotate_credentials", "service", { "billing-api", "ci-runner", "reporting-etl" },
 	  { "secret found in a public repository", "token used from an unknown ASN",
 	    "key older than the 90-day policy", "secret printed in build logs" },
 	  { "Dependent jobs fail until they pick up the new secret",
 	    "Rotation during business hours" },
 	  "vault.rotate", "Rotate the service's database credentials and redeploy", "secret_path",
-	  "audit.search", "List every use of the old credential in the last 30 days" },
+	  "audit.search", "List every use of the old credential in the last 30 days", { NULL } },
 	{ "disable_account", "account", { "svc-backup", "j.doe", "contractor-114" },
 	  { "impossible travel between two logins", "MFA fatigue pattern detected",
 	    "privilege escalation outside the change window",
@@ -63,35 +67,35 @@ static const struct kind kinds[] = {
 	  { "The person may be locked out while travelling legitimately",
 	    "Service accounts may run nightly jobs" },
 	  "iam.disable", "Disable the account and revoke its active sessions", "account",
-	  "iam.notify", "Notify the account owner's manager" },
+	  "iam.notify", "Notify the account owner's manager", { NULL } },
 	{ "revoke_token", "client_id", { "mobile-app-ios", "partner-acme", "grafana-reader" },
 	  { "token replayed from two continents", "scope broader than registered",
 	    "refresh storm from a single device", "token issued to a retired client" },
 	  { "Every user of the client must log in again",
 	    "A partner integration stops until re-authorised" },
 	  "oauth.revoke", "Revoke the refresh tokens issued to the client", "client_id",
-	  "oauth.rescope", "Re-register the client with the scopes it uses" },
+	  "oauth.rescope", "Re-register the client with the scopes it uses", { NULL } },
 	{ "isolate_network_segment", "segment", { "vlan-210-ot", "dmz-web", "lab-east" },
 	  { "lateral movement across 6 hosts", "SMB scanning from an OT device",
 	    "unexpected RDP between segments", "ARP spoofing detected" },
 	  { "Plant-floor systems in the segment lose their historian",
 	    "Remote support sessions drop" },
 	  "network.isolate", "Apply the isolation ACL to the segment's uplinks", "segment",
-	  "network.mirror", "Mirror the segment's traffic to the sensor" },
+	  "network.mirror", "Mirror the segment's traffic to the sensor", { NULL } },
 	{ "rollback_deployment", "deployment", { "api-gateway", "recommendations", "auth" },
 	  { "error rate 18% since the last rollout", "memory leak after version 2.14.0",
 	    "health checks flapping", "schema migration left a column unindexed" },
 	  { "The release's bug fixes are withdrawn too",
 	    "A data migration may not be reversible" },
 	  "k8s.rollout_undo", "Roll back to the previous ReplicaSet", "revision",
-	  "ci.freeze", "Freeze deploys of the service until the fix is reviewed" },
+	  "ci.freeze", "Freeze deploys of the service until the fix is reviewed", { NULL } },
 	{ "terminate_instance", "instance", { "i-0a13f2c9", "i-07be55d1", "i-0ff2e810" },
 	  { "crypto-mining process at 100% CPU", "instance launched from an unknown AMI",
 	    "SSH key not in the inventory", "egress to a mining pool" },
 	  { "Local disks are lost with the instance",
 	    "The autoscaling group may start a copy" },
 	  "cloud.terminate", "Terminate the instance after a disk snapshot", "instance_id",
-	  "cloud.snapshot", "Snapshot the volumes for analysis" },
+	  "cloud.snapshot", "Snapshot the volumes for analysis", { NULL } },
 	{ "purge_mail", "message_id", { "<a81f@mail.example>", "<77c2@mail.example>",
 					"<e0d3@mail.example>" },
 	  { "link to a credential-harvesting page", "sender domain registered 2 days ago",
@@ -99,7 +103,7 @@ static const struct kind kinds[] = {
 	  { "A legitimate message may be removed from inboxes",
 	    "Users who already clicked are not covered" },
 	  "mail.purge", "Remove the message from every mailbox", "message_id",
-	  "mail.block_sender", "Block the sender domain for 30 days" },
+	  "mail.block_sender", "Block the sender domain for 30 days", { NULL } },
 };
 
 /* Few CRITICAL, mostly MEDIUM/HIGH. */
@@ -160,8 +164,8 @@ static uint8_t *make_proposal(unsigned i, uint32_t *seed, size_t *len)
 	ContextEntry *cep[4];
 	DetailsEntry de[2];
 	DetailsEntry *dep[2];
-	ParamEntry pe[3];
-	ParamEntry *pep0[2], *pep1[1];
+	ParamEntry pe[5];
+	ParamEntry *pep0[4], *pep1[1];
 	char *factors[3];
 	char *concerns[2];
 	char affected[16], window[16], reasoning[256], param[32];
@@ -172,8 +176,9 @@ static uint8_t *make_proposal(unsigned i, uint32_t *seed, size_t *len)
 		vertice__governance__v1__decision__context_entry__init(&ce[j]);
 	for (int j = 0; j < 2; j++)
 		vertice__governance__v1__risk__details_entry__init(&de[j]);
-	for (int j = 0; j < 3; j++) {
+	for (int j = 0; j < 5; j++)
 		vertice__governance__v1__action__parameters_entry__init(&pe[j]);
+	for (int j = 0; j < 3; j++) {
 		vertice__governance__v1__ethical_principle__init(&pr[j]);
 		prp[j] = &pr[j];
 	}
@@ -257,6 +262,11 @@ static uint8_t *make_proposal(unsigned i, uint32_t *seed, size_t *len)
 	pep0[0] = &pe[0];
 	pep0[1] = &pe[1];
 	act[0].n_parameters = 2;
+	for (int j = 0; j < 4 && k->extra[j]; j += 2) {
+		pe[3 + j / 2].key = (char *)k->extra[j];
+		pe[3 + j / 2].value = (char *)k->extra[j + 1];
+		pep0[act[0].n_parameters++] = &pe[3 + j / 2];
+	}
 	act[0].parameters = pep0;
 	act[0].confidence = frac(seed, 70, 98);
 	act[1].action_type = (char *)k->followup;
