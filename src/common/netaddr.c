@@ -1,5 +1,10 @@
 #include "common/netaddr.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,4 +40,27 @@ int netaddr_split(const char *text, char *host, size_t hostlen, int *port)
 	host[he - hs] = '\0';
 	*port = (int)p;
 	return 0;
+}
+
+void netaddr_format(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+
+		if (inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip)))
+			snprintf(out, outlen, "[%s]:%d", ip, ntohs(a->sin6_port));
+		else
+			snprintf(out, outlen, "?:0");
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+
+		if (inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip)))
+			snprintf(out, outlen, "%s:%d", ip, ntohs(a->sin_port));
+		else
+			snprintf(out, outlen, "?:0");
+	} else {
+		snprintf(out, outlen, "?:0");
+	}
 }

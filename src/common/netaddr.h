@@ -11,4 +11,10 @@
  */
 int netaddr_split(const char *text, char *host, size_t hostlen, int *port);
 
+struct sockaddr;
+
+/* Writes sa as "ip:port" or "[v6]:port" ("?:0" for another family): the
+ * inverse of netaddr_split, for logs and for a listener's bound address. */
+void netaddr_format(const struct sockaddr *sa, char *out, size_t outlen);
+
 #endif

@@ -1289,23 +1289,10 @@ static void peer_name(uv_tcp_t *tcp, char *out, size_t outlen)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
-	char ip[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
 
 	memset(&ss, 0, sizeof(ss));
-
-	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			uv_ip4_name(a, ip, sizeof(ip));
-			port = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			uv_ip6_name(a, ip, sizeof(ip));
-			port = ntohs(a->sin6_port);
-		}
-	}
-	snprintf(out, outlen, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
+	uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len);
+	netaddr_format((struct sockaddr *)&ss, out, outlen);
 }
 
 /* Close callback for a connection that never got going: h->data owns it. */
@@ -1774,18 +1761,8 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 			goto fail;
 		}
 	}
-	if (bound) {
-		char ip[INET6_ADDRSTRLEN];
-		if (ss.ss_family == AF_INET6) {
-			uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-			snprintf(bound, boundlen, "[%s]:%d", ip,
-				 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-		} else {
-			uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-			snprintf(bound, boundlen, "%s:%d", ip,
-				 ntohs(((struct sockaddr_in *)&ss)->sin_port));
-		}
-	}
+	if (bound)
+		netaddr_format((struct sockaddr *)&ss, bound, boundlen);
 	/* A thread that fails to start leaves the server half up: shut the
 	 * started ones down through the normal path and report. */
 	for (int i = 0; i < srv->nworkers; i++) {

@@ -352,18 +352,8 @@ int httpd_start(uv_loop_t *loop, const char *addr, httpd_handler_fn fn, void *ud
 		return -1;
 	}
 	h->listening = 1;
-	if (bound && uv_tcp_getsockname(&h->listener, (struct sockaddr *)&ss, &sslen) == 0) {
-		char ip[INET6_ADDRSTRLEN];
-		if (ss.ss_family == AF_INET6) {
-			uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-			snprintf(bound, boundlen, "[%s]:%d", ip,
-				 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-		} else {
-			uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-			snprintf(bound, boundlen, "%s:%d", ip,
-				 ntohs(((struct sockaddr_in *)&ss)->sin_port));
-		}
-	}
+	if (bound && uv_tcp_getsockname(&h->listener, (struct sockaddr *)&ss, &sslen) == 0)
+		netaddr_format((struct sockaddr *)&ss, bound, boundlen);
 	*out = h;
 	return 0;
 }

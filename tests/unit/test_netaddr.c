@@ -4,6 +4,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
 #include "common/netaddr.h"
 
 static void splits(void **state)
@@ -38,11 +43,42 @@ static void rejects(void **state)
 	assert_int_equal(netaddr_split("", host, sizeof(host), &port), -1);
 }
 
+/* netaddr_format writes what netaddr_split reads back. */
+static void formats(void **state)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	struct sockaddr_storage none;
+	char out[64], host[64];
+	int port = 0;
+
+	(void)state;
+	memset(&a4, 0, sizeof(a4));
+	a4.sin_family = AF_INET;
+	a4.sin_port = htons(50051);
+	inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+	netaddr_format((struct sockaddr *)&a4, out, sizeof(out));
+	assert_string_equal(out, "127.0.0.1:50051");
+	memset(&a6, 0, sizeof(a6));
+	a6.sin6_family = AF_INET6;
+	a6.sin6_port = htons(9464);
+	inet_pton(AF_INET6, "::1", &a6.sin6_addr);
+	netaddr_format((struct sockaddr *)&a6, out, sizeof(out));
+	assert_string_equal(out, "[::1]:9464");
+	assert_int_equal(netaddr_split(out, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 9464);
+	memset(&none, 0, sizeof(none));
+	netaddr_format((struct sockaddr *)&none, out, sizeof(out));
+	assert_string_equal(out, "?:0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(splits),
 		cmocka_unit_test(rejects),
+		cmocka_unit_test(formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
