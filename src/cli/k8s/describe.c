@@ -122,6 +122,23 @@ void human_duration(long s, char *out, size_t outlen)
 		snprintf(out, outlen, "%ldy", h / 24 / 365);
 }
 
+/* The "Conditions:" table of a workload's status (nothing when it has
+ * none). */
+void conditions(struct dw *o, const json_t *st)
+{
+	const json_t *x;
+	size_t i;
+
+	if (!json_array_size(json_object_get(st, "conditions")))
+		return;
+	w(o, 0, "Conditions:\n");
+	w(o, 1, "Type\tStatus\tReason\n");
+	w(o, 1, "----\t------\t------\n");
+	json_array_foreach(json_object_get(st, "conditions"), i, x)
+		w(o, 1, "%s \t%s\t%s\n", str(x, "type"), str(x, "status"),
+		  str(x, "reason"));
+}
+
 /* HumanDuration of the time since ts. */
 void age_of(const char *ts, char *out, size_t outlen)
 {
@@ -690,14 +707,7 @@ static void describe_deployment(struct dw *o, const json_t *dep)
 		  a, b);
 	}
 	pod_template(o, json_object_get(spec, "template"));
-	if (json_array_size(json_object_get(st, "conditions"))) {
-		w(o, 0, "Conditions:\n");
-		w(o, 1, "Type\tStatus\tReason\n");
-		w(o, 1, "----\t------\t------\n");
-		json_array_foreach(json_object_get(st, "conditions"), i, x)
-			w(o, 1, "%s \t%s\t%s\n", str(x, "type"), str(x, "status"),
-			  str(x, "reason"));
-	}
+	conditions(o, st);
 	/* Its ReplicaSets: those it controls, the new one by revision. */
 	buf_printf(&path, "/apis/apps/v1/namespaces/");
 	kquery_escape(&path, str(md, "namespace"));

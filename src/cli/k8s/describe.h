@@ -33,6 +33,7 @@ struct dw {
 #define events_query dsc_events_query
 #define events_print dsc_events_print
 #define pod_template dsc_pod_template
+#define conditions dsc_conditions
 
 /* One line (or part) at an indentation level of two spaces. */
 void w(struct dw *o, int level, const char *fmt, ...)
@@ -65,6 +66,8 @@ void events_print(struct dw *o, const json_t *items);
 void events(struct dw *o, const json_t *obj, const char *kind,
 	    int with_kind);
 void pod_template(struct dw *o, const json_t *tmpl);
+/* The "Conditions:" table of a workload's status (none: nothing). */
+void conditions(struct dw *o, const json_t *st);
 
 typedef void (*describer)(struct dw *, const json_t *);
 

@@ -204,21 +204,6 @@ static void pods_status(struct dw *o, const json_t *obj, const char *title)
 	  "Failed\n", title, run, wait, ok, fail);
 }
 
-static void conditions(struct dw *o, const json_t *st)
-{
-	const json_t *x;
-	size_t i;
-
-	if (!json_array_size(json_object_get(st, "conditions")))
-		return;
-	w(o, 0, "Conditions:\n");
-	w(o, 1, "Type\tStatus\tReason\n");
-	w(o, 1, "----\t------\t------\n");
-	json_array_foreach(json_object_get(st, "conditions"), i, x)
-		w(o, 1, "%s \t%s\t%s\n", str(x, "type"), str(x, "status"),
-		  str(x, "reason"));
-}
-
 /* ------------------------------------------------------------ config */
 
 static void describe_configmap(struct dw *o, const json_t *cm)
