@@ -556,6 +556,18 @@ static void log_store_stats(const store *st)
 		"checkpoint_ms", ckpt_ms, "checkpoints_inline", ckpt_inline, NULL);
 }
 
+/* Stops what main() started once the server exists.  The store's last
+ * completions post to stopped workers, which run them inline: it closes
+ * before the server's memory goes. */
+static void release_all(store *st, rpc_server *srv)
+{
+	store_close(st);
+	governance_release();
+	rpc_server_free(srv);
+	health_release();
+	auth_release();
+}
+
 int main(int argc, char **argv)
 {
 	char err[512], bound[300], threads[16];
@@ -649,11 +661,7 @@ int main(int argc, char **argv)
 	if (rc != RPC_OK) {
 		log_msg(LOG_ERROR, "cannot listen", "addr", cfg.rpc.listen, "error", err, NULL);
 		rpc_server_shutdown(server);
-		store_close(st);
-		governance_release();
-		rpc_server_free(server);
-		health_release();
-		auth_release();
+		release_all(st, server);
 		return 1;
 	}
 	sweeper_start(loop, st);
@@ -666,11 +674,7 @@ int main(int argc, char **argv)
 			NULL);
 		sweeper_stop();
 		rpc_server_shutdown(server);
-		store_close(st);
-		governance_release();
-		rpc_server_free(server);
-		health_release();
-		auth_release();
+		release_all(st, server);
 		return mrc == -2 ? EXIT_USAGE : 1;
 	}
 	log_msg(LOG_INFO, "governd listening", "addr", bound, "threads", threads, "tls",
@@ -683,13 +687,7 @@ int main(int argc, char **argv)
 	if (qos_fd >= 0)
 		close(qos_fd);
 	log_store_stats(st);
-	/* The store's last completions post to stopped workers, which run
-	 * them inline: close it before the server's memory goes. */
-	store_close(st);
-	governance_release();
-	rpc_server_free(server);
-	health_release();
-	auth_release();
+	release_all(st, server);
 	uv_loop_close(loop);
 	log_msg(LOG_INFO, "stopped", NULL);
 	gconf_release(&sources);
