@@ -68,6 +68,18 @@ static long long quantity(const char *q, int cpu)
 }
 
 /* kubectl prints them by namespace, then name. */
+/* "/NAME" for one object, else "?labelSelector=..." when -l was given. */
+static void name_or_selector(buf *path, const char *name)
+{
+	if (name) {
+		buf_printf(path, "/");
+		kquery_escape(path, name);
+	} else if (tp.selector) {
+		buf_printf(path, "?labelSelector=");
+		kquery_escape(path, tp.selector);
+	}
+}
+
 static int by_ns_name(const void *x, const void *y)
 {
 	const json_t *a = json_object_get(*(const json_t *const *)x, "metadata");
@@ -140,13 +152,7 @@ int k8s_top(struct cli *cli)
 	} else {
 		buf_printf(&path, "/apis/metrics.k8s.io/v1beta1/nodes");
 	}
-	if (name) {
-		buf_printf(&path, "/");
-		kquery_escape(&path, name);
-	} else if (tp.selector) {
-		buf_printf(&path, "?labelSelector=");
-		kquery_escape(&path, tp.selector);
-	}
+	name_or_selector(&path, name);
 	m = get(&k, &path, &rc);
 	if (!m)
 		goto out;
@@ -159,13 +165,7 @@ int k8s_top(struct cli *cli)
 	if (nodes && !rc) {
 		buf_reset(&path);
 		buf_printf(&path, "/api/v1/nodes");
-		if (name) {
-			buf_printf(&path, "/");
-			kquery_escape(&path, name);
-		} else if (tp.selector) {
-			buf_printf(&path, "?labelSelector=");
-			kquery_escape(&path, tp.selector);
-		}
+		name_or_selector(&path, name);
 		nl = get(&k, &path, &rc);
 	}
 	if (rc) {
