@@ -34,6 +34,30 @@ const struct cmd_spec k8s_scale_spec = {
 		    "  vcli k8s scale deploy/web sts/db --replicas=0\n",
 };
 
+/* Sends the change to the scale subresource at path; "KIND/NAME scaled"
+ * when the server took it.  0 or the exit status. */
+static int send_scale(struct k8s *k, const struct k8s_target *t, const char *method,
+		      const char *path, const char *accept, const char *ctype,
+		      const void *body, size_t len)
+{
+	struct kresp r;
+	char err[1024], what[512];
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (kclient_request(&k->client, method, path, accept, ctype, body, len, &r, err,
+			    sizeof(err)) != KC_OK) {
+		rc = k8s_fail("%s", err);
+	} else if (r.status != 200) {
+		rc = k8s_fail_status(&r);
+	} else {
+		k8s_kind_name(t->res, t->name, what, sizeof(what));
+		printf("%s scaled\n", what);
+	}
+	kresp_release(&r);
+	return rc;
+}
+
 int k8s_scale(struct cli *cli)
 {
 	struct k8s k;
@@ -53,7 +77,7 @@ int k8s_scale(struct cli *cli)
 	for (int i = 0; i < n && !rc; i++) {
 		buf path = BUF_INIT(8192);
 		struct kresp r;
-		char err[1024], body[64], what[512];
+		char body[64];
 		json_t *obj;
 
 		if (!kres_has_verb(t[i].res, "get")) {
@@ -113,38 +137,16 @@ int k8s_scale(struct cli *cli)
 					    json_integer(s.replicas));
 			kjson_emit_compact(&body2, sc);
 			json_decref(sc);
-			memset(&r, 0, sizeof(r));
-			if (kclient_request(&k.client, "PUT", buf_cstr(&path),
-					    KACCEPT_JSON, "application/json",
-					    body2.data, body2.len, &r, err,
-					    sizeof(err)) != KC_OK)
-				rc = k8s_fail("%s", err);
-			else if (r.status != 200)
-				rc = k8s_fail_status(&r);
-			else {
-				k8s_kind_name(t[i].res, t[i].name, what, sizeof(what));
-				printf("%s scaled\n", what);
-			}
-			kresp_release(&r);
+			rc = send_scale(&k, &t[i], "PUT", buf_cstr(&path), KACCEPT_JSON,
+					"application/json", body2.data, body2.len);
 			buf_release(&body2);
 			buf_release(&path);
 			continue;
 		}
 		snprintf(body, sizeof(body), "{\"spec\":{\"replicas\":%d}}",
 			 s.replicas);
-		memset(&r, 0, sizeof(r));
-		if (kclient_request(&k.client, "PATCH", buf_cstr(&path),
-				    "application/json, */*",
-				    "application/merge-patch+json", body,
-				    strlen(body), &r, err, sizeof(err)) != KC_OK)
-			rc = k8s_fail("%s", err);
-		else if (r.status != 200)
-			rc = k8s_fail_status(&r);
-		else {
-			k8s_kind_name(t[i].res, t[i].name, what, sizeof(what));
-			printf("%s scaled\n", what);
-		}
-		kresp_release(&r);
+		rc = send_scale(&k, &t[i], "PATCH", buf_cstr(&path), "application/json, */*",
+				"application/merge-patch+json", body, strlen(body));
 		buf_release(&path);
 	}
 	k8s_close(&k);
