@@ -205,6 +205,22 @@ static const json_t *resource_of(struct k8s *k, const json_t *obj)
 	return k8s_resource(k, name);
 }
 
+/* As kubectl: every DELETE first, then the waits; one failure does not
+ * stop the others.  0 or K8S_EXIT_ERROR. */
+static int delete_all(struct k8s *k, struct target *t, size_t n, const char *policy,
+		      int wait, uint32_t timeout_ms)
+{
+	size_t failed = 0;
+
+	for (size_t j = 0; j < n; j++)
+		if (delete_one(k, &t[j], policy, wait, timeout_ms))
+			failed++;
+	for (size_t j = 0; j < n; j++)
+		if (t[j].wait && wait_gone(k, &t[j], timeout_ms))
+			failed++;
+	return failed ? K8S_EXIT_ERROR : 0;
+}
+
 int k8s_delete(struct cli *cli)
 {
 	static struct target t[1024];
@@ -212,7 +228,6 @@ int k8s_delete(struct cli *cli)
 	size_t n = 0;
 	const char *policy = "Background";
 	uint32_t timeout_ms = 0;
-	size_t n_failed = 0;
 	int rc, wait = 1;
 
 	if (dl.now)
@@ -272,16 +287,9 @@ int k8s_delete(struct cli *cli)
 			t[n].wait = 0;
 			t[n++].source = json_string_value(json_object_get(o, "source"));
 		}
-		/* The sources point into objs: keep it until the end.  Like
-		 * kubectl, one failure does not stop the others. */
-		for (size_t j = 0; !rc && j < n; j++)
-			if (delete_one(&k, &t[j], policy, wait, timeout_ms))
-				n_failed++;
-		for (size_t j = 0; !rc && j < n; j++)
-			if (t[j].wait && wait_gone(&k, &t[j], timeout_ms))
-				n_failed++;
-		if (n_failed && !rc)
-			rc = K8S_EXIT_ERROR;
+		/* The sources point into objs: keep it until the end. */
+		if (!rc)
+			rc = delete_all(&k, t, n, policy, wait, timeout_ms);
 		json_decref(objs);
 	} else {
 		struct k8s_target kt[64];
@@ -339,15 +347,8 @@ int k8s_delete(struct cli *cli)
 				json_decref(list);
 			}
 		}
-		/* As kubectl: every DELETE first, then the waits. */
-		for (size_t j = 0; !rc && j < n; j++)
-			if (delete_one(&k, &t[j], policy, wait, timeout_ms))
-				n_failed++;
-		for (size_t j = 0; !rc && j < n; j++)
-			if (t[j].wait && wait_gone(&k, &t[j], timeout_ms))
-				n_failed++;
-		if (n_failed && !rc)
-			rc = K8S_EXIT_ERROR;
+		if (!rc)
+			rc = delete_all(&k, t, n, policy, wait, timeout_ms);
 	}
 	k8s_close(&k);
 	return rc;
