@@ -234,13 +234,16 @@ static void render_governance(prom *p)
 	prom_histogram(p, "governd_store_batch_operations", NULL, bb, STORE_BATCH_NBOUNDS,
 		       ss.batch_ops, (double)ss.ops);
 	prom_family(p, "governd_store_checkpoints_total", "counter",
-		    "Checkpoints of the store's log into its database by the checkpoint "
-		    "thread (by=thread), or by the writer itself when that thread fell "
-		    "behind (by=writer).");
+		    "Checkpoints of the store's log into its database: passes of the "
+		    "checkpoint thread (by=thread), the last frames of each round copied by "
+		    "the writer so that the log starts over (by=tail), or by the writer "
+		    "when that thread fell behind (by=writer).");
 	{
 		const char *lt[] = { "by", "thread", NULL };
+		const char *la[] = { "by", "tail", NULL };
 		const char *lw[] = { "by", "writer", NULL };
 		prom_sample_u64(p, "governd_store_checkpoints_total", lt, ss.checkpoints);
+		prom_sample_u64(p, "governd_store_checkpoints_total", la, ss.checkpoints_tail);
 		prom_sample_u64(p, "governd_store_checkpoints_total", lw, ss.checkpoints_inline);
 	}
 	prom_family(p, "governd_ready", "gauge",

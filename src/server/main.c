@@ -536,7 +536,7 @@ static void log_store_stats(const store *st)
 {
 	store_stats ss;
 	char commits[24], ops[24], batch[24], syncs[24], sync_us[24], batch_us[24], ckpts[24],
-		ckpt_ms[24], ckpt_inline[24];
+		ckpt_ms[24], ckpt_inline[24], ckpt_tail[24];
 
 	store_get_stats(st, &ss);
 	snprintf(commits, sizeof(commits), "%llu", (unsigned long long)ss.commits);
@@ -551,9 +551,11 @@ static void log_store_stats(const store *st)
 	snprintf(ckpt_ms, sizeof(ckpt_ms), "%.1f", (double)ss.checkpoint_ns / 1e6);
 	snprintf(ckpt_inline, sizeof(ckpt_inline), "%llu",
 		 (unsigned long long)ss.checkpoints_inline);
+	snprintf(ckpt_tail, sizeof(ckpt_tail), "%llu", (unsigned long long)ss.checkpoints_tail);
 	log_msg(LOG_INFO, "store writes", "commits", commits, "ops", ops, "ops_per_commit", batch,
 		"batch_us", batch_us, "syncs", syncs, "sync_us", sync_us, "checkpoints", ckpts,
-		"checkpoint_ms", ckpt_ms, "checkpoints_inline", ckpt_inline, NULL);
+		"checkpoint_ms", ckpt_ms, "checkpoints_inline", ckpt_inline,
+		"checkpoint_tails", ckpt_tail, NULL);
 }
 
 /* Stops what main() started once the server exists.  The store's last

@@ -428,6 +428,8 @@ typedef struct store_stats {
 	uint64_t checkpoint_ns; /* time in them */
 	uint64_t checkpoints_inline;  /* by the writer: the thread fell behind
 				   by 8 x checkpoint_pages */
+	uint64_t checkpoints_tail;    /* by the writer: the last frames of a
+				   round, so that the log starts over */
 } store_stats;
 
 void store_get_stats(const store *st, store_stats *out);
