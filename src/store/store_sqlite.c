@@ -3166,6 +3166,7 @@ static void *ckpt_main(void *arg)
 	store *st = arg;
 	sqlite3 *db = NULL;
 	int tail = (int)(st->opts.checkpoint_pages / CKPT_TAIL_DIV);
+	int last_done = 0;
 
 	pthread_setname_np(pthread_self(), "store-ckpt");
 	for (;;) {
@@ -3204,8 +3205,16 @@ static void *ckpt_main(void *arg)
 		 * before, fewer frames each time.  Then the writer takes the
 		 * tail (wal_hook).  A busy or failed pass waits a little (the
 		 * writer's backstop still holds). */
-		if (rc == SQLITE_OK && log - done > tail)
+		if (rc == SQLITE_OK && log - done > tail) {
+			/* No progress: a reader's snapshot holds the log back
+			 * (a pass copies no frame past it).  Wait for it rather
+			 * than spin. */
+			if (done <= last_done)
+				usleep(1000);
+			last_done = done;
 			continue;
+		}
+		last_done = 0;
 		sqlite3_close_v2(db);
 		db = NULL;
 		if (rc == SQLITE_OK)
