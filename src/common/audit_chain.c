@@ -4,9 +4,7 @@
  */
 #include "common/audit_chain.h"
 
-#include <inttypes.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -555,7 +555,7 @@ static void log_store_stats(const store *st)
 	log_msg(LOG_INFO, "store writes", "commits", commits, "ops", ops, "ops_per_commit", batch,
 		"batch_us", batch_us, "syncs", syncs, "sync_us", sync_us, "checkpoints", ckpts,
 		"checkpoint_ms", ckpt_ms, "checkpoints_inline", ckpt_inline,
-		"checkpoint_tails", ckpt_tail, NULL);
+		"checkpoints_tail", ckpt_tail, NULL);
 }
 
 /* Stops what main() started once the server exists.  The store's last
