@@ -219,7 +219,8 @@ static void render_governance(prom *p)
 	to_seconds(tb, store_time_bounds_ns, STORE_TIME_NBOUNDS, 1e9);
 	prom_family(p, "governd_store_commit_duration_seconds", "histogram",
 		    "Store writer time per committed batch: running its operations and the "
-		    "COMMIT (group commit: one transaction per batch).");
+		    "COMMIT, which includes the log's sync (group commit: one transaction "
+		    "per batch).");
 	prom_histogram(p, "governd_store_commit_duration_seconds", NULL, tb, STORE_TIME_NBOUNDS,
 		       ss.batch_time, (double)ss.batch_ns / 1e9);
 	prom_family(p, "governd_store_sync_duration_seconds", "histogram",

@@ -21,6 +21,21 @@ int64_t store__now_ms(void);
  */
 void store__random_id(const char *prefix, char *out, size_t outlen);
 
+/* ---- the gathering VFS (vfs_gather.c) ---- */
+
+struct sqlite3;
+
+/* The name of the "vcli-gather" VFS, registered on the first call: the
+ * default VFS, but a connection's log writes are gathered and written when
+ * SQLite syncs the log.  Only for a connection with synchronous=FULL.
+ * NULL when it cannot be registered. */
+const char *store__gather_vfs(void);
+
+/* Calls fn after each sync of db's log (its duration, SQLite's result);
+ * 0, or -1 when db's log is not open through the gathering VFS. */
+int store__gather_on_sync(struct sqlite3 *db, void (*fn)(void *ud, uint64_t ns, int rc),
+			  void *ud);
+
 /* Transactions committed so far (group-commit checks in tests). */
 uint64_t store__commits(const store *st);
 

@@ -4,7 +4,9 @@
  * One writer thread runs every write.  It takes what queued up (max_batch at
  * most) and runs it as one transaction: an operation that writes more than
  * one statement gets a savepoint, so that its failure undoes it and nothing
- * else.  After the COMMIT the writer fdatasyncs the log (the WAL file);
+ * else.  The COMMIT writes the batch's log frames in one write and
+ * fdatasyncs the log (the WAL file; vfs_gather.c, synchronous=FULL), or,
+ * without that VFS, the writer fdatasyncs the log after the COMMIT (wal_fd);
  * once synced, memory takes the batch's changes under the write lock, the
  * event hook runs, and each operation's done() -- so an answer is durable.
  * What queues up during a batch and its sync is the next batch: one sync
@@ -383,6 +385,8 @@ struct store {
 	 * fdatasyncs the log (wal_fd); synced is the commit count that
 	 * covers, sync_err the errno of a failed sync (the store stops) */
 	int use_sync;
+	int gather;                /* the writer's connection gathers its log
+				      writes and syncs in COMMIT (vfs_gather.c) */
 	int wal_fd;
 	int sync_err;
 	uint64_t synced;
@@ -2962,6 +2966,17 @@ static void run_batch(store *st, store_op *list)
 		int full = sqlite3_errcode(st->db) == SQLITE_FULL;
 
 		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st->db));
+		if (st->gather && sqlite3_extended_errcode(st->db) == SQLITE_IOERR_FSYNC) {
+			/* As with the writer's own sync (complete()): after a
+			 * failed sync what the log holds is unknown. */
+			int e = sqlite3_system_errno(st->db);
+
+			snprintf(st->broken_msg, sizeof(st->broken_msg),
+				 "the store stopped: syncing its log failed: %s; restart governd",
+				 strerror(e ? e : EIO));
+			st->broken = 1;
+			atomic_store(&st->sync_failed, 1);
+		}
 		fail_all(list, aborted == 1 ? "transaction rolled back" :
 			 aborted == 2 ? "writing events" : aborted ? "writing the audit trail" :
 			 trim_failed ? "trimming events" : "commit", err, full);
@@ -3093,9 +3108,11 @@ static int open_log(store *st)
 	int dfd;
 
 	snprintf(wal, sizeof(wal), "%s-wal", st->path);
-	st->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
-	if (st->wal_fd < 0)
-		return errno;
+	if (!st->gather) {
+		st->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
+		if (st->wal_fd < 0)
+			return errno;
+	}
 	snprintf(dir, sizeof(dir), "%s", st->path);
 	slash = strrchr(dir, '/');
 	if (slash == dir)
@@ -3109,10 +3126,25 @@ static int open_log(store *st)
 		fsync(dfd);
 		close(dfd);
 	}
+	/* Gathering, SQLite syncs the log in each COMMIT (vfs_gather.c). */
+	if (st->gather)
+		return 0;
 	if (fdatasync(st->wal_fd) < 0)
 		return errno;
 	st->use_sync = 1;
 	return 0;
+}
+
+/* The writer's commits sync the log through the gathering VFS: count
+ * them as the writer's own syncs would be. */
+static void on_log_sync(void *ud, uint64_t ns, int rc)
+{
+	store *st = ud;
+
+	(void)rc;
+	atomic_fetch_add(&st->syncs, 1);
+	atomic_fetch_add(&st->sync_ns, ns);
+	pcount_add(&st->h_sync_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, ns)], 1);
 }
 
 /*
@@ -3312,8 +3344,14 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 		snprintf(msg, sizeof(msg), "cannot create its directory: %s", strerror(errno));
 		return open_fail(st, STORE_E_IO, err, errlen, msg);
 	}
+	/* With durable answers (and as the store's own writer), the log's
+	 * writes are gathered and SQLite syncs them in each COMMIT
+	 * (synchronous=FULL, below): one write and one fdatasync per batch. */
+	if (st->opts.synchronous_full && !st->opts.tokens_only && store__gather_vfs())
+		st->gather = 1;
 	rc = sqlite3_open_v2(st->path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     st->gather ? store__gather_vfs() : NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(msg, sizeof(msg), "cannot open: %s",
 			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
@@ -3343,7 +3381,8 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	 * consistent); the writer adds the fdatasync of the log per batch
 	 * that makes its answers durable (FULL's guarantee, one sync per
 	 * batch rather than per transaction SQLite commits). */
-	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL", msg, sizeof(msg)) < 0 ||
+	if (exec_sql(st->db, st->gather ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+		     msg, sizeof(msg)) < 0 ||
 	    migrate(st, msg, sizeof(msg)) < 0)
 		return open_fail(st, STORE_E_IO, err, errlen, msg);
 	for (size_t i = 0; i < N_WRITER_SQL; i++) {
@@ -3390,6 +3429,9 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 		snprintf(msg, sizeof(msg), "cannot sync its log: %s", strerror(rc));
 		return open_fail(st, STORE_E_IO, err, errlen, msg);
 	}
+	if (st->gather && store__gather_on_sync(st->db, on_log_sync, st) < 0)
+		return open_fail(st, STORE_E_IO, err, errlen,
+				 "its log is not open through the gathering VFS");
 	if (!st->opts.tokens_only) {
 		/* Beside a running governd (tokens_only) SQLite's own automatic
 		 * checkpoint stays: that process checkpoints too. */

@@ -1464,6 +1464,58 @@ static void group_commit(void **state)
 	free(subs);
 }
 
+static int count_rows(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int n = -1;
+
+	/* The default VFS, as every other connection: it sees what the
+	 * writer's commits made visible, from the file. */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM decisions", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The writer's log writes are gathered (vfs_gather.c) and written when its
+ * COMMIT syncs the log: every answered write is in the file for any other
+ * connection, also for a commit larger than what is gathered at once. */
+static void log_gathered_and_visible(void **state)
+{
+	static const char *const prios[] = { "CRITICAL", "LOW" };
+	char path[256];
+	store_metrics m;
+	store_stats ss;
+	store *st;
+	int total = 0;
+
+	(void)state;
+	db_path(path, sizeof(path), "gather");
+	st = open_at(path, 0, 0);
+	for (int i = 0; i < 20; i++) {
+		submit_many(st, 37, "block_ip", prios, 2, NULL, NULL);
+		total += 37;
+		assert_int_equal(count_rows(path), total);
+	}
+	/* ~1,500 decisions in one or two batches: several hundred KiB of log
+	 * in a commit, written in several pieces. */
+	submit_many(st, 1500, "quarantine_host", prios, 2, NULL, NULL);
+	total += 1500;
+	assert_int_equal(count_rows(path), total);
+	store_get_stats(st, &ss);
+	/* Each commit synced the log (SQLite, through the VFS). */
+	assert_true(ss.syncs >= ss.commits);
+	store_close(st);
+	st = open_at(path, 0, 0);
+	store_get_metrics(st, &m);
+	assert_int_equal(m.pending, total);
+	store_close(st);
+}
+
 /* A reader's snapshot holds the log back: a checkpoint copies no frame
  * past it.  The thread then waits between passes rather than spinning, and
  * once the reader is gone the log is copied and starts over. */
@@ -2517,6 +2569,7 @@ int main(void)
 		cmocka_unit_test(group_commit),
 		cmocka_unit_test(checkpoints_beside_the_writer),
 		cmocka_unit_test(checkpoints_wait_for_a_reader),
+		cmocka_unit_test(log_gathered_and_visible),
 		cmocka_unit_test(closing),
 		cmocka_unit_test(blobs_canonical),
 		cmocka_unit_test(demo_data),
