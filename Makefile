@@ -54,6 +54,8 @@ bench: build
 	@echo
 	@./bench/governance.sh $(BUILD)/bin
 	@echo
+	@$(BUILD)/bin/store_bench
+	@echo
 	@./bench/k8s-get.sh $(BUILD)/bin
 
 # Where governd spends its time under a standard load (docs/performance.md).
