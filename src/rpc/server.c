@@ -58,11 +58,6 @@ struct mstat {
 	pcount sum_ns;
 };
 
-struct task {
-	void (*fn)(uv_loop_t *, void *);
-	void *ud;
-	struct task *next;
-};
 
 struct worker;
 struct conn;
@@ -157,7 +152,7 @@ struct worker {
 	uint8_t readbuf[READ_BUF_SIZE];
 	int readbuf_busy;
 	uv_mutex_t task_lock;
-	struct task *tasks, *tasks_tail;
+	struct rpc_task *tasks, *tasks_tail;
 	struct mstat *mstats;       /* one per method; this thread writes them */
 	int no_wake;                /* loop ending: queue posts, do not wake */
 	int stopped;                /* loop gone: posts run inline */
@@ -1484,7 +1479,7 @@ static void on_sweep(uv_timer_t *t)
 static void on_wake(uv_async_t *a)
 {
 	struct worker *w = a->data;
-	struct task *t;
+	struct rpc_task *t;
 
 	/* The whole list at once: the poster (the store's writer) is not held
 	 * up by a lock taken per task. */
@@ -1496,10 +1491,13 @@ static void on_wake(uv_async_t *a)
 		if (!t)
 			break;
 		while (t) {
-			struct task *next = t->next;
+			struct rpc_task *next = t->next;
+			int owned = t->owned;
 
+			/* fn may free a caller's task: read it first. */
 			t->fn(&w->loop, t->ud);
-			free(t);
+			if (owned)
+				free(t);
 			t = next;
 		}
 	}
@@ -1549,10 +1547,13 @@ static void worker_finish(struct worker *w)
 	uv_mutex_lock(&w->task_lock);
 	w->stopped = 1;
 	while (w->tasks) {
-		struct task *t = w->tasks;
+		struct rpc_task *t = w->tasks;
+		int owned = t->owned;
+
 		w->tasks = t->next;
 		t->fn(NULL, t->ud);
-		free(t);
+		if (owned)
+			free(t);
 	}
 	w->tasks_tail = NULL;
 	uv_mutex_unlock(&w->task_lock);
@@ -1834,23 +1835,35 @@ int rpc_server_current_worker(const rpc_server *srv)
 void rpc_server_post(rpc_server *srv, int index, void (*fn)(uv_loop_t *, void *),
 		     void *ud)
 {
-	struct worker *w;
-	struct task *t;
+	struct rpc_task *t;
 
 	if (index < 0 || index >= srv->nworkers)
 		return;
-	w = &srv->workers[index];
 	t = malloc(sizeof(*t));
 	if (!t)
 		return; /* out of memory: the caller's call will time out */
 	t->fn = fn;
 	t->ud = ud;
+	t->owned = 1;
+	rpc_server_post_task(srv, index, t);
+}
+
+void rpc_server_post_task(rpc_server *srv, int index, rpc_task *t)
+{
+	struct worker *w;
+
+	if (index < 0 || index >= srv->nworkers)
+		return;
+	w = &srv->workers[index];
 	t->next = NULL;
 	uv_mutex_lock(&w->task_lock);
 	if (w->stopped) {
+		int owned = t->owned;
+
 		uv_mutex_unlock(&w->task_lock);
-		fn(NULL, ud);
-		free(t);
+		t->fn(NULL, t->ud);
+		if (owned)
+			free(t);
 		return;
 	}
 	if (w->tasks_tail)
@@ -1926,10 +1939,11 @@ void rpc_server_free(rpc_server *srv)
 	rpc_server_wait(srv);
 	for (int i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
-		struct task *t = w->tasks;
+		struct rpc_task *t = w->tasks;
 		while (t) {
-			struct task *n = t->next;
-			free(t);
+			struct rpc_task *n = t->next;
+			if (t->owned)
+				free(t);
 			t = n;
 		}
 		uv_mutex_destroy(&w->task_lock);

@@ -144,6 +144,22 @@ void rpc_server_post(rpc_server *srv, int index, void (*fn)(uv_loop_t *, void *)
 		     void *ud);
 
 /*
+ * The same with a task the caller owns (a member of its own struct), so
+ * that nothing is allocated: the store's writer thread posts one per
+ * answer, and a block it allocated but a worker freed would cost both
+ * threads a lock of the writer's malloc arena.  Set fn and ud; the rest is
+ * the server's.  t must stay valid until fn has started (fn may free it).
+ */
+typedef struct rpc_task {
+	void (*fn)(uv_loop_t *, void *);
+	void *ud;
+	struct rpc_task *next;
+	int owned;                 /* the server's: allocated by rpc_server_post */
+} rpc_task;
+
+void rpc_server_post_task(rpc_server *srv, int index, rpc_task *t);
+
+/*
  * ---- call statistics ----
  *
  * Each worker counts the calls of its own connections, per method, in

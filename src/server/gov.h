@@ -31,8 +31,13 @@ struct gov_write {
 	rpc_call *call;           /* NULL once the call was cancelled */
 	int worker;
 	gov_respond_fn respond;   /* on the loop, when op.result is known */
-	uint8_t *decision;        /* copy of op.decision (outputs die in done) */
+	uint8_t *decision;        /* copy of op.decision (outputs die in done):
+				     dbuf, or malloc'd when larger */
 	size_t decision_len;
+	rpc_task task;            /* the answer's way back to the call's loop */
+	/* The writer thread fills these: what it allocated a worker would
+	 * free, and such frees lock the writer's malloc arena. */
+	uint8_t dbuf[1024];
 	char *strings[8];         /* copies of request strings the op points to */
 	int nstrings;
 	uint8_t *proposal;        /* SUBMIT's packed proposal */

@@ -1,6 +1,6 @@
 /*
  * The path of a write: handler -> gov_write_start -> store writer thread
- * (group commit) -> write_done (writer thread) -> rpc_server_post -> the
+ * (group commit) -> write_done (writer thread) -> rpc_server_post_task -> the
  * call's loop -> respond -> rpc_call_finish.
  */
 #include "server/gov.h"
@@ -86,7 +86,8 @@ static void write_free(struct gov_write *w)
 		OPENSSL_cleanse(w->proposal, w->op.proposal_len);
 	for (int i = 0; i < w->nstrings; i++)
 		free(w->strings[i]);
-	free(w->decision);
+	if (w->decision != w->dbuf)
+		free(w->decision);
 	free(w->proposal);
 	free(w);
 }
@@ -126,13 +127,16 @@ static void write_done(store_op *op)
 		log_store_failure(op);
 
 	if (op->decision && op->decision_len) {
-		w->decision = malloc(op->decision_len);
+		w->decision = op->decision_len <= sizeof(w->dbuf) ? w->dbuf :
+			      malloc(op->decision_len);
 		if (w->decision) {
 			memcpy(w->decision, op->decision, op->decision_len);
 			w->decision_len = op->decision_len;
 		}
 	}
-	rpc_server_post(w->g->srv, w->worker, write_complete, w);
+	w->task.fn = write_complete;
+	w->task.ud = w;
+	rpc_server_post_task(w->g->srv, w->worker, &w->task);
 }
 
 void gov_write_discard(struct gov_write *w)
