@@ -35,12 +35,13 @@ struct gov_write {
 				     dbuf, or malloc'd when larger */
 	size_t decision_len;
 	rpc_task task;            /* the answer's way back to the call's loop */
-	/* The writer thread fills these: what it allocated a worker would
-	 * free, and such frees lock the writer's malloc arena. */
-	uint8_t dbuf[1024];
 	char *strings[8];         /* copies of request strings the op points to */
 	int nstrings;
 	uint8_t *proposal;        /* SUBMIT's packed proposal */
+	/* The writer thread fills these: what it allocated a worker would
+	 * free, and such frees lock the writer's malloc arena.  Last: left
+	 * uninitialised by gov_write_new. */
+	uint8_t dbuf[1024];
 };
 
 /* Makes a write for call; respond runs later on the call's loop. */

@@ -6,6 +6,7 @@
 #include "server/gov.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,10 +55,12 @@ static void write_cancel(rpc_call *call, int reason, void *ud)
 struct gov_write *gov_write_new(struct gov *g, rpc_call *call, store_op_kind kind,
 				gov_respond_fn respond)
 {
-	struct gov_write *w = calloc(1, sizeof(*w));
+	struct gov_write *w = malloc(sizeof(*w));
 
 	if (!w)
 		return NULL;
+	/* All but the decision's buffer, which done() fills as needed. */
+	memset(w, 0, offsetof(struct gov_write, dbuf));
 	w->g = g;
 	w->call = call;
 	w->worker = rpc_call_worker(call);
