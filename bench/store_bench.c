@@ -93,6 +93,47 @@ static double thread_cpu(const char *name)
 	return v;
 }
 
+/* What a round's operations are: fill sets op n up. */
+struct fill {
+	void (*fn)(store_op *op, unsigned n, const struct fill *f);
+	const uint8_t *proposal;
+	size_t len;
+	const char *session;
+};
+
+static void fill_submit(store_op *op, unsigned n, const struct fill *f)
+{
+	op->kind = STORE_OP_SUBMIT;
+	op->proposal = f->proposal;
+	op->proposal_len = f->len;
+	op->ud = (void *)(size_t)n;
+}
+
+static void fill_approve(store_op *op, unsigned n, const struct fill *f)
+{
+	op->kind = STORE_OP_APPROVE;
+	op->session_id = f->session;
+	op->decision_id = ids[n];
+	op->comment = "store bench";
+}
+
+/* Queues ops[0..n) in rounds of b, each round at once, and waits for
+ * each round's answers before the next. */
+static void in_rounds(store *st, store_op *ops, unsigned n, unsigned b, const struct fill *f)
+{
+	for (unsigned i = 0; i < n; i += b) {
+		unsigned k = n - i < b ? n - i : b;
+
+		pending = (int)k;
+		for (unsigned j = 0; j < k; j++) {
+			f->fn(&ops[i + j], i + j, f);
+			ops[i + j].done = on_done;
+			store_submit(st, &ops[i + j]);
+		}
+		wait_all();
+	}
+}
+
 static void remove_store(const char *dir)
 {
 	static const char *const files[] = { "gov.db", "gov.db-wal", "gov.db-shm" };
@@ -147,22 +188,8 @@ static int run(const char *base, unsigned n, unsigned b)
 		goto out;
 	}
 	vertice__governance__v1__decision__pack(&d, proposal);
-	for (unsigned i = 0; i < n; i += SUBMIT_CHUNK) {
-		unsigned k = n - i < SUBMIT_CHUNK ? n - i : SUBMIT_CHUNK;
-
-		pending = (int)k;
-		for (unsigned j = 0; j < k; j++) {
-			store_op *op = &ops[i + j];
-
-			op->kind = STORE_OP_SUBMIT;
-			op->proposal = proposal;
-			op->proposal_len = len;
-			op->ud = (void *)(size_t)(i + j);
-			op->done = on_done;
-			store_submit(st, op);
-		}
-		wait_all();
-	}
+	in_rounds(st, ops, n, SUBMIT_CHUNK,
+		  &(struct fill){ .fn = fill_submit, .proposal = proposal, .len = len });
 	memset(&so, 0, sizeof(so));
 	so.kind = STORE_OP_SESSION_OPEN;
 	so.operator_id = "store-bench";
@@ -185,22 +212,7 @@ static int run(const char *base, unsigned n, unsigned b)
 		memset(ops, 0, n * sizeof(*ops));
 		c0 = thread_cpu("store-writer");
 		t0 = time_mono_ns();
-		for (unsigned i = 0; i < n; i += b) {
-			unsigned k = n - i < b ? n - i : b;
-
-			pending = (int)k;
-			for (unsigned j = 0; j < k; j++) {
-				store_op *op = &ops[i + j];
-
-				op->kind = STORE_OP_APPROVE;
-				op->session_id = sid;
-				op->decision_id = ids[i + j];
-				op->comment = "store bench";
-				op->done = on_done;
-				store_submit(st, op);
-			}
-			wait_all();
-		}
+		in_rounds(st, ops, n, b, &(struct fill){ .fn = fill_approve, .session = sid });
 		t1 = time_mono_ns();
 		c1 = thread_cpu("store-writer");
 		for (unsigned i = 0; i < n; i++)
