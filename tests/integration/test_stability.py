@@ -132,6 +132,18 @@ class Stability(unittest.TestCase):
         rss1, t1, f1 = self.settle(t0, f0)
         sys.stderr.write("continuous: %d calls in %.1fs; rss %.2f -> %.2f MiB, threads %d -> %d, "
                          "fds %d -> %d\n" % (n, took, rss0 / MIB, rss1 / MIB, t0, t1, f0, f1))
+        if not UNDER_ASAN and rss1 - rss0 > 1 * MIB:
+            # Seen in CI with the suite running two tests at once: the
+            # measured run took 7 s instead of 4, more calls queued than
+            # in the warm-up and the allocator's high-water mark rose once
+            # (+1.04 MiB).  Such a step does not come again with the same
+            # calls; a leak does: run them once more and judge that run.
+            rss0 = rss1
+            self.mixed_calls(n)
+            self.after_trim()
+            rss1, t1, f1 = self.settle(t0, f0)
+            sys.stderr.write("continuous, again: rss %.2f -> %.2f MiB\n"
+                             % (rss0 / MIB, rss1 / MIB))
         if not UNDER_ASAN:
             self.assertLessEqual(rss1 - rss0, 1 * MIB,
                                  "RSS grew %.2f MiB over %d calls" % ((rss1 - rss0) / MIB, n))
