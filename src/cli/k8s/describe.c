@@ -240,6 +240,36 @@ int get_json(struct dw *o, const char *path, json_t **out,
 	return 0;
 }
 
+int get_selected(struct dw *o, const char *api, const char *ns, const char *resource,
+		 const char *sel, int limit, json_t **out, struct kresp *r)
+{
+	buf path = BUF_INIT(8192);
+	int rc;
+
+	buf_printf(&path, "%s/namespaces/", api);
+	kquery_escape(&path, ns);
+	buf_printf(&path, "/%s?labelSelector=", resource);
+	kquery_escape(&path, sel);
+	if (limit > 0)
+		buf_printf(&path, "&limit=%d", limit);
+	rc = get_json(o, buf_cstr(&path), out, r);
+	buf_release(&path);
+	return rc;
+}
+
+int get_service_slices(struct dw *o, const char *ns, const char *name, json_t **out,
+		       struct kresp *r)
+{
+	buf sel = BUF_INIT(1024);
+	int rc;
+
+	buf_printf(&sel, "kubernetes.io/service-name=%s", name);
+	rc = get_selected(o, "/apis/discovery.k8s.io/v1", ns, "endpointslices",
+			  buf_cstr(&sel), 0, out, r);
+	buf_release(&sel);
+	return rc;
+}
+
 /* Appends the events in namespace ns ("": all) that field selector sel
  * picks, as kubectl lists them (one chunk of 500). */
 void events_query(struct dw *o, const char *ns, const char *sel, json_t *into)
@@ -665,7 +695,7 @@ static void describe_deployment(struct dw *o, const json_t *dep)
 	const char *rev = str(json_object_get(md, "annotations"),
 			      "deployment.kubernetes.io/revision");
 	char t[64], sel[2048];
-	buf path = BUF_INIT(8192), olds = BUF_INIT(1 << 16);
+	buf olds = BUF_INIT(1 << 16);
 	struct kresp r;
 	json_t *rsl = NULL, *rs;
 	const json_t *newrs = NULL;
@@ -709,12 +739,8 @@ static void describe_deployment(struct dw *o, const json_t *dep)
 	pod_template(o, json_object_get(spec, "template"));
 	conditions(o, st);
 	/* Its ReplicaSets: those it controls, the new one by revision. */
-	buf_printf(&path, "/apis/apps/v1/namespaces/");
-	kquery_escape(&path, str(md, "namespace"));
-	buf_printf(&path, "/replicasets?labelSelector=");
-	kquery_escape(&path, sel);
-	buf_printf(&path, "&limit=500");
-	get_json(o, buf_cstr(&path), &rsl, &r);
+	get_selected(o, "/apis/apps/v1", str(md, "namespace"), "replicasets", sel, 500, &rsl,
+		     &r);
 	kresp_release(&r);
 	json_array_foreach(json_object_get(rsl, "items"), i, rs) {
 		const json_t *own;
@@ -747,7 +773,6 @@ static void describe_deployment(struct dw *o, const json_t *dep)
 	else
 		w(o, 0, "NewReplicaSet:\t<none>\n");
 	json_decref(rsl);
-	buf_release(&path);
 	buf_release(&olds);
 	events(o, dep, "Deployment", 1);
 }
@@ -759,7 +784,6 @@ static void describe_service(struct dw *o, const json_t *svc)
 	const json_t *md = json_object_get(svc, "metadata");
 	const json_t *spec = json_object_get(svc, "spec"), *p, *x;
 	const json_t *sel = json_object_get(spec, "selector");
-	buf path = BUF_INIT(8192);
 	struct kresp r;
 	json_t *slices = NULL;
 	size_t i, n;
@@ -794,17 +818,7 @@ static void describe_service(struct dw *o, const json_t *svc)
 		w(o, 0, "%s%s", i ? "," : "", json_string_value(x));
 	w(o, 0, "\n");
 	/* The endpoints, from the service's EndpointSlices. */
-	buf_printf(&path, "/apis/discovery.k8s.io/v1/namespaces/");
-	kquery_escape(&path, str(md, "namespace"));
-	buf_printf(&path, "/endpointslices?labelSelector=");
-	{
-		buf ls = BUF_INIT(1024);
-
-		buf_printf(&ls, "kubernetes.io/service-name=%s", str(md, "name"));
-		kquery_escape(&path, buf_cstr(&ls));
-		buf_release(&ls);
-	}
-	get_json(o, buf_cstr(&path), &slices, &r);
+	get_service_slices(o, str(md, "namespace"), str(md, "name"), &slices, &r);
 	kresp_release(&r);
 	json_array_foreach(json_object_get(spec, "ports"), i, p) {
 		const json_t *tp = json_object_get(p, "targetPort");
@@ -844,7 +858,6 @@ static void describe_service(struct dw *o, const json_t *svc)
 	}
 	w(o, 0, "Session Affinity:\t%s\n", str(spec, "sessionAffinity"));
 	json_decref(slices);
-	buf_release(&path);
 	events(o, svc, "Service", 1);
 }
 

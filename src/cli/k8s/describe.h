@@ -28,6 +28,8 @@ struct dw {
 #define annotations dsc_annotations
 #define selector_text dsc_selector_text
 #define get_json dsc_get_json
+#define get_selected dsc_get_selected
+#define get_service_slices dsc_get_service_slices
 #define events dsc_events
 #define events_fetch dsc_events_fetch
 #define events_query dsc_events_query
@@ -55,6 +57,14 @@ void annotations(struct dw *o, int level, const json_t *md);
 void selector_text(const json_t *sel, char *out, size_t outlen);
 /* GET path as JSON; *out NULL unless 200. */
 int get_json(struct dw *o, const char *path, json_t **out, struct kresp *r);
+/* get_json of the resource list <api>/namespaces/<ns>/<resource> that
+ * label selector sel picks (api: "/api/v1", "/apis/apps/v1", ...);
+ * limit > 0 adds &limit=. */
+int get_selected(struct dw *o, const char *api, const char *ns, const char *resource,
+		 const char *sel, int limit, json_t **out, struct kresp *r);
+/* get_json of the EndpointSlices of service name in namespace ns. */
+int get_service_slices(struct dw *o, const char *ns, const char *name, json_t **out,
+		       struct kresp *r);
 /* Appends the events of namespace ns ("": every one) that field selector
  * sel picks (one request, limit=500, as kubectl). */
 void events_query(struct dw *o, const char *ns, const char *sel, json_t *into);

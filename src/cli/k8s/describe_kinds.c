@@ -162,19 +162,15 @@ static void full_selector(const json_t *sel, buf *out)
 static void pods_status(struct dw *o, const json_t *obj, const char *title)
 {
 	const json_t *md = json_object_get(obj, "metadata");
-	buf path = BUF_INIT(8192), sel = BUF_INIT(8192);
+	buf sel = BUF_INIT(8192);
 	struct kresp r;
 	json_t *list = NULL, *p;
 	size_t i;
 	long long run = 0, wait = 0, ok = 0, fail = 0;
 
 	full_selector(at(obj, "spec", "selector"), &sel);
-	buf_printf(&path, "/api/v1/namespaces/");
-	kquery_escape(&path, str(md, "namespace"));
-	buf_printf(&path, "/pods?labelSelector=");
-	kquery_escape(&path, buf_cstr(&sel));
-	buf_printf(&path, "&limit=500");
-	get_json(o, buf_cstr(&path), &list, &r);
+	get_selected(o, "/api/v1", str(md, "namespace"), "pods", buf_cstr(&sel), 500, &list,
+		     &r);
 	kresp_release(&r);
 	json_array_foreach(json_object_get(list, "items"), i, p) {
 		const json_t *own;
@@ -198,7 +194,6 @@ static void pods_status(struct dw *o, const json_t *obj, const char *title)
 			fail++;
 	}
 	json_decref(list);
-	buf_release(&path);
 	buf_release(&sel);
 	w(o, 0, "%s:\t%lld Running / %lld Waiting / %lld Succeeded / %lld "
 	  "Failed\n", title, run, wait, ok, fail);
@@ -801,7 +796,7 @@ static void backend_text(struct dw *o, const char *ns, const json_t *be,
 {
 	const json_t *svc = json_object_get(be, "service");
 	const json_t *port = json_object_get(svc, "port");
-	buf path = BUF_INIT(8192), sel = BUF_INIT(1024);
+	buf path = BUF_INIT(8192);
 	struct kresp r;
 	json_t *slices = NULL, *s = NULL;
 	char msg[1024];
@@ -819,12 +814,7 @@ static void backend_text(struct dw *o, const char *ns, const json_t *be,
 		buf_printf(out, "%s", str(port, "name"));
 	else
 		buf_printf(out, "%lld", num(port, "number"));
-	buf_printf(&path, "/apis/discovery.k8s.io/v1/namespaces/");
-	kquery_escape(&path, ns);
-	buf_printf(&path, "/endpointslices?labelSelector=");
-	buf_printf(&sel, "kubernetes.io/service-name=%s", str(svc, "name"));
-	kquery_escape(&path, buf_cstr(&sel));
-	get_json(o, buf_cstr(&path), &slices, &r);
+	get_service_slices(o, ns, str(svc, "name"), &slices, &r);
 	if (!slices) {
 		kstatus_message(r.status, (const char *)r.body.data, r.body.len,
 				msg, sizeof(msg));
@@ -834,7 +824,6 @@ static void backend_text(struct dw *o, const char *ns, const json_t *be,
 		goto out;
 	}
 	kresp_release(&r);
-	buf_reset(&path);
 	buf_printf(&path, "/api/v1/namespaces/");
 	kquery_escape(&path, ns);
 	buf_printf(&path, "/services/");
@@ -902,7 +891,6 @@ out:
 	json_decref(slices);
 	json_decref(s);
 	buf_release(&path);
-	buf_release(&sel);
 }
 
 static void describe_ingress(struct dw *o, const json_t *ing)
