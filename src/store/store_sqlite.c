@@ -55,8 +55,7 @@
 #define TRIM_CHUNK 4096        /* events deleted per batch at most */
 #define TRIM_SLACK 1024        /* retention overshoot before trimming, at most */
 #define EVENT_CHUNK 64         /* ring events copied per lock hold */
-#define EVENTS_PER_INSERT 32   /* rows of one multi-row event INSERT */
-#define AUDIT_PER_INSERT 32    /* rows of one multi-row audit INSERT */
+#define ROWS_LEVELS 6          /* multi-row INSERTs of 1, 2, 4 .. 32 rows */
 #define ID_MAX 40
 #define CKPT_PAGES 8192        /* log pages that start a checkpoint (32 MiB) */
 #define CKPT_BACKSTOP 8        /* x checkpoint_pages: the writer checkpoints */
@@ -257,6 +256,14 @@ struct effect {
 	int amend;                 /* an execution record added to a resolved
 				      decision: its bytes changed, nothing else
 				      (no metrics, no review counts) */
+	int res_row;               /* its resolutions row (res_rid) is written
+				      at the end of the batch (write_resolutions):
+				      a resolution, or an execution amending one
+				      made in this batch */
+	const char *reviewed_by;   /* a resolution's; lives through the batch */
+	const uint8_t *res_blob;   /* the row's bytes when an execution later in
+				      the batch amended them (that effect's) */
+	size_t res_len;
 };
 
 /*
@@ -303,6 +310,18 @@ struct reader {
 	sqlite3_stmt *count[8], *page[16];  /* by filter shape, prepared on use */
 	sqlite3_stmt *tok_hash, *tok_id, *tok_list, *audit;  /* prepared on use */
 	struct reader *next_idle, *next_all;
+};
+
+/*
+ * One INSERT of n rows for n = 1, 2, 4 .. 2^(ROWS_LEVELS-1): the rows a
+ * batch adds to a table go in as the binary digits of their count (24:
+ * one of 16, one of 8).  A statement costs its set-up (cursors, the
+ * table's last row) once for all its rows: measured, a row of 16 costs
+ * half of a row on its own.
+ */
+struct rows_ins {
+	sqlite3_stmt *s[ROWS_LEVELS];  /* s[l]: 2^l rows */
+	int ncols;
 };
 
 struct store {
@@ -357,6 +376,7 @@ struct store {
 	uint64_t trim_first;       /* oldest event row not deleted */
 	int64_t max_rid;           /* of the decisions in memory's view */
 	int64_t floor_rid;         /* open_floor_rid as last written */
+	int64_t res_rid;           /* the last resolutions row given out */
 	int64_t floor_ms;          /* when it was last considered */
 	int memory_short;          /* an open decision did not make it into
 				      memory: the floor must not pass it */
@@ -392,11 +412,12 @@ struct store {
 	uint64_t synced;
 
 	/* the writer's statements, prepared once */
-	sqlite3_stmt *s_ins_dec, *s_esc_dec, *s_ins_res, *s_status, *s_idem, *s_floor,
-		*s_sess_get, *s_ins_sess, *s_close_sess, *s_req, *s_ins_req, *s_ins_ev,
-		*s_ins_evs, *s_trim_ev, *s_opstat, *s_sp, *s_release, *s_rollback_to, *s_begin,
-		*s_commit, *s_rollback, *s_audit_head, *s_ins_audit, *s_ins_audits, *s_tok_ins,
-		*s_tok_get, *s_tok_revoke, *s_res_get, *s_res_amend;
+	sqlite3_stmt *s_ins_dec, *s_esc_dec, *s_status, *s_idem, *s_floor,
+		*s_sess_get, *s_ins_sess, *s_close_sess, *s_req, *s_ins_req, *s_trim_ev,
+		*s_opstat, *s_sp, *s_release, *s_rollback_to, *s_begin, *s_commit,
+		*s_rollback, *s_audit_head, *s_tok_ins, *s_tok_get, *s_tok_revoke, *s_res_get,
+		*s_res_amend;
+	struct rows_ins ins_res, ins_ev, ins_audit;
 
 	/* readers */
 	pthread_mutex_t rlock;
@@ -885,6 +906,49 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
 	return s;
 }
 
+/* Prepares "<head> VALUES(?, ..), .." for each level; 0 or -1. */
+static int rows_prepare(sqlite3 *db, struct rows_ins *ri, const char *head, int ncols)
+{
+	buf sql = BUF_INIT(16384);
+	int rc = 0;
+
+	ri->ncols = ncols;
+	for (int l = 0; l < ROWS_LEVELS && !rc; l++) {
+		buf_reset(&sql);
+		buf_printf(&sql, "%s VALUES", head);
+		for (int r = 0; r < 1 << l; r++) {
+			buf_printf(&sql, "%s(?", r ? "," : "");
+			for (int c = 1; c < ncols; c++)
+				buf_printf(&sql, ", ?");
+			buf_printf(&sql, ")");
+		}
+		if (!(ri->s[l] = prepare(db, buf_cstr(&sql))))
+			rc = -1;
+	}
+	buf_release(&sql);
+	return rc;
+}
+
+static void rows_finalize(struct rows_ins *ri)
+{
+	for (int l = 0; l < ROWS_LEVELS; l++) {
+		sqlite3_finalize(ri->s[l]);
+		ri->s[l] = NULL;
+	}
+}
+
+/* The statement for the next rows of `left` (> 0): the largest that
+ * fits, its row count in *rows. */
+static sqlite3_stmt *rows_next(const struct rows_ins *ri, size_t left, size_t *rows)
+{
+	int l = ROWS_LEVELS - 1;
+
+	while ((size_t)1 << l > left)
+		l--;
+	*rows = (size_t)1 << l;
+	return ri->s[l];
+}
+
 static const struct {
 	size_t off;
 	const char *sql;
@@ -896,10 +960,6 @@ static const struct {
 	{ offsetof(store, s_esc_dec),
 	  "UPDATE decisions SET open_status='ESCALATED', assigned_operator=?1, blob=?2 "
 	  "WHERE rid=?3" },
-	{ offsetof(store, s_ins_res),
-	  "INSERT INTO resolutions(id, status, priority_rank, created_ms, reviewed_ms, "
-	  "reviewed_by, operation_type, assigned_operator, blob) "
-	  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
 	{ offsetof(store, s_status),
 	  "SELECT r.status, d.rid, d.open_status, d.priority_rank, d.created_ms, d.expires_ms, "
 	  "d.operation_type, d.assigned_operator, d.blob FROM decisions d "
@@ -910,7 +970,7 @@ static const struct {
 	  "JOIN resolutions r ON " RESOLUTION_OF("d") " WHERE d.id=?1" },
 	{ offsetof(store, s_res_amend), "UPDATE resolutions SET blob=?1 WHERE rid=?2" },
 	{ offsetof(store, s_idem),
-	  "SELECT COALESCE(r.blob, d.blob) FROM decisions d LEFT JOIN resolutions r ON "
+	  "SELECT COALESCE(r.blob, d.blob), d.id FROM decisions d LEFT JOIN resolutions r ON "
 	  RESOLUTION_OF("d") " WHERE d.idempotency_key=?1" },
 	{ offsetof(store, s_floor),
 	  "UPDATE meta SET value=?1 WHERE key='open_floor_rid'" },
@@ -923,8 +983,6 @@ static const struct {
 	{ offsetof(store, s_ins_req),
 	  "INSERT INTO requests(request_id, decision_id, kind, processed_ms, blob) "
 	  "VALUES(?1, ?2, ?3, ?4, ?5)" },
-	{ offsetof(store, s_ins_ev),
-	  "INSERT INTO events(seq, type, at_ms, decision_id, blob) VALUES(?1, ?2, ?3, ?4, ?5)" },
 	{ offsetof(store, s_trim_ev), "DELETE FROM events WHERE seq < ?1" },
 	{ offsetof(store, s_opstat),
 	  "INSERT INTO operator_stats(operator_id, approved, rejected, escalated, response_ms) "
@@ -937,9 +995,6 @@ static const struct {
 	{ offsetof(store, s_rollback_to), "ROLLBACK TO op" },
 	{ offsetof(store, s_audit_head),
 	  "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1" },
-	{ offsetof(store, s_ins_audit),
-	  "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, subject, detail, "
-	  "prev_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" },
 	{ offsetof(store, s_tok_ins),
 	  "INSERT INTO tokens(id, name, role, identity, hash, created_ms, created_by, "
 	  "expires_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
@@ -1108,6 +1163,16 @@ static int load_counts(store *st)
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
+		return -1;
+	/* Resolutions rows get their rowids from the writer (write_change). */
+	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(rid), 0) FROM resolutions", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		st->res_rid = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
 		return -1;
 	for (int rank = 0; rank < 4; rank++) {
 		for (int status = 0; status < ST_COUNT; status++) {
@@ -1389,46 +1454,30 @@ static void add_event(store *st, struct effect *e, int type)
 static int write_events(store *st, int64_t now)
 {
 	struct batch *b = st->cur;
-	sqlite3_stmt *s;
-	size_t i = 0, k = 0;
+	size_t i = 0, left = 0;
 
-	/* EVENTS_PER_INSERT rows per statement while there are that many. */
-	for (;;) {
-		size_t n = 0, j;
+	for (size_t j = 0; j < b->nfx; j++)
+		left += b->fx[j]->event >= 0;
+	while (left) {
+		size_t rows;
+		sqlite3_stmt *s = rows_next(&st->ins_ev, left, &rows);
 
-		for (j = i; j < b->nfx && n < EVENTS_PER_INSERT; j++)
-			n += b->fx[j]->event >= 0;
-		if (n < EVENTS_PER_INSERT)
-			break;
-		s = st->s_ins_evs;
-		for (k = 0; i < j; i++) {
+		for (size_t k = 0; k < rows; i++) {
 			const struct effect *e = b->fx[i];
+			int c = (int)k * 5;
 
 			if (e->event < 0)
 				continue;
-			sqlite3_bind_int64(s, (int)k * 5 + 1, (sqlite3_int64)e->seq);
-			sqlite3_bind_int(s, (int)k * 5 + 2, e->event);
-			sqlite3_bind_int64(s, (int)k * 5 + 3, now);
-			bind_text(s, (int)k * 5 + 4, e->id);
-			sqlite3_bind_blob(s, (int)k * 5 + 5, e->blob, (int)e->len, SQLITE_STATIC);
+			sqlite3_bind_int64(s, c + 1, (sqlite3_int64)e->seq);
+			sqlite3_bind_int(s, c + 2, e->event);
+			sqlite3_bind_int64(s, c + 3, now);
+			bind_text(s, c + 4, e->id);
+			sqlite3_bind_blob(s, c + 5, e->blob, (int)e->len, SQLITE_STATIC);
 			k++;
 		}
 		if (step_done(s) < 0)
 			return -1;
-	}
-	s = st->s_ins_ev;
-	for (; i < b->nfx; i++) {
-		const struct effect *e = b->fx[i];
-
-		if (e->event < 0)
-			continue;
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)e->seq);
-		sqlite3_bind_int(s, 2, e->event);
-		sqlite3_bind_int64(s, 3, now);
-		bind_text(s, 4, e->id);
-		sqlite3_bind_blob(s, 5, e->blob, (int)e->len, SQLITE_STATIC);
-		if (step_done(s) < 0)
-			return -1;
+		left -= rows;
 	}
 	return 0;
 }
@@ -1519,20 +1568,16 @@ static int write_audit(store *st, int64_t now)
 		if (audit_chain_hash(k ? st->audit[k - 1].hash : head, &f, r->hash) < 0)
 			return -1;
 	}
-	/* AUDIT_PER_INSERT rows per statement while there are that many. */
-	for (; st->naudit - i >= AUDIT_PER_INSERT; i += AUDIT_PER_INSERT) {
-		s = st->s_ins_audits;
-		for (size_t k = 0; k < AUDIT_PER_INSERT; k++)
+	while (i < st->naudit) {
+		size_t rows;
+
+		s = rows_next(&st->ins_audit, st->naudit - i, &rows);
+		for (size_t k = 0; k < rows; k++)
 			audit_bind(st, s, (int)k * 10, seq + i + k + 1, now, &st->audit[i + k],
 				   i + k ? st->audit[i + k - 1].hash : head);
 		if (step_done(s) < 0)
 			return -1;
-	}
-	for (s = st->s_ins_audit; i < st->naudit; i++) {
-		audit_bind(st, s, 0, seq + i + 1, now, &st->audit[i],
-			   i ? st->audit[i - 1].hash : head);
-		if (step_done(s) < 0)
-			return -1;
+		i += rows;
 	}
 	return 0;
 }
@@ -1705,9 +1750,20 @@ static store_code op_submit(store *st, store_op *op, int64_t now)
 		bind_text(s, 1, op->idempotency_key);
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
+			/* Changed in this batch: the overlay has its bytes (a
+			 * resolution's row is not written yet). */
+			const char *did = (const char *)sqlite3_column_text(s, 1);
+			struct effect *fx = did ? strmap_get(&st->overlay, did) : NULL;
+
 			op->created = 0;
-			op->decision_len = (size_t)sqlite3_column_bytes(s, 0);
-			op->decision = dup_bytes(sqlite3_column_blob(s, 0), op->decision_len);
+			if (fx && fx->kind == FX_DECISION) {
+				op->decision_len = fx->len;
+				op->decision = dup_bytes(fx->blob, fx->len);
+			} else {
+				op->decision_len = (size_t)sqlite3_column_bytes(s, 0);
+				op->decision = dup_bytes(sqlite3_column_blob(s, 0),
+							 op->decision_len);
+			}
 			sqlite3_reset(s);
 			if (!op->decision || own(st, op->decision) < 0) {
 				op->decision = NULL;
@@ -1812,9 +1868,15 @@ static store_code request_seen(store *st, store_op *op)
 	return res;
 }
 
-/* Writes a change (an escalation updates the decision, a resolution is a
- * row of its own) and gives it its event. */
-static int write_change(store *st, struct effect *e, const char *reviewed_by, int64_t now)
+/*
+ * Writes a change and gives it its event: an escalation updates the
+ * decision now; a resolution is a row of its own, written with the
+ * batch's others just before the commit (write_resolutions), under the
+ * rowid given here.  An execution recorded later in this batch changes
+ * that row's bytes before it is written, one in a later batch updates it
+ * by its rowid (op_execution).  reviewed_by must live through the batch.
+ */
+static int write_change(store *st, struct effect *e, const char *reviewed_by)
 {
 	sqlite3_stmt *s;
 
@@ -1828,22 +1890,74 @@ static int write_change(store *st, struct effect *e, const char *reviewed_by, in
 		add_event(st, e, STORE_EV_UPDATED);
 		return 0;
 	}
-	s = st->s_ins_res;
-	bind_text(s, 1, e->id);
-	bind_text(s, 2, st_names[e->new_status]);
-	sqlite3_bind_int(s, 3, e->rank);
-	sqlite3_bind_int64(s, 4, e->created_ms);
-	sqlite3_bind_int64(s, 5, now);
-	bind_text(s, 6, reviewed_by);
-	bind_text(s, 7, e->op_type);
-	bind_text(s, 8, e->assigned);
-	sqlite3_bind_blob(s, 9, e->blob, (int)e->len, SQLITE_STATIC);
-	if (step_done(s) < 0)
-		return -1;
-	/* An execution recorded later in this batch, or in one before this
-	 * one is answered, updates the row by it (op_execution). */
-	e->res_rid = sqlite3_last_insert_rowid(st->db);
+	e->res_rid = ++st->res_rid;
+	e->res_row = 1;
+	e->reviewed_by = reviewed_by;
 	add_event(st, e, STORE_EV_RESOLVED);
+	return 0;
+}
+
+/*
+ * The batch's resolutions rows, in multi-row INSERTs (a statement per
+ * row cost 2.5 times as much: the unique index's cursor and seek are
+ * set up per statement).  A row's bytes are those of the last effect of
+ * the batch on it: an execution recorded after the resolution amends it.
+ */
+static int write_resolutions(store *st)
+{
+	struct batch *b = st->cur;
+	size_t left = 0, i = 0;
+
+	for (size_t j = 0; j < b->nfx; j++) {
+		struct effect *e = b->fx[j];
+
+		if (!e->res_row)
+			continue;
+		if (!e->amend) {
+			left++;
+			continue;
+		}
+		/* Amends the row of an earlier effect of this batch: that one
+		 * is written with these bytes. */
+		for (size_t k = j; k-- > 0;) {
+			struct effect *r = b->fx[k];
+
+			if (r->res_row && !r->amend && r->res_rid == e->res_rid) {
+				r->res_blob = e->blob;
+				r->res_len = e->len;
+				break;
+			}
+		}
+	}
+	while (left) {
+		size_t rows;
+		sqlite3_stmt *s = rows_next(&st->ins_res, left, &rows);
+
+		for (size_t k = 0; k < rows; i++) {
+			struct effect *e = b->fx[i];
+			int c = (int)k * 10;
+
+			if (!e->res_row || e->amend)
+				continue;
+			sqlite3_bind_int64(s, c + 1, e->res_rid);
+			bind_text(s, c + 2, e->id);
+			bind_text(s, c + 3, st_names[e->new_status]);
+			sqlite3_bind_int(s, c + 4, e->rank);
+			sqlite3_bind_int64(s, c + 5, e->created_ms);
+			sqlite3_bind_int64(s, c + 6, e->reviewed_ms);
+			bind_text(s, c + 7, e->reviewed_by);
+			bind_text(s, c + 8, e->op_type);
+			bind_text(s, c + 9, e->assigned);
+			sqlite3_bind_blob(s, c + 10, e->res_blob ? e->res_blob : e->blob,
+					  (int)(e->res_blob ? e->res_len : e->len), SQLITE_STATIC);
+			k++;
+		}
+		if (step_done(s) < 0)
+			return -1;
+		left -= rows;
+	}
+	for (size_t j = 0; j < b->nfx; j++)
+		b->fx[j]->res_row = 0;
 	return 0;
 }
 
@@ -2008,8 +2122,10 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 		 new_status == ST_ESCALATED && op->target ? op->target : "");
 	if (audit_add(st, opr, op->actor_role, action, "OK", op->decision_id, detail) < 0)
 		return no_memory(op);
-	if (begin_writes(st, empty(op->request_id) ? 1 : 2) < 0 ||
-	    write_change(st, e, opr, now) < 0)
+	/* A resolution's row is written at the batch's end (write_change):
+	 * the statements now are an escalation's and the request's. */
+	if (begin_writes(st, (new_status == ST_ESCALATED) + !empty(op->request_id)) < 0 ||
+	    write_change(st, e, opr) < 0)
 		return io_fail(st, op);
 	if (!empty(op->request_id)) {
 		sqlite3_stmt *s = st->s_ins_req;
@@ -2107,11 +2223,11 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 	struct store__exec_info xi;
 	char detail[256];
 	struct store__change ch;
-	struct effect *e;
+	struct effect *e, *prev;
 	struct cur c;
 	int64_t res_rid;
 	store_code rc;
-	int brc;
+	int brc, row_later;
 
 	if ((rc = session_of(st, op, action, id, &opr)) != STORE_OK)
 		return rc;
@@ -2166,6 +2282,10 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 		rc = STORE_E_CONFLICT;
 		goto out;
 	}
+	/* Approved in this batch: its row is not written yet, and is written
+	 * with these bytes (write_resolutions). */
+	prev = strmap_get(&st->overlay, id);
+	row_later = prev && prev->kind == FX_DECISION && prev->res_row;
 	memset(&ch, 0, sizeof(ch));
 	ch.status = st_names[ST_APPROVED];
 	ch.now_ms = now;
@@ -2184,6 +2304,7 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 	}
 	e->amend = 1;
 	e->res_rid = res_rid;
+	e->res_row = row_later;
 	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
 	if (brc < 0) {
 		rc = blob_failed(op, brc, id);
@@ -2196,11 +2317,11 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 		goto out;
 	}
 	rc = STORE_OK;
-	if (begin_writes(st, empty(op->request_id) ? 1 : 2) < 0) {
+	if (begin_writes(st, !row_later + !empty(op->request_id)) < 0) {
 		rc = io_fail(st, op);
 		goto out;
 	}
-	{
+	if (!row_later) {
 		sqlite3_stmt *s = st->s_res_amend;
 
 		sqlite3_bind_blob(s, 1, e->blob, (int)e->len, SQLITE_STATIC);
@@ -2232,7 +2353,7 @@ out:
 	return rc;
 }
 
-static store_code expire_one(store *st, store_op *op, const char *id, int due, int64_t now)
+static store_code expire_one(store *st, store_op *op, const char *id, int64_t now)
 {
 	struct store__change ch;
 	struct effect *e;
@@ -2257,7 +2378,7 @@ static store_code expire_one(store *st, store_op *op, const char *id, int due, i
 		return blob_failed(op, brc, id);
 	if (audit_add(st, "system", "system", "decision.expire", "OK", id, "") < 0)
 		return no_memory(op);
-	if (begin_writes(st, due) < 0 || write_change(st, e, "system", now) < 0)
+	if (write_change(st, e, "system") < 0)
 		return io_fail(st, op);
 	op->expired++;
 	return STORE_OK;
@@ -2296,7 +2417,7 @@ static store_code op_expire(store *st, store_op *op, int64_t now)
 		}
 	}
 	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = expire_one(st, op, due[i], (int)(n < 2 ? n : 2), now);
+		rc = expire_one(st, op, due[i], now);
 	free(due);
 	return rc;
 }
@@ -2870,7 +2991,7 @@ static void run_batch(store *st, store_op *list)
 {
 	int64_t now = store__now_ms();
 	uint64_t first_seq = st->next_seq, trim_first = st->trim_first;
-	int64_t floor_rid = st->floor_rid;
+	int64_t floor_rid = st->floor_rid, first_res_rid = st->res_rid;
 	sqlite3_int64 changes;
 	int trim_failed = 0, aborted = 0;
 	struct batch *b;
@@ -2912,6 +3033,7 @@ static void run_batch(store *st, store_op *list)
 	for (store_op *op = list; op; op = op->next) {
 		size_t mark = b->nfx, audit_mark = st->naudit, text_mark = st->audit_text.len;
 		uint64_t seq_mark = st->next_seq;
+		int64_t rid_mark = st->res_rid;
 
 		st->in_savepoint = 0;
 		st->review = NULL;
@@ -2941,6 +3063,7 @@ static void run_batch(store *st, store_op *list)
 		}
 		fx_truncate(st, mark);
 		st->next_seq = seq_mark;
+		st->res_rid = rid_mark;
 		/* A refusal keeps its entry: it is the op's one write. */
 		if (op->result != STORE_E_DENIED) {
 			st->naudit = audit_mark;
@@ -2952,6 +3075,8 @@ static void run_batch(store *st, store_op *list)
 		op->expired = 0;
 	}
 	st->in_savepoint = 0;
+	if (!aborted && write_resolutions(st) < 0)
+		aborted = 4;
 	if (!aborted && write_events(st, now) < 0)
 		aborted = 2;
 	if (!aborted && write_audit(st, now) < 0)
@@ -2978,12 +3103,14 @@ static void run_batch(store *st, store_op *list)
 			atomic_store(&st->sync_failed, 1);
 		}
 		fail_all(list, aborted == 1 ? "transaction rolled back" :
-			 aborted == 2 ? "writing events" : aborted ? "writing the audit trail" :
+			 aborted == 2 ? "writing events" : aborted == 3 ? "writing the audit trail" :
+			 aborted == 4 ? "writing resolutions" :
 			 trim_failed ? "trimming events" : "commit", err, full);
 		if (!sqlite3_get_autocommit(st->db))
 			step_done(st->s_rollback);
 		fx_truncate(st, 0);
 		st->next_seq = first_seq;
+		st->res_rid = first_res_rid;
 		st->trim_first = trim_first;
 		st->floor_rid = floor_rid;
 		b->trimmed_to = 0;
@@ -3152,9 +3279,10 @@ static void on_log_sync(void *ud, uint64_t ns, int rc)
  * the commit that crosses the threshold, on the writer: measured, 15 % of
  * the writer's time under sustained approvals and a 20 ms stall for the
  * batch that pays it.  Instead the writer's commit hook wakes this thread,
- * which runs PASSIVE checkpoints on a connection of its own (they never
- * block the writer or readers) until what is left of the log is a tail of
- * at most checkpoint_pages / CKPT_TAIL_DIV frames.
+ * which runs a PASSIVE checkpoint on a connection of its own (it never
+ * blocks the writer or readers): it copies the log as it was when the
+ * pass began (again, while a reader's snapshot held more than
+ * checkpoint_pages / CKPT_TAIL_DIV frames of it back).
  *
  * The tail is the writer's: under a sustained load every pass ends with
  * commits made during it still uncopied, so a thread of its own never
@@ -3232,11 +3360,13 @@ static void *ckpt_main(void *arg)
 		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 		atomic_fetch_add(&st->ckpts, 1);
 		atomic_fetch_add(&st->ckpt_ns, time_mono_ns() - t0);
-		/* Again at once while the commits made during a pass leave more
-		 * than the tail: each pass copies what came during the one
-		 * before, fewer frames each time.  Then the writer takes the
-		 * tail (wal_hook).  A busy or failed pass waits a little (the
-		 * writer's backstop still holds). */
+		/* Again while the pass left more than the tail of the log it
+		 * saw (log: its size when the pass began; a reader's snapshot
+		 * keeps later frames from being copied).  What came during the
+		 * pass is the writer's tail (wal_hook); further passes to
+		 * shrink it were measured and did not pay (docs/benchmarks.md).
+		 * A busy or failed pass waits a little (the writer's backstop
+		 * still holds). */
 		if (rc == SQLITE_OK && log - done > tail) {
 			/* No progress: a reader's snapshot holds the log back
 			 * (a pass copies no frame past it).  Wait for it rather
@@ -3391,26 +3521,18 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 			return open_fail(st, STORE_E_IO, err, errlen, msg);
 		}
 	}
-	{
-		/* The batch's events, EVENTS_PER_INSERT rows a statement. */
-		buf sql = BUF_INIT(8192);
-
-		buf_printf(&sql, "INSERT INTO events(seq, type, at_ms, decision_id, blob) VALUES");
-		for (int i = 0; i < EVENTS_PER_INSERT; i++)
-			buf_printf(&sql, "%s(?, ?, ?, ?, ?)", i ? "," : "");
-		st->s_ins_evs = prepare(st->db, buf_cstr(&sql));
-		/* And the batch's audit entries, AUDIT_PER_INSERT a statement. */
-		buf_reset(&sql);
-		buf_printf(&sql, "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, "
-				 "subject, detail, prev_hash, hash) VALUES");
-		for (int i = 0; i < AUDIT_PER_INSERT; i++)
-			buf_printf(&sql, "%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", i ? "," : "");
-		st->s_ins_audits = prepare(st->db, buf_cstr(&sql));
-		buf_release(&sql);
-		if (!st->s_ins_evs || !st->s_ins_audits) {
-			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
-			return open_fail(st, STORE_E_IO, err, errlen, msg);
-		}
+	/* The batch's events and audit entries, in multi-row INSERTs. */
+	if (rows_prepare(st->db, &st->ins_res,
+			 "INSERT INTO resolutions(rid, id, status, priority_rank, created_ms, "
+			 "reviewed_ms, reviewed_by, operation_type, assigned_operator, blob)",
+			 10) < 0 ||
+	    rows_prepare(st->db, &st->ins_ev,
+			 "INSERT INTO events(seq, type, at_ms, decision_id, blob)", 5) < 0 ||
+	    rows_prepare(st->db, &st->ins_audit,
+			 "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, subject, "
+			 "detail, prev_hash, hash)", 10) < 0) {
+		snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
+		return open_fail(st, STORE_E_IO, err, errlen, msg);
 	}
 	if (st->opts.tokens_only) {
 		/* Beside a running governd: its memory is the truth, this one
@@ -3469,8 +3591,9 @@ void store_close(store *st)
 		close(st->wal_fd);
 	for (size_t i = 0; i < N_WRITER_SQL; i++)
 		sqlite3_finalize(*writer_stmt(st, i));
-	sqlite3_finalize(st->s_ins_evs);
-	sqlite3_finalize(st->s_ins_audits);
+	rows_finalize(&st->ins_res);
+	rows_finalize(&st->ins_ev);
+	rows_finalize(&st->ins_audit);
 	while (st->all) {
 		struct reader *r = st->all;
 		st->all = r->next_all;

@@ -520,7 +520,7 @@ static void submit_and_idempotency(void **state)
 	uint8_t *p1 = proposal("quarantine_host", "CRITICAL", 600, "alice", &len1);
 	uint8_t *p2 = proposal("block_ip", "LOW", 60, "", &len2);
 	store_metrics m;
-	Decision *d;
+	Decision *d, *d2;
 	store *st;
 	int64_t before = store__now_ms();
 
@@ -583,6 +583,50 @@ static void submit_and_idempotency(void **state)
 		assert_int_equal(b[0].op.created, 1);
 		assert_int_equal(b[1].op.created, 0);
 		assert_memory_equal(b[0].decision, b[1].decision, b[0].len);
+		wop_release(b, 2);
+		wop_release(&g, 1);
+	}
+	/* Approved and submitted again in one batch: the match is the
+	 * approved decision (its resolutions row is written at the batch's
+	 * end, the overlay has its bytes). */
+	{
+		struct wop g, b[2];
+		char sid[40];
+
+		session_open(st, "carol", sid, sizeof(sid));
+		d2 = decode(w[0].decision, w[0].len);
+		gate_close(st, &g);
+		memset(b, 0, sizeof(b));
+		b[0].op.kind = STORE_OP_APPROVE;
+		b[0].op.session_id = sid;
+		b[0].op.decision_id = d2->decision_id;
+		b[1].op.kind = STORE_OP_SUBMIT;
+		b[1].op.proposal = p1;
+		b[1].op.proposal_len = len1;
+		b[1].op.idempotency_key = "producer-42";
+		queue(st, b, 2);
+		gate_open();
+		wait_all();
+		assert_int_equal(b[0].op.result, STORE_OK);
+		assert_int_equal(b[1].op.result, STORE_OK);
+		assert_int_equal(b[1].op.created, 0);
+		assert_int_equal(b[1].len, b[0].len);
+		assert_memory_equal(b[1].decision, b[0].decision, b[0].len);
+		vertice__governance__v1__decision__free_unpacked(d2, NULL);
+		d2 = decode(b[1].decision, b[1].len);
+		assert_string_equal(d2->status, "APPROVED");
+		vertice__governance__v1__decision__free_unpacked(d2, NULL);
+		/* And from the row, in the next batch. */
+		wop_release(b, 2);
+		memset(b, 0, sizeof(b));
+		b[0].op.kind = STORE_OP_SUBMIT;
+		b[0].op.proposal = p1;
+		b[0].op.proposal_len = len1;
+		b[0].op.idempotency_key = "producer-42";
+		run(st, b, 1);
+		d2 = decode(b[0].decision, b[0].len);
+		assert_string_equal(d2->status, "APPROVED");
+		vertice__governance__v1__decision__free_unpacked(d2, NULL);
 		wop_release(b, 2);
 		wop_release(&g, 1);
 	}
