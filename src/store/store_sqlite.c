@@ -546,6 +546,23 @@ static int empty(const char *s)
 	return !s || !*s;
 }
 
+/* Appends at most max bytes of s to dst (capacity cap, holding pos bytes
+ * and a NUL), truncating to fit; the new length.  The writer builds its
+ * audit details and ids with it: snprintf's format parsing was 4 % of a
+ * batch's instructions. */
+static size_t cat_n(char *dst, size_t cap, size_t pos, const char *s, size_t max)
+{
+	size_t n = s ? strnlen(s, max) : 0;
+
+	if (pos >= cap)
+		return pos;
+	if (n > cap - 1 - pos)
+		n = cap - 1 - pos;
+	memcpy(dst + pos, s, n);
+	dst[pos + n] = '\0';
+	return pos + n;
+}
+
 static uint8_t *dup_bytes(const void *p, size_t n)
 {
 	uint8_t *c = malloc(n ? n : 1);
@@ -1313,7 +1330,7 @@ static struct effect *fx_add(store *st, int kind, const char *id)
 	e->kind = kind;
 	e->event = -1;
 	e->old_status = e->new_status = ST_NONE;
-	snprintf(e->id, sizeof(e->id), "%s", id);
+	cat_n(e->id, sizeof(e->id), 0, id, sizeof(e->id));
 	if (strmap_put(&st->overlay, e->id, e) < 0)
 		return NULL;
 	b->nfx++;
@@ -2060,6 +2077,7 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 	int new_status = op->kind == STORE_OP_APPROVE ? ST_APPROVED :
 			 op->kind == STORE_OP_REJECT ? ST_REJECTED : ST_ESCALATED;
 	char detail[256];
+	size_t n;
 	struct store__change ch;
 	struct opstat *os;
 	struct effect *e;
@@ -2117,9 +2135,13 @@ static store_code op_review(store *st, store_op *op, int64_t now)
 	brc = store__blob_change(c.blob, c.len, &ch, &e->blob, &e->len);
 	if (brc < 0)
 		return blob_failed(op, brc, op->decision_id);
-	snprintf(detail, sizeof(detail), "session=%.40s%s%.128s", op->session_id,
-		 new_status == ST_ESCALATED ? " to=" : "",
-		 new_status == ST_ESCALATED && op->target ? op->target : "");
+	/* "session=<id>", and " to=<target>" for an escalation */
+	n = cat_n(detail, sizeof(detail), 0, "session=", 8);
+	n = cat_n(detail, sizeof(detail), n, op->session_id, 40);
+	if (new_status == ST_ESCALATED) {
+		n = cat_n(detail, sizeof(detail), n, " to=", 4);
+		cat_n(detail, sizeof(detail), n, op->target, 128);
+	}
 	if (audit_add(st, opr, op->actor_role, action, "OK", op->decision_id, detail) < 0)
 		return no_memory(op);
 	/* A resolution's row is written at the batch's end (write_change):

@@ -1772,6 +1772,141 @@ static void blobs_canonical(void **state)
 	store_close(st);
 }
 
+/* The patch store__blob_patch packs by hand, against protobuf-c packing
+ * the same fields of a Decision (what the store did before). */
+static void ts_set(Google__Protobuf__Timestamp *t, int64_t ms)
+{
+	google__protobuf__timestamp__init(t);
+	t->seconds = ms / 1000;
+	t->nanos = (int32_t)(ms % 1000) * 1000000;
+}
+
+static char *or_empty(const char *s)
+{
+	return (char *)(s ? s : "");
+}
+
+static size_t patch_by_protobuf_c(const struct store__change *c, uint8_t *out)
+{
+	Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+	Vertice__Governance__V1__DecisionHistory h =
+		VERTICE__GOVERNANCE__V1__DECISION_HISTORY__INIT;
+	Vertice__Governance__V1__ExecutionRecord x =
+		VERTICE__GOVERNANCE__V1__EXECUTION_RECORD__INIT;
+	Vertice__Governance__V1__ExecutionRecord *xs[1] = { &x };
+	Google__Protobuf__Timestamp updated, submitted, reviewed;
+
+	d.status = or_empty(c->status);
+	ts_set(&updated, c->now_ms);
+	d.updated_at = &updated;
+	if (c->history) {
+		ts_set(&submitted, c->submitted_ms);
+		ts_set(&reviewed, c->now_ms);
+		h.submitted_at = &submitted;
+		h.reviewed_at = &reviewed;
+		h.reviewed_by = or_empty(c->reviewed_by);
+		h.outcome = or_empty(c->outcome);
+		h.comment = or_empty(c->comment);
+		h.reasoning = or_empty(c->reasoning);
+		h.request_id = or_empty(c->request_id);
+		d.history = &h;
+	}
+	d.sla_violated = c->sla_violated ? 1 : 0;
+	if (c->escalate) {
+		d.assigned_operator = or_empty(c->escalated_to);
+		d.escalated_to = or_empty(c->escalated_to);
+		d.escalation_reason = or_empty(c->escalation_reason);
+		d.escalated_by = or_empty(c->escalated_by);
+		d.escalated_at = &updated;
+	}
+	if (c->execution) {
+		x.action_type = or_empty(c->action_type);
+		x.action_index = c->action_index;
+		x.succeeded = c->succeeded ? 1 : 0;
+		x.detail = or_empty(c->detail);
+		x.target = or_empty(c->target);
+		x.executed_by = or_empty(c->executed_by);
+		x.executed_at = &updated;
+		x.request_id = or_empty(c->exec_request_id);
+		d.n_executions = 1;
+		d.executions = xs;
+	}
+	return vertice__governance__v1__decision__pack(&d, out);
+}
+
+static void blob_patch_as_protobuf_c(void **state)
+{
+	static char long_text[3000];
+	struct store__change cs[8];
+	uint8_t want[8192], got[8192];
+
+	(void)state;
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	memset(cs, 0, sizeof(cs));
+	/* approve, with everything */
+	cs[0].status = "APPROVED";
+	cs[0].now_ms = 1795775386581;
+	cs[0].history = 1;
+	cs[0].submitted_ms = 1795775380000;
+	cs[0].reviewed_by = "alice";
+	cs[0].outcome = "APPROVED";
+	cs[0].comment = "go";
+	cs[0].reasoning = "looks right";
+	cs[0].request_id = "r-1";
+	/* reject: empty and NULL strings, a long comment, time 0 */
+	cs[1] = cs[0];
+	cs[1].status = "REJECTED";
+	cs[1].now_ms = 0;
+	cs[1].submitted_ms = 0;
+	cs[1].reviewed_by = "";
+	cs[1].comment = long_text;
+	cs[1].reasoning = NULL;
+	cs[1].request_id = NULL;
+	/* expire */
+	cs[2].status = "EXPIRED";
+	cs[2].now_ms = 1795775386000;
+	cs[2].history = 1;
+	cs[2].submitted_ms = 1795775386999;
+	cs[2].reviewed_by = "system";
+	cs[2].outcome = "EXPIRED";
+	cs[2].sla_violated = 1;
+	/* escalate, to nobody and to someone */
+	cs[3].status = "ESCALATED";
+	cs[3].now_ms = 1795775386581;
+	cs[3].escalate = 1;
+	cs[3].escalated_to = "bob";
+	cs[3].escalation_reason = "needs a second look";
+	cs[3].escalated_by = "alice";
+	cs[4] = cs[3];
+	cs[4].escalated_to = "";
+	cs[4].escalation_reason = NULL;
+	/* executions: a negative index and time, failed; and one of each */
+	cs[5].status = "APPROVED";
+	cs[5].now_ms = -1500;
+	cs[5].execution = 1;
+	cs[5].action_type = "k8s.scale";
+	cs[5].action_index = -3;
+	cs[5].detail = long_text;
+	cs[5].executed_by = "alice";
+	cs[6] = cs[5];
+	cs[6].now_ms = 1795775386581;
+	cs[6].action_index = 200;
+	cs[6].succeeded = 1;
+	cs[6].target = "context kind-test";
+	cs[6].detail = "scaled";
+	cs[6].exec_request_id = "x-1";
+	/* nothing but the status */
+	cs[7].status = "";
+	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		size_t wn = patch_by_protobuf_c(&cs[i], want);
+		size_t n = store__blob_patch(&cs[i], NULL);
+
+		assert_int_equal(n, wn);
+		assert_int_equal(store__blob_patch(&cs[i], got), wn);
+		assert_memory_equal(got, want, wn);
+	}
+}
+
 static void demo_data(void **state)
 {
 	char path[256];
@@ -2616,6 +2751,7 @@ int main(void)
 		cmocka_unit_test(log_gathered_and_visible),
 		cmocka_unit_test(closing),
 		cmocka_unit_test(blobs_canonical),
+		cmocka_unit_test(blob_patch_as_protobuf_c),
 		cmocka_unit_test(demo_data),
 		cmocka_unit_test(executions),
 	};
