@@ -3423,6 +3423,22 @@ static store_code open_fail(store *st, store_code rc, char *err, size_t errlen, 
 	return rc;
 }
 
+/*
+ * SQLite's process-wide settings, once, before its first use.  No memory
+ * statistics: nothing here reads them, and keeping them takes a global
+ * mutex around every allocation and free SQLite makes (2 % of the
+ * writer's instructions, callgrind).  Should SQLite already be in use
+ * (another part of the process opened a database first), the call is
+ * refused and the default stays: only a little slower.
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_initialize();
+}
+
 store_code store_open(const store_options *o, store **out, char *err, size_t errlen)
 {
 	static const char *const pragmas[] = {
@@ -3442,6 +3458,7 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	int rc;
 
 	*out = NULL;
+	pthread_once(&sqlite_once, sqlite_setup);
 	if (!o || empty(o->path)) {
 		snprintf(err, errlen, "no database path given");
 		return STORE_E_INVALID;
