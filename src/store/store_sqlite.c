@@ -110,6 +110,31 @@ static void *strmap_get(const struct strmap *m, const char *key)
 	return NULL;
 }
 
+/*
+ * Starts loading what a strmap_get of each key will touch: the slot its
+ * hash lands on, then the value that slot holds (keys of open decisions
+ * live in their values).  A batch's lookups in a map of 100,000 open
+ * decisions each missed the cache twice, one after the other: 7 % of the
+ * writer's time (perf); fetched side by side for the whole batch first,
+ * they overlap.
+ */
+static void strmap_prefetch(const struct strmap *m, const char *const *keys, size_t n)
+{
+	size_t mask, at[64];
+
+	if (!m->n)
+		return;
+	mask = m->cap - 1;
+	n = n < 64 ? n : 64;
+	for (size_t i = 0; i < n; i++) {
+		at[i] = hash_str(keys[i]) & mask;
+		__builtin_prefetch(&m->s[at[i]]);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (m->s[at[i]].val)
+			__builtin_prefetch(m->s[at[i]].val);
+}
+
 static void strmap_place(struct strmap *m, uint64_t h, const char *key, void *val)
 {
 	size_t mask = m->cap - 1, i;
@@ -3047,6 +3072,16 @@ static void run_batch(store *st, store_op *list)
 	st->naudit = 0;
 	buf_reset(&st->audit_text);
 	changes = sqlite3_total_changes64(st->db);
+	{
+		/* The open decisions the batch reviews, fetched side by side. */
+		const char *ids[64];
+		size_t n = 0;
+
+		for (store_op *op = list; op && n < 64; op = op->next)
+			if (op->decision_id && op->kind != STORE_OP_SUBMIT)
+				ids[n++] = op->decision_id;
+		strmap_prefetch(&st->byid, ids, n);
+	}
 	if (step_done(st->s_begin) < 0) {
 		fail_all(list, "begin", sqlite3_errmsg(st->db),
 			 sqlite3_errcode(st->db) == SQLITE_FULL);
