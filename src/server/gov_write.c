@@ -52,18 +52,57 @@ static void write_cancel(rpc_call *call, int reason, void *ud)
 	w->call = NULL;
 }
 
+#define WCACHE_MAX 64           /* writes a worker keeps for reuse */
+
+int gov_write_caches_init(struct gov *g)
+{
+	int n = rpc_server_workers(g->srv);
+
+	g->nwcache = 0;
+	g->wcache = NULL;
+	if (n <= 0)
+		return 0;
+	if (!(g->wcache = calloc((size_t)n, sizeof(*g->wcache))))
+		return -1;
+	g->nwcache = n;
+	return 0;
+}
+
+void gov_write_caches_release(struct gov *g)
+{
+	for (int i = 0; i < g->nwcache; i++) {
+		while (g->wcache[i].free) {
+			struct gov_write *w = g->wcache[i].free;
+
+			g->wcache[i].free = w->next_free;
+			free(w);
+		}
+	}
+	free(g->wcache);
+	g->wcache = NULL;
+	g->nwcache = 0;
+}
+
 struct gov_write *gov_write_new(struct gov *g, rpc_call *call, store_op_kind kind,
 				gov_respond_fn respond)
 {
-	struct gov_write *w = malloc(sizeof(*w));
+	int worker = rpc_call_worker(call);
+	struct gov_write_cache *c = worker >= 0 && worker < g->nwcache ? &g->wcache[worker] : NULL;
+	struct gov_write *w;
 
-	if (!w)
+	/* On the call's loop: its worker's cache is this thread's alone. */
+	if (c && c->free) {
+		w = c->free;
+		c->free = w->next_free;
+		c->n--;
+	} else if (!(w = malloc(sizeof(*w)))) {
 		return NULL;
-	/* All but the decision's buffer, which done() fills as needed. */
-	memset(w, 0, offsetof(struct gov_write, dbuf));
+	}
+	/* All but the buffers, which are filled as used. */
+	memset(w, 0, offsetof(struct gov_write, sbuf));
 	w->g = g;
 	w->call = call;
-	w->worker = rpc_call_worker(call);
+	w->worker = worker;
 	w->respond = respond;
 	w->op.kind = kind;
 	w->op.ud = w;
@@ -72,9 +111,18 @@ struct gov_write *gov_write_new(struct gov *g, rpc_call *call, store_op_kind kin
 
 const char *gov_write_str(struct gov_write *w, const char *s)
 {
+	size_t n;
 	char *c;
 
-	if (!s || w->nstrings >= (int)(sizeof(w->strings) / sizeof(w->strings[0])))
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	if (n <= sizeof(w->sbuf) - w->sused) {
+		c = memcpy(w->sbuf + w->sused, s, n);
+		w->sused += n;
+		return c;
+	}
+	if (w->nstrings >= (int)(sizeof(w->strings) / sizeof(w->strings[0])))
 		return NULL;
 	c = strdup(s);
 	if (c)
@@ -82,8 +130,12 @@ const char *gov_write_str(struct gov_write *w, const char *s)
 	return c;
 }
 
-static void write_free(struct gov_write *w)
+/* on_loop: called on the write's worker loop, whose cache takes it;
+ * elsewhere (the writer thread, once the loop is gone) it is freed. */
+static void write_free(struct gov_write *w, int on_loop)
 {
+	struct gov *g = w->g;
+
 	/* A new token's secret rides there (tokens.c): it leaves no copy. */
 	if (w->op.kind == STORE_OP_TOKEN_CREATE && w->proposal)
 		OPENSSL_cleanse(w->proposal, w->op.proposal_len);
@@ -92,6 +144,15 @@ static void write_free(struct gov_write *w)
 	if (w->decision != w->dbuf)
 		free(w->decision);
 	free(w->proposal);
+	if (on_loop && w->worker >= 0 && w->worker < g->nwcache &&
+	    g->wcache[w->worker].n < WCACHE_MAX) {
+		struct gov_write_cache *c = &g->wcache[w->worker];
+
+		w->next_free = c->free;
+		c->free = w;
+		c->n++;
+		return;
+	}
 	free(w);
 }
 
@@ -105,7 +166,7 @@ static void write_complete(uv_loop_t *loop, void *ud)
 		rpc_call_on_cancel(w->call, NULL, NULL);
 		w->respond(w, w->call);
 	}
-	write_free(w);
+	write_free(w, loop != NULL);
 }
 
 /* Store failures an operator must hear about (a full disk, an I/O error),
@@ -145,7 +206,7 @@ static void write_done(store_op *op)
 void gov_write_discard(struct gov_write *w)
 {
 	if (w)
-		write_free(w);
+		write_free(w, 1);
 }
 
 void gov_write_start(struct gov_write *w)

@@ -155,11 +155,19 @@ int governance_register(rpc_server *srv, store *st, uint32_t heartbeat_ms)
 		rows[i].kind = methods[i].kind;
 		rows[i].handler = gate;
 	}
-	if (gov_streams_init(&the_gov) < 0)
+	if (gov_write_caches_init(&the_gov) < 0)
 		return -1;
-	return rpc_server_add_service(srv,
-				      &vertice__governance__v1__governance_service__descriptor,
-				      rows, N_METHODS, &the_gov) == RPC_OK ? 0 : -1;
+	if (gov_streams_init(&the_gov) < 0) {
+		gov_write_caches_release(&the_gov);
+		return -1;
+	}
+	if (rpc_server_add_service(srv, &vertice__governance__v1__governance_service__descriptor,
+				   rows, N_METHODS, &the_gov) != RPC_OK) {
+		gov_streams_release();
+		gov_write_caches_release(&the_gov);
+		return -1;
+	}
+	return 0;
 }
 
 void governance_set_heartbeat(uint32_t heartbeat_ms)
@@ -171,4 +179,5 @@ void governance_set_heartbeat(uint32_t heartbeat_ms)
 void governance_release(void)
 {
 	gov_streams_release();
+	gov_write_caches_release(&the_gov);
 }
