@@ -1837,66 +1837,36 @@ static size_t patch_by_protobuf_c(const struct store__change *c, uint8_t *out)
 static void blob_patch_as_protobuf_c(void **state)
 {
 	static char long_text[3000];
-	struct store__change cs[8];
+	/* approve with everything; reject with empty and NULL strings, a
+	 * long comment, time 0; expire; escalate to someone and to nobody;
+	 * executions: failed with a negative index and time, and one of
+	 * each field; nothing but an empty status */
+	const struct store__change cs[] = {
+		{ .status = "APPROVED", .now_ms = 1795775386581, .history = 1,
+		  .submitted_ms = 1795775380000, .reviewed_by = "alice", .outcome = "APPROVED",
+		  .comment = "go", .reasoning = "looks right", .request_id = "r-1" },
+		{ .status = "REJECTED", .history = 1, .reviewed_by = "", .outcome = "REJECTED",
+		  .comment = long_text },
+		{ .status = "EXPIRED", .now_ms = 1795775386000, .history = 1,
+		  .submitted_ms = 1795775386999, .reviewed_by = "system", .outcome = "EXPIRED",
+		  .sla_violated = 1 },
+		{ .status = "ESCALATED", .now_ms = 1795775386581, .escalate = 1,
+		  .escalated_to = "bob", .escalation_reason = "needs a second look",
+		  .escalated_by = "alice" },
+		{ .status = "ESCALATED", .now_ms = 1795775386581, .escalate = 1,
+		  .escalated_to = "", .escalated_by = "alice" },
+		{ .status = "APPROVED", .now_ms = -1500, .execution = 1, .action_type = "k8s.scale",
+		  .action_index = -3, .detail = long_text, .executed_by = "alice" },
+		{ .status = "APPROVED", .now_ms = 1795775386581, .execution = 1,
+		  .action_type = "k8s.scale", .action_index = 200, .succeeded = 1,
+		  .detail = "scaled", .target = "context kind-test", .executed_by = "alice",
+		  .exec_request_id = "x-1" },
+		{ .status = "" },
+	};
 	uint8_t want[8192], got[8192];
 
 	(void)state;
 	memset(long_text, 'x', sizeof(long_text) - 1);
-	memset(cs, 0, sizeof(cs));
-	/* approve, with everything */
-	cs[0].status = "APPROVED";
-	cs[0].now_ms = 1795775386581;
-	cs[0].history = 1;
-	cs[0].submitted_ms = 1795775380000;
-	cs[0].reviewed_by = "alice";
-	cs[0].outcome = "APPROVED";
-	cs[0].comment = "go";
-	cs[0].reasoning = "looks right";
-	cs[0].request_id = "r-1";
-	/* reject: empty and NULL strings, a long comment, time 0 */
-	cs[1] = cs[0];
-	cs[1].status = "REJECTED";
-	cs[1].now_ms = 0;
-	cs[1].submitted_ms = 0;
-	cs[1].reviewed_by = "";
-	cs[1].comment = long_text;
-	cs[1].reasoning = NULL;
-	cs[1].request_id = NULL;
-	/* expire */
-	cs[2].status = "EXPIRED";
-	cs[2].now_ms = 1795775386000;
-	cs[2].history = 1;
-	cs[2].submitted_ms = 1795775386999;
-	cs[2].reviewed_by = "system";
-	cs[2].outcome = "EXPIRED";
-	cs[2].sla_violated = 1;
-	/* escalate, to nobody and to someone */
-	cs[3].status = "ESCALATED";
-	cs[3].now_ms = 1795775386581;
-	cs[3].escalate = 1;
-	cs[3].escalated_to = "bob";
-	cs[3].escalation_reason = "needs a second look";
-	cs[3].escalated_by = "alice";
-	cs[4] = cs[3];
-	cs[4].escalated_to = "";
-	cs[4].escalation_reason = NULL;
-	/* executions: a negative index and time, failed; and one of each */
-	cs[5].status = "APPROVED";
-	cs[5].now_ms = -1500;
-	cs[5].execution = 1;
-	cs[5].action_type = "k8s.scale";
-	cs[5].action_index = -3;
-	cs[5].detail = long_text;
-	cs[5].executed_by = "alice";
-	cs[6] = cs[5];
-	cs[6].now_ms = 1795775386581;
-	cs[6].action_index = 200;
-	cs[6].succeeded = 1;
-	cs[6].target = "context kind-test";
-	cs[6].detail = "scaled";
-	cs[6].exec_request_id = "x-1";
-	/* nothing but the status */
-	cs[7].status = "";
 	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
 		size_t wn = patch_by_protobuf_c(&cs[i], want);
 		size_t n = store__blob_patch(&cs[i], NULL);
