@@ -14,11 +14,19 @@ int v_text(const char *s, size_t max, int allow_newlines)
 	if (n > max)
 		return -1;
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq_len(p + i, n - i);
-		if (!len)
-			return -1;
-		if (len == 1 && ((p[i] < 0x20 && !(allow_newlines && (p[i] == '\n' ||
-			p[i] == '\t' || p[i] == '\r'))) || p[i] == 0x7f))
+		unsigned char c = p[i];
+		size_t len;
+
+		/* ASCII, nearly every byte of an id or a comment, without a
+		 * call per byte (3 % of a worker under approvals). */
+		if (c < 0x80) {
+			if ((c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r'))) ||
+			    c == 0x7f)
+				return -1;
+			i++;
+			continue;
+		}
+		if (!(len = utf8_seq_len(p + i, n - i)))
 			return -1;
 		i += len;
 	}
