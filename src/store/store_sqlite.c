@@ -346,7 +346,7 @@ struct reader {
  */
 struct rows_ins {
 	sqlite3_stmt *s[ROWS_LEVELS];  /* s[l]: 2^l rows */
-	int ncols;
+	int ncols;                     /* row k binds parameters k * ncols + 1 .. */
 };
 
 struct store {
@@ -1506,7 +1506,7 @@ static int write_events(store *st, int64_t now)
 
 		for (size_t k = 0; k < rows; i++) {
 			const struct effect *e = b->fx[i];
-			int c = (int)k * 5;
+			int c = (int)k * st->ins_ev.ncols;
 
 			if (e->event < 0)
 				continue;
@@ -1615,7 +1615,8 @@ static int write_audit(store *st, int64_t now)
 
 		s = rows_next(&st->ins_audit, st->naudit - i, &rows);
 		for (size_t k = 0; k < rows; k++)
-			audit_bind(st, s, (int)k * 10, seq + i + k + 1, now, &st->audit[i + k],
+			audit_bind(st, s, (int)k * st->ins_audit.ncols, seq + i + k + 1, now,
+				   &st->audit[i + k],
 				   i + k ? st->audit[i + k - 1].hash : head);
 		if (step_done(s) < 0)
 			return -1;
@@ -1977,7 +1978,7 @@ static int write_resolutions(store *st)
 
 		for (size_t k = 0; k < rows; i++) {
 			struct effect *e = b->fx[i];
-			int c = (int)k * 10;
+			int c = (int)k * st->ins_res.ncols;
 
 			if (!e->res_row || e->amend)
 				continue;
@@ -3015,6 +3016,14 @@ static void batch_queue(store *st, struct batch *b)
 		st->synced = st->committed;
 }
 
+/* A sync of the log, in the figures (syncs, time, histogram). */
+static void count_sync(store *st, uint64_t ns)
+{
+	atomic_fetch_add(&st->syncs, 1);
+	atomic_fetch_add(&st->sync_ns, ns);
+	pcount_add(&st->h_sync_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, ns)], 1);
+}
+
 /* One fdatasync of the log covers every transaction committed before it.
  * A failure is sticky: what the log holds is then unknown. */
 static void sync_log(store *st)
@@ -3028,10 +3037,7 @@ static void sync_log(store *st)
 		st->synced = want;
 	else
 		st->sync_err = errno ? errno : EIO;
-	t0 = time_mono_ns() - t0;
-	atomic_fetch_add(&st->syncs, 1);
-	atomic_fetch_add(&st->sync_ns, t0);
-	pcount_add(&st->h_sync_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, t0)], 1);
+	count_sync(st, time_mono_ns() - t0);
 }
 
 static void run_batch(store *st, store_op *list)
@@ -3320,15 +3326,11 @@ static int open_log(store *st)
 }
 
 /* The writer's commits sync the log through the gathering VFS: count
- * them as the writer's own syncs would be. */
+ * them as the writer's own syncs are. */
 static void on_log_sync(void *ud, uint64_t ns, int rc)
 {
-	store *st = ud;
-
 	(void)rc;
-	atomic_fetch_add(&st->syncs, 1);
-	atomic_fetch_add(&st->sync_ns, ns);
-	pcount_add(&st->h_sync_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, ns)], 1);
+	count_sync(ud, ns);
 }
 
 /*
@@ -3461,7 +3463,7 @@ static store_code open_fail(store *st, store_code rc, char *err, size_t errlen, 
 /*
  * SQLite's process-wide settings, once, before its first use.  No memory
  * statistics: nothing here reads them, and keeping them takes a global
- * mutex around every allocation and free SQLite makes (2 % of the
+ * mutex around every allocation and free SQLite makes (5 % of the
  * writer's instructions, callgrind).  Should SQLite already be in use
  * (another part of the process opened a database first), the call is
  * refused and the default stays: only a little slower.
