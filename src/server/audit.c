@@ -10,7 +10,7 @@
 
 #include "server/checks.h"
 #include "server/gov.h"
-#include "server/pbraw.h"
+#include "common/pbraw.h"
 #include "server/validate.h"
 
 #define LIST_DEFAULT 100

@@ -10,7 +10,7 @@
 #include "common/buf.h"
 #include "server/checks.h"
 #include "server/gov.h"
-#include "server/pbraw.h"
+#include "common/pbraw.h"
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 500

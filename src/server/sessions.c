@@ -9,7 +9,7 @@
 
 #include "server/checks.h"
 #include "server/gov.h"
-#include "server/pbraw.h"
+#include "common/pbraw.h"
 
 static void create_respond(struct gov_write *w, rpc_call *call)
 {

@@ -19,7 +19,7 @@
 #include "common/timeutil.h"
 #include "server/checks.h"
 #include "server/gov.h"
-#include "server/pbraw.h"
+#include "common/pbraw.h"
 
 #define STREAM_HIGH_WATER (256u * 1024)  /* unsent bytes before we wait */
 #define STREAM_MAX_LAG 10000             /* events behind while stuck */

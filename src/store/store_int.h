@@ -108,8 +108,8 @@ int store__blob_change(const uint8_t *blob, size_t len, const struct store__chan
 		       uint8_t **out, size_t *outlen);
 
 /* The Decision fields change c sets, packed (a Decision message of them
- * alone, as protobuf-c packs it) into out, or only counted when out is
- * NULL; the length. */
+ * alone, as protobuf-c packs it) into out, which holds the length + 1
+ * bytes, or only counted when out is NULL; the length. */
 size_t store__blob_patch(const struct store__change *c, uint8_t *out);
 
 /* What an execution record needs to know of a stored decision. */
