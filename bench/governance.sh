@@ -5,6 +5,9 @@
 #      generator's CPU and governd's; then with one connection and 50 in
 #      flight on it (the validation matrix's load shape); the median of
 #      BENCH_ROUNDS rounds of each, alternating, each on a fresh store;
+#      each shape against governd as the validation matrix runs it (with
+#      the CPU wake-up latency request, BENCH_CPU_LATENCY_US) and as it
+#      starts by default (without it);
 #   2. ListPendingDecisions(limit 10), one connection, 100 in flight, under
 #      h2load and under vcli bench on the same request: req/s, governd CPU
 #      per call, the generator's CPU per call;
@@ -67,16 +70,34 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else pr
 json_field() { grep -o "\"$1\":[0-9.]*" "$2" | head -n 1 | cut -d: -f2; }
 verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { if (v == "n/a") { print "miss"; exit } ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "pass" : "miss" }'; }
 
-# 1. durable approvals, each round on a store of its own, the two shapes
+# 1. durable approvals, each round on a store of its own, the shapes
 #    alternating: 50 connections with one approval in flight each, and the
 #    validation matrix's shape (one shared connection, 50 callers on it:
 #    what a gRPC client that multiplexes, as the earlier system's Go client
 #    did, reaches against the same store).  The figure is the median round:
-#    on a shared VM one run moves by 20 % with the disk's minute.
-approvals_round() { # approvals_round TAG ROUND BENCH-FLAGS...
-  local tag=$1 r=$2 t0 t1
-  shift 2
-  start_governd "$workdir/approvals-$tag-$r.db"
+#    on a shared VM one run moves by 20 % with the disk's minute.  Each
+#    shape twice: governd holding the CPU wake-up latency request the
+#    validation matrix's governd holds (BENCH_CPU_LATENCY_US, default 0),
+#    and governd as it starts by default, without it.  On a VM whose idle
+#    vCPUs halt, the writer's wake-up after each fdatasync otherwise waits
+#    for the hypervisor (docs/operations.md#latency-on-virtual-machines).
+approvals_round() { # approvals_round TAG ROUND LATENCY-US|- BENCH-FLAGS...
+  local tag=$1 r=$2 lat=$3 t0 t1
+  shift 3
+  if [ "$lat" = - ]; then
+    start_governd "$workdir/approvals-$tag-$r.db"
+  else
+    start_governd "$workdir/approvals-$tag-$r.db" --cpu-latency-us "$lat"
+    if [ "$r" = 1 ]; then
+      for _ in $(seq 1 20); do   # logged right after "governd listening"
+        grep -q 'latency request' "$workdir/governd.log" && break
+        sleep 0.05
+      done
+      sed -n -e 's/.*msg="\(holding a CPU wake-up latency request\)" \(.*\)/  governd: \1, \2/p' \
+        -e 's/.*msg="\(cannot hold a CPU wake-up latency request[^"]*\)".*/  governd: \1/p' \
+        "$workdir/governd.log" >"$workdir/latency-$tag.txt"
+    fi
+  fi
   t0=$(cpu_ticks "$gpid")
   $TIME -f '%U %S' -o "$workdir/time-$tag-$r.out" \
     "$VCLI" --server "$addr" bench --suite approvals --approvals "$APPROVALS" "$@" \
@@ -97,17 +118,29 @@ median_round() { # median_round TAG
   done
   echo 1
 }
+# tags: c50/c1 with the latency request, c50d/c1d as governd starts by
+# default (only those when BENCH_CPU_LATENCY_US is -1).
+if [ "$CPU_LATENCY_US" = -1 ]; then tags="c50d c1d"; else tags="c50 c1 c50d c1d"; fi
 echo "== durable approvals: vcli bench --suite approvals, $APPROVALS decisions a round, each on a fresh store (WAL, each answer after the fdatasync covering its commit), median of $ROUNDS alternating rounds"
 for r in $(seq 1 "$ROUNDS"); do
-  approvals_round c50 "$r" -c 50
-  approvals_round c1 "$r" -c 1 --concurrency 50
+  for tag in $tags; do
+    case $tag in
+      c50) approvals_round "$tag" "$r" "$CPU_LATENCY_US" -c 50 ;;
+      c1) approvals_round "$tag" "$r" "$CPU_LATENCY_US" -c 1 --concurrency 50 ;;
+      c50d) approvals_round "$tag" "$r" - -c 50 ;;
+      c1d) approvals_round "$tag" "$r" - -c 1 --concurrency 50 ;;
+    esac
+  done
 done
-for tag in c50 c1; do
-  if [ "$tag" = c50 ]; then
-    echo "50 connections x 1 in flight:"
-  else
-    echo "1 connection x 50 in flight (the validation matrix's shape):"
-  fi
+aps=n/a aps1=n/a apsd=n/a aps1d=n/a
+for tag in $tags; do
+  case $tag in
+    c50) echo "50 connections x 1 in flight, governd --cpu-latency-us $CPU_LATENCY_US:" ;;
+    c1) echo "1 connection x 50 in flight (the validation matrix's shape), governd --cpu-latency-us $CPU_LATENCY_US:" ;;
+    c50d) echo "50 connections x 1 in flight, governd's defaults (no latency request):" ;;
+    c1d) echo "1 connection x 50 in flight, governd's defaults (no latency request):" ;;
+  esac
+  [ -f "$workdir/latency-$tag.txt" ] && cat "$workdir/latency-$tag.txt"
   mr=$(median_round "$tag")
   sed -n -e '/^  Count:/p' -e '/^  Total:/p' -e '/^  Requests\/sec:/p' -e '/^  Client CPU:/p' \
     -e '/^  p50 /p' -e '/^  p99 /p' -e '/^  p99.9 /p' -e '/^governd/p' "$workdir/approvals-$tag-$mr.txt"
@@ -115,7 +148,12 @@ for tag in c50 c1; do
   echo "  vcli process CPU (submissions, approvals and checks): $(tail -n 1 "$workdir/time-$tag-$mr.out" | awk '{ printf "%.2f s", $1 + $2 }');" \
     "governd CPU: $(awk -v d="$(cat "$workdir/gcpu-$tag-$mr")" -v hz="$hz" 'BEGIN { printf "%.2f s", d / hz }')"
   v=$(rps_of "$workdir/approvals-$tag-$mr.txt")
-  if [ "$tag" = c50 ]; then aps=${v:-0}; else aps1=${v:-0}; fi
+  case $tag in
+    c50) aps=${v:-0} ;;
+    c1) aps1=${v:-0} ;;
+    c50d) apsd=${v:-0} ;;
+    c1d) aps1d=${v:-0} ;;
+  esac
 done
 for f in "$workdir"/approvals-c*-*.txt; do
   grep -q "every approval counted" "$f" || echo "  WARNING: $(basename "$f"): governd's approved_count did not match the approvals made"
@@ -153,8 +191,9 @@ done
 lrps=$(median <"$workdir/h2.rps"); lcpu=$(median <"$workdir/h2.cpu")
 vrps=$(median <"$workdir/v.rps"); vcpu=$(median <"$workdir/v.cpu")
 printf '  %-28s %10s %14s %14s\n' "generator" "req/s" "governd us" "client us"
-printf '  %-28s %10s %14s %14s\n' "h2load -c 1 -m 100" "$lrps" "$lcpu" "$(median <"$workdir/h2.cli")"
-printf '  %-28s %10s %14s %14s\n' "vcli bench -c 1 (100 workers)" "$vrps" "$vcpu" "$(median <"$workdir/v.cli")"
+lcli=$(median <"$workdir/h2.cli"); vcli=$(median <"$workdir/v.cli")
+printf '  %-28s %10s %14s %14s\n' "h2load -c 1 -m 100" "$lrps" "$lcpu" "$lcli"
+printf '  %-28s %10s %14s %14s\n' "vcli bench -c 1 (100 workers)" "$vrps" "$vcpu" "$vcli"
 echo "  (rounds, req/s: h2load $(paste -sd' ' "$workdir/h2.rps"); vcli bench $(paste -sd' ' "$workdir/v.rps"))"
 echo
 
@@ -187,8 +226,12 @@ if [ "$VALIDATION" != 0 ]; then
 fi
 
 echo "targets:"
-printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (50 connections)" ">= 50000" "$aps" "$(verdict "$aps" ">=" 50000)"
-printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (1 conn x 50)" ">= 50000" "$aps1" "$(verdict "$aps1" ">=" 50000)"
+if [ "$CPU_LATENCY_US" != -1 ]; then
+  printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (50 connections)" ">= 50000" "$aps" "$(verdict "$aps" ">=" 50000)"
+  printf '  %-40s %-12s %-12s %s\n' "durable approvals/s (1 conn x 50)" ">= 50000" "$aps1" "$(verdict "$aps1" ">=" 50000)"
+fi
+printf '  %-40s %-12s %-12s %s\n' "  the same, governd's defaults: 50 conns" ">= 50000" "$apsd" "$(verdict "$apsd" ">=" 50000)"
+printf '  %-40s %-12s %-12s %s\n' "  the same, governd's defaults: 1 x 50" ">= 50000" "$aps1d" "$(verdict "$aps1d" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions req/s (1 conn)" ">= 50000" "$lrps" "$(verdict "$lrps" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions governd CPU/call" "<= 20 us" "$lcpu us" "$(verdict "$lcpu" "<=" 20)"
 printf '  %-40s %-12s %-12s %s\n' "vcli bench list req/s vs h2load" ">= $lrps" "$vrps" "$(verdict "$vrps" ">=" "$lrps")"
