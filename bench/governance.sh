@@ -191,9 +191,8 @@ done
 lrps=$(median <"$workdir/h2.rps"); lcpu=$(median <"$workdir/h2.cpu")
 vrps=$(median <"$workdir/v.rps"); vcpu=$(median <"$workdir/v.cpu")
 printf '  %-28s %10s %14s %14s\n' "generator" "req/s" "governd us" "client us"
-lcli=$(median <"$workdir/h2.cli"); vcli=$(median <"$workdir/v.cli")
-printf '  %-28s %10s %14s %14s\n' "h2load -c 1 -m 100" "$lrps" "$lcpu" "$lcli"
-printf '  %-28s %10s %14s %14s\n' "vcli bench -c 1 (100 workers)" "$vrps" "$vcpu" "$vcli"
+printf '  %-28s %10s %14s %14s\n' "h2load -c 1 -m 100" "$lrps" "$lcpu" "$(median <"$workdir/h2.cli")"
+printf '  %-28s %10s %14s %14s\n' "vcli bench -c 1 (100 workers)" "$vrps" "$vcpu" "$(median <"$workdir/v.cli")"
 echo "  (rounds, req/s: h2load $(paste -sd' ' "$workdir/h2.rps"); vcli bench $(paste -sd' ' "$workdir/v.rps"))"
 echo
 
