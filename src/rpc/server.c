@@ -31,6 +31,7 @@
 #include "common/timeutil.h"
 #include "rpc/frame.h"
 #include "rpc/h2io.h"
+#include "rpc/pbcheck.h"
 #include "rpc/tls.h"
 
 #define READ_BUF_SIZE (64 * 1024)
@@ -763,6 +764,7 @@ static void call_dispatch(struct rpc_call *call)
 	rpc_server *srv = call->c->w->srv;
 	size_t len;
 	const uint8_t *msg;
+	char why[320];
 
 	if (call->nmsgs != 1) {
 		call_end(call, VCLI_STATUS_INTERNAL,
@@ -774,6 +776,20 @@ static void call_dispatch(struct rpc_call *call)
 	if (call->stat)
 		pcount_add(&call->stat->msg_received, 1);
 	msg = grpc_deframer_msg(&call->in, &len);
+	switch (pb_check_strings(call->m->desc->input, msg, len, why, sizeof(why))) {
+	case 0:
+		break;
+	case -1:        /* a string field's content */
+		call_end(call, VCLI_STATUS_INVALID_ARGUMENT, why);
+		return;
+	default: {      /* not a message: as protobuf-c's own refusals below */
+		char m[sizeof(why) + 40];
+
+		snprintf(m, sizeof(m), "cannot decode request message: %s", why);
+		call_end(call, VCLI_STATUS_INTERNAL, m);
+		return;
+	}
+	}
 	call->request = protobuf_c_message_unpack(call->m->desc->input, NULL, len, msg);
 	if (!call->request) {
 		call_end(call, VCLI_STATUS_INTERNAL, "cannot decode request message");

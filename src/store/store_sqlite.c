@@ -1826,7 +1826,13 @@ static store_code op_submit(store *st, store_op *op, int64_t now)
 				op->actor, &e->blob, &e->len, &meta);
 	if (rc < 0) {
 		if (rc == -1) {
-			snprintf(op->message, sizeof(op->message), "the proposal does not decode");
+			/* Checked by the handler and packed again, yet not
+			 * decodable: protobuf-c packed something it cannot
+			 * read back (the one case known, a field numbered 0,
+			 * the transport refuses: src/rpc/pbcheck.c). */
+			snprintf(op->message, sizeof(op->message),
+				 "the decision carries a malformed field: it does not decode once "
+				 "encoded again");
 			return STORE_E_INVALID;
 		}
 		return no_memory(op);

@@ -244,6 +244,17 @@ VALID_SUBMISSIONS = [
 ]
 
 
+def _varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
 def _bad_utf8(body, marker):
     """body with marker (ASCII) replaced by the same number of bytes that
     are not UTF-8, so the protobuf framing stays valid."""
@@ -376,7 +387,44 @@ class Submit(GovApiCase):
                     self.fail("a string that is not UTF-8 was accepted (%s)" % where)
                 except grpc.RpcError as e:
                     self.assertEqual(e.code(), SC.INVALID_ARGUMENT, e.details())
+                    self.assertIn("is not valid UTF-8", e.details())
         self.assertEqual(self.gov.list(operation_type=self.op).total_count, 0)
+
+    def test_nul_in_a_string_and_field_number_0_are_refused(self):
+        """protobuf-c hands strings over NUL-terminated: a NUL would cut the
+        stored value short without a word (INVALID_ARGUMENT).  And it takes
+        a field numbered 0 written as 0x80 0x00, then packs it into bytes
+        it cannot read back (INTERNAL, as any request that does not
+        decode).  Both are refused on the wire for every method, with the
+        field's path; nothing is stored."""
+        p = proposal(operation_type=self.op)
+        p.context["k"] = "before\x00after"
+        p.ethical_assessment.principles[0].explanation = "ok"
+        code, det = self.gov.code("SubmitDecision", decision=p)
+        self.assertEqual(code, SC.INVALID_ARGUMENT, det)
+        self.assertRegex(det, r"^decision\.context\[\d+\]\.value contains a NUL character$")
+        p = proposal(operation_type=self.op)
+        p.ethical_assessment.principles[0].explanation = "a\x00b"
+        code, det = self.gov.code("SubmitDecision", decision=p)
+        self.assertEqual((code, det), (SC.INVALID_ARGUMENT,
+                         "decision.ethical_assessment.principles[0].explanation "
+                         "contains a NUL character"))
+        # field number 0 inside the decision (protobuf-c's overlong form)
+        d = proposal(operation_type=self.op).SerializeToString() + b"\x80\x00\x05"
+        body = b"\x0a" + _varint(len(d)) + d
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.gov.raw("SubmitDecision", body)
+        self.assertEqual(cm.exception.code(), SC.INTERNAL)   # as any undecodable request
+        self.assertEqual(cm.exception.details(),
+                         "cannot decode request message: decision has a field numbered 0")
+        self.assertEqual(self.gov.list(operation_type=self.op).total_count, 0)
+        # any method: a review's comment
+        sid = self.gov.session(uniq("op"))
+        did = self.gov.submit(operation_type=self.op).decision.decision_id
+        code, det = self.gov.code("ApproveDecision", session_id=sid, decision_id=did,
+                                  comment="fine\x00 really")
+        self.assertEqual((code, det), (SC.INVALID_ARGUMENT, "comment contains a NUL character"))
+        self.assertEqual(self.gov.get(did).status, "PENDING")
 
     def test_idempotency_key_returns_the_first_decision(self):
         key = uniq("key")
