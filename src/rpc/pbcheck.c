@@ -14,9 +14,15 @@
 #define DEPTH_MAX 32      /* deeper than any message of ours: protobuf-c decides */
 #define COUNTED_FIELDS 64 /* fields per message whose occurrences are numbered */
 
+/* The fields from the top down to the one being looked at; the path is
+ * only written out for a fault (formatting it per field was most of the
+ * walk's time). */
 struct walk {
-	char path[256];
-	size_t len;
+	struct {
+		const char *name;
+		int index;      /* -1: not repeated */
+	} at[DEPTH_MAX + 2];
+	int depth;
 	char *err;
 	size_t errlen;
 };
@@ -56,34 +62,40 @@ static const char *text_fault(const uint8_t *s, size_t n)
 	return NULL;
 }
 
-/* Appends "name" (after a dot below the top) and "[index]" when index >=
- * 0; returns the length to go back to. */
-static size_t path_push(struct walk *w, const char *name, int index)
+/* err = "<path> <what>", the path as "a.b[2].c" ("the request" at the
+ * top), cut to fit. */
+static void fail(struct walk *w, const char *what)
 {
-	size_t old = w->len, room = sizeof(w->path) - w->len;
-	int k;
+	size_t o = 0;
 
-	if (index >= 0)
-		k = snprintf(w->path + w->len, room, "%s%s[%d]", w->len ? "." : "", name, index);
-	else
-		k = snprintf(w->path + w->len, room, "%s%s", w->len ? "." : "", name);
-	if (k > 0)
-		w->len += (size_t)k < room ? (size_t)k : room - 1;
-	return old;
+	if (!w->errlen)
+		return;
+	w->err[0] = '\0';
+	if (!w->depth)
+		o = (size_t)snprintf(w->err, w->errlen, "the request");
+	for (int i = 0; i < w->depth && o < w->errlen; i++) {
+		if (w->at[i].index >= 0)
+			o += (size_t)snprintf(w->err + o, w->errlen - o, "%s%s[%d]", i ? "." : "",
+					      w->at[i].name, w->at[i].index);
+		else
+			o += (size_t)snprintf(w->err + o, w->errlen - o, "%s%s", i ? "." : "",
+					      w->at[i].name);
+	}
+	if (o < w->errlen)
+		snprintf(w->err + o, w->errlen - o, " %s", what);
 }
 
 static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
-		const uint8_t *end, int depth)
+		const uint8_t *end)
 {
-	uint32_t seen[COUNTED_FIELDS] = { 0 };
+	uint16_t seen[COUNTED_FIELDS] = { 0 };
 
-	if (depth > DEPTH_MAX)
+	if (w->depth > DEPTH_MAX)
 		return 0;
 	while (p < end) {
 		const ProtobufCFieldDescriptor *f;
 		uint64_t key, len;
 		const char *fault;
-		size_t old;
 		int index = -1;
 
 		if (get_varint(&p, end, &key) < 0)
@@ -94,8 +106,7 @@ static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8
 		 * 0x00, which it then refuses itself.  A decision stored that
 		 * way could not be read back. */
 		if (key >> 3 == 0) {
-			snprintf(w->err, w->errlen, "%s has a field numbered 0",
-				 w->len ? w->path : "the request");
+			fail(w, "has a field numbered 0");
 			return -2;
 		}
 		switch (key & 7) {
@@ -129,23 +140,24 @@ static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t fi = (size_t)(f - d->fields);
 
-			if (fi < COUNTED_FIELDS)
+			if (fi < COUNTED_FIELDS && seen[fi] < UINT16_MAX)
 				index = (int)seen[fi]++;
 		}
-		old = path_push(w, f->name, index);
+		w->at[w->depth].name = f->name;
+		w->at[w->depth].index = index;
+		w->depth++;
 		if (f->type == PROTOBUF_C_TYPE_STRING) {
 			if ((fault = text_fault(p, (size_t)len))) {
-				snprintf(w->err, w->errlen, "%s %s", w->path, fault);
+				fail(w, fault);
 				return -1;
 			}
 		} else {
-			int rc = walk(w, f->descriptor, p, p + len, depth + 1);
+			int rc = walk(w, f->descriptor, p, p + len);
 
 			if (rc < 0)
 				return rc;
 		}
-		w->len = old;
-		w->path[old] = '\0';
+		w->depth--;
 		p += len;
 	}
 	return 0;
@@ -156,11 +168,10 @@ int pb_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *p, s
 {
 	struct walk w;
 
-	w.path[0] = '\0';
-	w.len = 0;
+	w.depth = 0;
 	w.err = err;
 	w.errlen = errlen;
 	if (errlen)
 		err[0] = '\0';
-	return n ? walk(&w, desc, p, p + n, 0) : 0;
+	return n ? walk(&w, desc, p, p + n) : 0;
 }
