@@ -6,7 +6,9 @@
  * and the store packs a change's fields with the same functions
  * (store/blob.c).  Fields follow proto3: empty strings and zeros are left
  * out.  Each pb_put_* has a pb_*_len giving the bytes it writes, for the
- * length of an enclosing message written before its fields.
+ * length of an enclosing message written before its fields.  Two readers
+ * step through such bytes field by field (the store's merge of a change,
+ * the transport's check of a request's strings).
  */
 #ifndef VCLI_COMMON_PBRAW_H
 #define VCLI_COMMON_PBRAW_H
@@ -121,6 +123,59 @@ static inline size_t pb_timestamp_len(unsigned field, int64_t ms)
 
 	pb_timestamp_split(ms, &sec, &nanos);
 	return pb_bytes_len(field, pb_uint_len(1, sec) + pb_uint_len(2, nanos));
+}
+
+/* Reads the varint at p[*pos] (p holds n bytes) into *v and steps over
+ * it; -1 when it runs past n or past ten bytes. */
+static inline int pb_get_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *v)
+{
+	uint64_t r = 0;
+	size_t i = *pos;
+
+	for (int shift = 0; shift < 64 && i < n; shift += 7) {
+		uint8_t c = p[i++];
+
+		r |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*pos = i;
+			*v = r;
+			return 0;
+		}
+	}
+	*pos = i;
+	return -1;
+}
+
+/* Steps over the value of a field whose key (number << 3 | wire type)
+ * was just read; for a length-delimited one *len gets its payload's
+ * length (the payload ends at the new *pos).  -1 when the bytes do not
+ * hold the value, or for groups (proto3 has none). */
+static inline int pb_skip_value(const uint8_t *p, size_t n, size_t *pos, uint64_t key,
+				uint64_t *len)
+{
+	uint64_t v;
+
+	switch (key & 7) {
+	case 0:
+		return pb_get_varint(p, n, pos, &v);
+	case 1:
+		v = 8;
+		break;
+	case 2:
+		if (pb_get_varint(p, n, pos, &v) < 0)
+			return -1;
+		*len = v;
+		break;
+	case 5:
+		v = 4;
+		break;
+	default:
+		return -1;
+	}
+	if (v > n - *pos)
+		return -1;
+	*pos += (size_t)v;
+	return 0;
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/pbraw.h"
 #include "common/utf8.h"
 
 #define DEPTH_MAX 32      /* deeper than any message of ours: protobuf-c decides */
@@ -26,22 +27,6 @@ struct walk {
 	char *err;
 	size_t errlen;
 };
-
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t r = 0;
-
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t b = *(*p)++;
-
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* What is wrong with the text at s: NULL when nothing. */
 static const char *text_fault(const uint8_t *s, size_t n)
@@ -85,20 +70,21 @@ static void fail(struct walk *w, const char *what)
 		snprintf(w->err + o, w->errlen - o, " %s", what);
 }
 
-static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
-		const uint8_t *end)
+static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
 {
 	uint16_t seen[COUNTED_FIELDS] = { 0 };
+	size_t pos = 0;
 
 	if (w->depth > DEPTH_MAX)
 		return 0;
-	while (p < end) {
+	while (pos < n) {
 		const ProtobufCFieldDescriptor *f;
+		const uint8_t *body;
 		uint64_t key, len;
 		const char *fault;
 		int index = -1;
 
-		if (get_varint(&p, end, &key) < 0)
+		if (pb_get_varint(p, n, &pos, &key) < 0)
 			return 0;
 		/* No parser takes field number 0, but protobuf-c does when its
 		 * tag is written in more bytes than needed (0x80 0x00): it
@@ -109,34 +95,16 @@ static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8
 			fail(w, "has a field numbered 0");
 			return -2;
 		}
-		switch (key & 7) {
-		case 0:
-			if (get_varint(&p, end, &len) < 0)
-				return 0;
-			continue;
-		case 1:
-			if (end - p < 8)
-				return 0;
-			p += 8;
-			continue;
-		case 5:
-			if (end - p < 4)
-				return 0;
-			p += 4;
-			continue;
-		case 2:
-			break;
-		default:
-			return 0;   /* groups: not in proto3, protobuf-c decides */
-		}
-		if (get_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
+		/* Malformed, or a group (not in proto3): protobuf-c decides. */
+		if (pb_skip_value(p, n, &pos, key, &len) < 0)
 			return 0;
+		if ((key & 7) != 2)
+			continue;
+		body = p + pos - len;
 		f = key >> 3 <= UINT32_MAX ?
 			    protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
-		if (!f || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)) {
-			p += len;
+		if (!f || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE))
 			continue;
-		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t fi = (size_t)(f - d->fields);
 
@@ -147,18 +115,17 @@ static int walk(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8
 		w->at[w->depth].index = index;
 		w->depth++;
 		if (f->type == PROTOBUF_C_TYPE_STRING) {
-			if ((fault = text_fault(p, (size_t)len))) {
+			if ((fault = text_fault(body, (size_t)len))) {
 				fail(w, fault);
 				return -1;
 			}
 		} else {
-			int rc = walk(w, f->descriptor, p, p + len);
+			int rc = walk(w, f->descriptor, body, (size_t)len);
 
 			if (rc < 0)
 				return rc;
 		}
 		w->depth--;
-		p += len;
 	}
 	return 0;
 }
@@ -173,5 +140,5 @@ int pb_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *p, s
 	w.errlen = errlen;
 	if (errlen)
 		err[0] = '\0';
-	return n ? walk(&w, desc, p, p + n) : 0;
+	return n ? walk(&w, desc, p, n) : 0;
 }

@@ -121,50 +121,16 @@ int store__blob_submit(const uint8_t *proposal, size_t len, const char *id, int6
 
 /* ---- merging top-level fields ---- */
 
-static int read_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *v)
-{
-	uint64_t r = 0;
-
-	for (int shift = 0; shift < 64 && *pos < n; shift += 7) {
-		uint8_t b = p[(*pos)++];
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* Steps over the field at *pos; *num gets its number.  -1 when the bytes
  * are not a well-formed field (groups included: Decision has none). */
 static int next_field(const uint8_t *p, size_t n, size_t *pos, uint32_t *num)
 {
-	uint64_t key, v;
+	uint64_t key, len;
 
-	if (read_varint(p, n, pos, &key) < 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+	if (pb_get_varint(p, n, pos, &key) < 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
 		return -1;
 	*num = (uint32_t)(key >> 3);
-	switch (key & 7) {
-	case 0:
-		return read_varint(p, n, pos, &v);
-	case 1:
-		v = 8;
-		break;
-	case 2:
-		if (read_varint(p, n, pos, &v) < 0)
-			return -1;
-		break;
-	case 5:
-		v = 4;
-		break;
-	default:
-		return -1;
-	}
-	if (v > n - *pos)
-		return -1;
-	*pos += (size_t)v;
-	return 0;
+	return pb_skip_value(p, n, pos, key, &len);
 }
 
 /*
@@ -231,8 +197,8 @@ int store__blob_string(const uint8_t *blob, size_t len, uint32_t field, const ui
 			size_t q = start;
 
 			/* The key and the length again: next_field skipped them. */
-			read_varint(blob, len, &q, &key);
-			read_varint(blob, len, &q, &l);
+			pb_get_varint(blob, len, &q, &key);
+			pb_get_varint(blob, len, &q, &l);
 			*p = blob + q;
 			*n = (size_t)l;
 			found = 1;
