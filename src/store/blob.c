@@ -310,15 +310,24 @@ static int put_patch(buf *b, const struct store__change *c, size_t hl, size_t xl
 	return 0;
 }
 
+/* Writes the patch of n bytes (patch_len) into out, which holds n + 1:
+ * the buf borrows it (buf keeps a byte for a terminator) and, its cap
+ * being enough, never grows it.  0, or -1 when the bytes came out other
+ * than n. */
+static int write_patch(const struct store__change *c, uint8_t *out, size_t n, size_t hl,
+		       size_t xl)
+{
+	buf b = { out, 0, n + 1, n };
+
+	return put_patch(&b, c, hl, xl) < 0 || b.len != n ? -1 : 0;
+}
+
 size_t store__blob_patch(const struct store__change *c, uint8_t *out)
 {
 	size_t hl, xl, n = patch_len(c, &hl, &xl);
-	/* The buf borrows out (n + 1 bytes: buf keeps one for a terminator)
-	 * and, its cap being enough, never grows it. */
-	buf b = { out, 0, n + 1, n };
 
 	if (out)
-		put_patch(&b, c, hl, xl);
+		write_patch(c, out, n, hl, xl);
 	return n;
 }
 
@@ -328,7 +337,6 @@ int store__blob_change(const uint8_t *blob, size_t len, const struct store__chan
 	uint32_t drop = BIT(F_STATUS) | BIT(F_UPDATED_AT);
 	uint8_t small[1024], *patch = small;
 	size_t plen, hl, xl;
-	buf pb;
 	int rc;
 
 	*out = NULL;
@@ -344,10 +352,7 @@ int store__blob_change(const uint8_t *blob, size_t len, const struct store__chan
 	plen = patch_len(c, &hl, &xl);
 	if (plen + 1 > sizeof(small) && !(patch = malloc(plen + 1)))
 		return -2;
-	/* The buf borrows patch (plen + 1 bytes: buf keeps one for a
-	 * terminator) and, its cap being enough, never grows it. */
-	pb = (buf){ patch, 0, plen + 1, plen };
-	if (put_patch(&pb, c, hl, xl) < 0 || pb.len != plen) {
+	if (write_patch(c, patch, plen, hl, xl) < 0) {
 		if (patch != small)
 			free(patch);
 		return -1;
