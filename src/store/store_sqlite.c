@@ -62,6 +62,7 @@
 #define CKPT_TAIL_DIV 16       /* checkpoint_pages / this: the tail the writer copies */
 #define PATH_CAP 1024
 
+enum { SYNC_FAILED_LOG = 1, SYNC_FAILED_DB = 2 };
 enum { ST_NONE = -1, ST_PENDING, ST_ESCALATED, ST_APPROVED, ST_REJECTED, ST_EXPIRED, ST_COUNT };
 static const char *const st_names[ST_COUNT] = { "PENDING", "ESCALATED", "APPROVED", "REJECTED",
 						"EXPIRED" };
@@ -373,6 +374,7 @@ struct store {
 	pthread_cond_t ckpt_cond;
 	int ckpt_wanted, ckpt_stop;
 	atomic_int ckpt_tail;      /* the thread left the log's last frames to the writer */
+	atomic_int db_sync_err;    /* errno of the thread's failed sync of the database file */
 	atomic_uint_fast64_t ckpts, ckpt_ns, ckpt_inline, ckpt_tails;
 
 	/* shared with readers: the writer changes it under the write lock */
@@ -406,7 +408,8 @@ struct store {
 	int memory_short;          /* an open decision did not make it into
 				      memory: the floor must not pass it */
 	int broken;                /* a sync failed: every op fails from now on */
-	atomic_int sync_failed;    /* the same, for readers (store_get_gauges) */
+	atomic_int sync_failed;    /* the same, for readers (store_get_gauges):
+				      SYNC_FAILED_LOG or SYNC_FAILED_DB */
 	char broken_msg[160];
 	struct opstat *opst;
 	size_t nopst, capopst;
@@ -2994,7 +2997,7 @@ static void complete(store *st)
 				 "the store stopped: syncing its log failed: %s; restart governd",
 				 strerror(sync_err));
 			st->broken = 1;
-			atomic_store(&st->sync_failed, 1);
+			atomic_store(&st->sync_failed, SYNC_FAILED_LOG);
 			fail_all(b->ops, "sync", strerror(sync_err), 0);
 		} else {
 			apply(st, b);
@@ -3055,7 +3058,19 @@ static void run_batch(store *st, store_op *list)
 	int trim_failed = 0, aborted = 0;
 	struct batch *b;
 	uint64_t t0, nops = 0;
+	int db_err;
 
+	/* The checkpoint thread could not sync the database file: what it
+	 * holds of the pages copied since the last good sync is unknown, and
+	 * a later sync may succeed without them, so no checkpoint may let the
+	 * log start over.  Stopping writes is what guarantees that. */
+	if (!st->broken && (db_err = atomic_load(&st->db_sync_err)) != 0) {
+		snprintf(st->broken_msg, sizeof(st->broken_msg),
+			 "the store stopped: syncing its database file failed: %s; restart governd",
+			 strerror(db_err));
+		st->broken = 1;
+		atomic_store(&st->sync_failed, SYNC_FAILED_DB);
+	}
 	if (st->broken) {
 		for (store_op *op = list; op; op = op->next) {
 			op->result = STORE_E_IO;
@@ -3169,7 +3184,7 @@ static void run_batch(store *st, store_op *list)
 				 "the store stopped: syncing its log failed: %s; restart governd",
 				 strerror(e ? e : EIO));
 			st->broken = 1;
-			atomic_store(&st->sync_failed, 1);
+			atomic_store(&st->sync_failed, SYNC_FAILED_LOG);
 		}
 		fail_all(list, aborted == 1 ? "transaction rolled back" :
 			 aborted == 2 ? "writing events" : aborted == 3 ? "writing the audit trail" :
@@ -3386,6 +3401,38 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
+/*
+ * Syncs the database file after the thread's passes, then copies what the
+ * writer committed meanwhile and syncs again.  A pass that ends short of
+ * the log's end (the writer appended during it) writes its pages into the
+ * database file without syncing it: SQLite syncs the database only in the
+ * checkpoint that reaches the log's end, since only then may the log start
+ * over.  Under load that checkpoint is the writer's tail, which therefore
+ * paid for the writeback of the whole round, thousands of pages: 8-15 ms
+ * on the 2-core VM every 32 MiB of log, all writes waiting.  Synced here,
+ * the tail's own pages are all the writer's sync is left with (0.5-1.2
+ * ms; the second pass shrinks the tail to what came during it).  0, or
+ * -1 with db_sync_err set: the store stops (run_batch).
+ */
+static int ckpt_sync_db(store *st, sqlite3 *db)
+{
+	int fd = open(st->path, O_RDONLY | O_CLOEXEC), log = 0, done = 0, rc = 0;
+
+	if (fd < 0)
+		return 0;      /* nothing synced; the tail's checkpoint syncs it all */
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		if (pass && sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+						      &done) != SQLITE_OK)
+			break;
+		if (fdatasync(fd) < 0) {
+			atomic_store(&st->db_sync_err, errno ? errno : EIO);
+			rc = -1;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
 static void *ckpt_main(void *arg)
 {
 	store *st = arg;
@@ -3428,10 +3475,9 @@ static void *ckpt_main(void *arg)
 		/* Again while the pass left more than the tail of the log it
 		 * saw (log: its size when the pass began; a reader's snapshot
 		 * keeps later frames from being copied).  What came during the
-		 * pass is the writer's tail (wal_hook); further passes to
-		 * shrink it were measured and did not pay (docs/benchmarks.md).
-		 * A busy or failed pass waits a little (the writer's backstop
-		 * still holds). */
+		 * pass, less what ckpt_sync_db copies after its sync, is the
+		 * writer's tail (wal_hook).  A busy or failed pass waits a
+		 * little (the writer's backstop still holds). */
 		if (rc == SQLITE_OK && log - done > tail) {
 			/* No progress: a reader's snapshot holds the log back
 			 * (a pass copies no frame past it).  Wait for it rather
@@ -3442,6 +3488,12 @@ static void *ckpt_main(void *arg)
 			continue;
 		}
 		last_done = 0;
+		if (rc == SQLITE_OK) {
+			t0 = time_mono_ns();
+			if (ckpt_sync_db(st, db) < 0)
+				rc = SQLITE_IOERR;
+			atomic_fetch_add(&st->ckpt_ns, time_mono_ns() - t0);
+		}
 		sqlite3_close_v2(db);
 		db = NULL;
 		if (rc == SQLITE_OK)
@@ -4052,6 +4104,8 @@ const char *const store_priority_names[4] = { "CRITICAL", "HIGH", "MEDIUM", "LOW
 
 void store_get_gauges(store *st, store_gauges *out)
 {
+	int failed;
+
 	memset(out, 0, sizeof(*out));
 	pthread_rwlock_rdlock(&st->lock);
 	memcpy(out->decisions, st->counts, sizeof(out->decisions));
@@ -4067,10 +4121,11 @@ void store_get_gauges(store *st, store_gauges *out)
 	pthread_mutex_unlock(&st->qlock);
 	if (!out->ready)
 		snprintf(out->not_ready, sizeof(out->not_ready), "store closing");
-	else if (atomic_load(&st->sync_failed)) {
+	else if ((failed = atomic_load(&st->sync_failed)) != 0) {
 		out->ready = 0;
 		snprintf(out->not_ready, sizeof(out->not_ready),
-			 "store broken: a sync of its log failed; writes fail until restart");
+			 "store broken: a sync of its %s failed; writes fail until restart",
+			 failed == SYNC_FAILED_DB ? "database file" : "log");
 	}
 }
 
