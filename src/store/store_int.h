@@ -39,6 +39,26 @@ int store__gather_on_sync(struct sqlite3 *db, void (*fn)(void *ud, uint64_t ns, 
 /* Transactions committed so far (group-commit checks in tests). */
 uint64_t store__commits(const store *st);
 
+/* ---- the batch cap (store_sqlite.c, the writer's) ---- */
+
+/* What the writer learns from its batches to size the next one. */
+struct store__cap {
+	uint32_t last_n;          /* ops in the last batch */
+	uint32_t last_seen;       /* what the last store__cap_next saw */
+	uint32_t peak;            /* writes seen around the store, decaying */
+	uint64_t ew_sync_ns;      /* moving averages: a sync, */
+	uint64_t ew_op_ns;        /* and an op's share of the rest of a batch */
+};
+
+/* The most ops the next batch takes, with qlen queued; max_batch unless
+ * the writes behave as one closed loop too large for one group (see
+ * store_sqlite.c).  Updates the peak. */
+uint32_t store__cap_next(struct store__cap *c, uint32_t qlen, uint32_t max_batch);
+
+/* After a batch of n ops that took ns, sync_ns of it in syncs (0: nothing
+ * was written, and nothing is learnt but n). */
+void store__cap_learn(struct store__cap *c, uint32_t n, uint64_t ns, uint64_t sync_ns);
+
 /* ---- decision blobs (blob.c) ---- */
 
 /* What SUBMIT reads from a proposal. */

@@ -438,6 +438,9 @@ struct store {
 	int wal_fd;
 	int sync_err;
 	uint64_t synced;
+	uint64_t batch_sync_ns;    /* the writer's syncs in the current batch */
+
+	struct store__cap cap;     /* the batch cap (writer-private) */
 
 	/* the writer's statements, prepared once */
 	sqlite3_stmt *s_ins_dec, *s_esc_dec, *s_status, *s_idem, *s_floor,
@@ -3028,6 +3031,7 @@ static void batch_queue(store *st, struct batch *b)
 /* A sync of the log, in the figures (syncs, time, histogram). */
 static void count_sync(store *st, uint64_t ns)
 {
+	st->batch_sync_ns += ns;
 	atomic_fetch_add(&st->syncs, 1);
 	atomic_fetch_add(&st->sync_ns, ns);
 	pcount_add(&st->h_sync_time[pcount_slot(store_time_bounds_ns, STORE_TIME_NBOUNDS, ns)], 1);
@@ -3220,6 +3224,45 @@ queue:
 	batch_queue(st, b);
 }
 
+/*
+ * How many of the queued ops the next batch takes.  All of them, unless
+ * the writes around the store behave as one closed loop too large for
+ * one group: clients that each write again once answered.  Such a group
+ * of n costs, per round, its batch (n ops and a sync) plus its way out
+ * and back (the answers encoded and sent, the next writes read and
+ * decoded: ~n times what the writer spends per op).  Two groups of n/2
+ * alternate instead, one written while the other travels; that pays
+ * once the way out and back of the group exceeds a sync.  Taken whole
+ * every time, a group of 50 settled into batches of ~45 and ~4 (the
+ * stragglers that came during the big one paid a whole sync), and the
+ * writer idled while the big group travelled; halved, it stays two
+ * groups of ~25 (docs/benchmarks.md).  peak is the writes seen at once
+ * (the last batch and what queued meanwhile) twice in a row, so that a
+ * lone burst is still one batch, decaying so that the cap follows a
+ * falling load; under a queue that keeps growing the cap grows with it.
+ */
+uint32_t store__cap_next(struct store__cap *c, uint32_t qlen, uint32_t max_batch)
+{
+	uint32_t now = c->last_n + qlen, seen = now < c->last_seen ? now : c->last_seen;
+
+	c->last_seen = now;
+	c->peak = seen >= c->peak ? seen : c->peak - (c->peak + 31) / 32;
+	if (c->peak >= 4 && c->ew_sync_ns && (uint64_t)c->peak * c->ew_op_ns > c->ew_sync_ns)
+		return (c->peak + 1) / 2 < max_batch ? (c->peak + 1) / 2 : max_batch;
+	return max_batch;
+}
+
+void store__cap_learn(struct store__cap *c, uint32_t n, uint64_t ns, uint64_t sync_ns)
+{
+	uint64_t op = n && ns > sync_ns ? (ns - sync_ns) / n : 0;
+
+	c->last_n = n;
+	if (!sync_ns)
+		return;
+	c->ew_sync_ns = c->ew_sync_ns ? c->ew_sync_ns - c->ew_sync_ns / 8 + sync_ns / 8 : sync_ns;
+	c->ew_op_ns = c->ew_op_ns ? c->ew_op_ns - c->ew_op_ns / 8 + op / 8 : op;
+}
+
 static void *writer_main(void *arg)
 {
 	store *st = arg;
@@ -3227,7 +3270,8 @@ static void *writer_main(void *arg)
 	pthread_setname_np(pthread_self(), "store-writer");
 	for (;;) {
 		store_op *list, *tail;
-		uint32_t n = 1;
+		uint32_t n = 1, cap;
+		uint64_t t0;
 
 		pthread_mutex_lock(&st->qlock);
 		while (!st->qhead && !st->closing)
@@ -3237,8 +3281,9 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&st->qlock);
 			break;
 		}
+		cap = store__cap_next(&st->cap, st->qlen, st->opts.max_batch);
 		list = tail = st->qhead;
-		while (tail->next && n < st->opts.max_batch) {
+		while (tail->next && n < cap) {
 			tail = tail->next;
 			n++;
 		}
@@ -3256,9 +3301,12 @@ static void *writer_main(void *arg)
 		 * separate syncer thread measured 20-30 % fewer approvals/s
 		 * here, all of it in wake-ups).
 		 */
+		t0 = time_mono_ns();
 		run_batch(st, list);
 		sync_log(st);
 		complete(st);
+		store__cap_learn(&st->cap, n, time_mono_ns() - t0, st->batch_sync_ns);
+		st->batch_sync_ns = 0;
 	}
 	return NULL;
 }

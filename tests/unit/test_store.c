@@ -651,6 +651,88 @@ static void submit_and_idempotency(void **state)
 	free(p2);
 }
 
+/* The batch cap as a state machine: no disk, no clock. */
+static struct store__cap cap_learnt(uint64_t sync_us, uint64_t op_us)
+{
+	struct store__cap c;
+
+	memset(&c, 0, sizeof(c));
+	for (int i = 0; i < 16; i++)
+		store__cap_learn(&c, 1, (sync_us + op_us) * 1000, sync_us * 1000);
+	return c;
+}
+
+/* n clients that each write again once answered, their answers back
+ * while the next batch runs: the writer takes what queued, up to the cap;
+ * on an empty queue it wakes on the first write back.  Returns the last
+ * batch. */
+static uint32_t closed_loop(struct store__cap *c, uint32_t n, int rounds)
+{
+	uint32_t queued = n, out = 0, took = 0;
+
+	for (int i = 0; i < rounds; i++) {
+		uint32_t cap;
+
+		if (!queued) {
+			queued = 1;
+			out--;
+		}
+		cap = store__cap_next(c, queued, 1024);
+		took = queued < cap ? queued : cap;
+		queued -= took;
+		store__cap_learn(c, took, 0, 0);
+		queued += out;
+		out = took;
+	}
+	return took;
+}
+
+static void batch_cap(void **state)
+{
+	struct store__cap c;
+
+	(void)state;
+	/* Nothing learnt yet: everything queued. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store__cap_next(&c, 50, 1024), 1024);
+	assert_int_equal(store__cap_next(&c, 50, 1024), 1024);
+
+	/* 50 in a closed loop, a sync of 200 us, 10 us an op (their way out
+	 * and back, 500 us, exceeds the sync): two groups of 25. */
+	c = cap_learnt(200, 10);
+	assert_int_equal(closed_loop(&c, 50, 10), 25);
+	assert_int_equal(store__cap_next(&c, 25, 1024), 25);
+	/* never above max_batch */
+	assert_int_equal(store__cap_next(&c, 25, 16), 16);
+
+	/* The same on a disk that syncs in 2 ms: one group is better. */
+	c = cap_learnt(2000, 10);
+	closed_loop(&c, 50, 10);
+	assert_int_equal(store__cap_next(&c, 50, 1024), 1024);
+
+	/* A lone burst after a quiet spell stays one batch. */
+	c = cap_learnt(200, 10);
+	closed_loop(&c, 1, 10);
+	assert_int_equal(store__cap_next(&c, 40, 1024), 1024);
+
+	/* The load falls from 50 to 10 (10 x 10 us is under the sync): the
+	 * peak decays and the cap lets go within a few hundred batches. */
+	c = cap_learnt(200, 10);
+	closed_loop(&c, 50, 10);
+	closed_loop(&c, 10, 300);
+	assert_true(c.peak < 20);
+	assert_int_equal(store__cap_next(&c, 10, 1024), 1024);
+
+	/* A queue that keeps growing raises the cap with it. */
+	c = cap_learnt(200, 10);
+	closed_loop(&c, 50, 10);
+	for (uint32_t q = 100; q <= 800; q *= 2) {
+		store__cap_next(&c, q, 1024);
+		store__cap_learn(&c, 0, 0, 0);
+	}
+	assert_true(store__cap_next(&c, 1600, 1024) >= 400);
+}
+
 static void first_resolution_wins(void **state)
 {
 	char path[256], sid[40];
@@ -2707,6 +2789,7 @@ int main(void)
 		cmocka_unit_test(audit_and_rules),
 		cmocka_unit_test(tokens),
 		cmocka_unit_test(submit_and_idempotency),
+		cmocka_unit_test(batch_cap),
 		cmocka_unit_test(first_resolution_wins),
 		cmocka_unit_test(escalate_then_approve),
 		cmocka_unit_test(request_ids),
