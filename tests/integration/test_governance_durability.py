@@ -517,12 +517,12 @@ class FailsyncGovernd(Governd):
         return e
 
 
-class SyncFailure(unittest.TestCase):
-    """The disk fails a sync of the store's log (EIO from fdatasync): the
-    writes of that commit are not acknowledged, every later write fails
-    with a message that says to restart, reads keep working, /readyz and
-    governd_ready say not ready, governd logs it, and a restart finds
-    every acknowledged write (docs/store.md, durability)."""
+class FailsyncCase(unittest.TestCase):
+    """governd under tests/tools/failsync.c: the syncs of the files whose
+    path ends with SUFFIX (all of them when empty) fail while
+    self.trigger exists."""
+    NAME = "gov-syncfail"
+    SUFFIX = ""
 
     def setUp(self):
         if not FAILSYNC or not os.path.exists(FAILSYNC):
@@ -531,11 +531,31 @@ class SyncFailure(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.trigger = os.path.join(self.tmp, "fail-syncs")
         # Not under valgrind: the preloaded shim is the point here.
-        self.gd = FailsyncGovernd(self.trigger, name="gov-syncfail", db=True,
+        self.gd = FailsyncGovernd(self.trigger, suffix=self.SUFFIX, name=self.NAME, db=True,
                                   log_level="info", use_wrapper=False)
         self.gd.start()
         self.addCleanup(self.gd.cleanup)
         self.gov = Gov.connect(self.gd)
+
+    def restart_on_a_healthy_disk(self):
+        """Stops governd, checks the files, restarts it without the shim;
+        returns a new client."""
+        self.gov.close()
+        self.gd.stop()
+        self.assertEqual(integrity_check(self.gd.db), "ok")
+        self.gd.failsync = False
+        self.gd.restart()
+        self.gov = Gov.connect(self.gd)
+        self.addCleanup(self.gov.close)
+        return self.gov
+
+
+class SyncFailure(FailsyncCase):
+    """The disk fails a sync of the store's log (EIO from fdatasync): the
+    writes of that commit are not acknowledged, every later write fails
+    with a message that says to restart, reads keep working, /readyz and
+    governd_ready say not ready, governd logs it, and a restart finds
+    every acknowledged write (docs/store.md, durability)."""
 
     def test_a_failed_sync_stops_writes_and_loses_no_acknowledged_one(self):
         g = self.gov
@@ -580,13 +600,7 @@ class SyncFailure(unittest.TestCase):
         # approval; the one whose sync failed was never acknowledged: it
         # may or may not have reached the log, and its retry with the same
         # request id settles it either way.
-        g.close()
-        self.gd.stop()
-        self.assertEqual(integrity_check(self.gd.db), "ok")
-        self.gd.failsync = False
-        self.gd.restart()
-        self.gov = g = Gov.connect(self.gd)
-        self.addCleanup(g.close)
+        g = self.restart_on_a_healthy_disk()
         for d in ds[:4]:
             self.assertEqual(g.get(d.decision_id).status, "APPROVED")
         self.assertIn(g.get(ds[4].decision_id).status, ("PENDING", "APPROVED"))
@@ -601,27 +615,17 @@ class SyncFailure(unittest.TestCase):
         self.gd.stop()
 
 
-class DatabaseSyncFailure(unittest.TestCase):
+class DatabaseSyncFailure(FailsyncCase):
     """The disk fails the checkpoint thread's sync of the database file
     (EIO from fdatasync on it, the log's syncs still succeed): what the
     file holds of the copied pages is unknown, so writes stop with a
     message that says to restart, before any checkpoint could let the log
     start over; nothing acknowledged is lost (docs/store.md, checkpoints)."""
-
-    def setUp(self):
-        if not FAILSYNC or not os.path.exists(FAILSYNC):
-            self.skipTest("FAILSYNC (tests/tools/failsync.c) not built")
-        self.tmp = tempfile.mkdtemp(prefix="vcli-itest-dbsyncfail-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.trigger = os.path.join(self.tmp, "fail-syncs")
-        self.gd = FailsyncGovernd(self.trigger, suffix="/governd.db", name="gov-dbsyncfail",
-                                  db=True, log_level="info", use_wrapper=False)
-        self.assertTrue(self.gd.db.endswith("/governd.db"))
-        self.gd.start()
-        self.addCleanup(self.gd.cleanup)
-        self.gov = Gov.connect(self.gd)
+    NAME = "gov-dbsyncfail"
+    SUFFIX = "/governd.db"
 
     def test_a_failed_database_sync_stops_writes_and_loses_nothing(self):
+        self.assertTrue(self.gd.db.endswith(self.SUFFIX))
         g = self.gov
         sid = g.session(uniq("op"))
         small = submit_many(g, 4)
@@ -663,13 +667,7 @@ class DatabaseSyncFailure(unittest.TestCase):
 
         # The log still holds every acknowledged write: a restart on a
         # healthy disk finds them all.
-        g.close()
-        self.gd.stop()
-        self.assertEqual(integrity_check(self.gd.db), "ok")
-        self.gd.failsync = False
-        self.gd.restart()
-        self.gov = g = Gov.connect(self.gd)
-        self.addCleanup(g.close)
+        g = self.restart_on_a_healthy_disk()
         for d in small[:2]:
             self.assertEqual(g.get(d.decision_id).status, "APPROVED")
         for d in acked[::25] + acked[-3:]:
