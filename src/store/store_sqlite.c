@@ -2981,6 +2981,19 @@ static void reset_outputs(store_op *op)
 	op->changed = 0;
 }
 
+/* A sync of the log or of the database file failed (what: SYNC_FAILED_*,
+ * err its errno): every write fails from now on, saying why, and readers
+ * see it (store_get_gauges).  After a failed sync what the file holds is
+ * unknown, and only a restart, reading it back, knows. */
+static void stop_writes(store *st, int what, int err)
+{
+	snprintf(st->broken_msg, sizeof(st->broken_msg),
+		 "the store stopped: syncing its %s failed: %s; restart governd",
+		 what == SYNC_FAILED_DB ? "database file" : "log", strerror(err));
+	st->broken = 1;
+	atomic_store(&st->sync_failed, what);
+}
+
 /* Answers the batches an fdatasync has covered (every pending one, failed,
  * when the sync failed): memory takes their changes, the hook hears of
  * their events, then each operation's done() runs. */
@@ -2996,11 +3009,7 @@ static void complete(store *st)
 		if (!st->pending)
 			st->pending_tail = NULL;
 		if (b->id > synced) {
-			snprintf(st->broken_msg, sizeof(st->broken_msg),
-				 "the store stopped: syncing its log failed: %s; restart governd",
-				 strerror(sync_err));
-			st->broken = 1;
-			atomic_store(&st->sync_failed, SYNC_FAILED_LOG);
+			stop_writes(st, SYNC_FAILED_LOG, sync_err);
 			fail_all(b->ops, "sync", strerror(sync_err), 0);
 		} else {
 			apply(st, b);
@@ -3068,13 +3077,8 @@ static void run_batch(store *st, store_op *list)
 	 * holds of the pages copied since the last good sync is unknown, and
 	 * a later sync may succeed without them, so no checkpoint may let the
 	 * log start over.  Stopping writes is what guarantees that. */
-	if (!st->broken && (db_err = atomic_load(&st->db_sync_err)) != 0) {
-		snprintf(st->broken_msg, sizeof(st->broken_msg),
-			 "the store stopped: syncing its database file failed: %s; restart governd",
-			 strerror(db_err));
-		st->broken = 1;
-		atomic_store(&st->sync_failed, SYNC_FAILED_DB);
-	}
+	if (!st->broken && (db_err = atomic_load(&st->db_sync_err)) != 0)
+		stop_writes(st, SYNC_FAILED_DB, db_err);
 	if (st->broken) {
 		for (store_op *op = list; op; op = op->next) {
 			op->result = STORE_E_IO;
@@ -3184,11 +3188,7 @@ static void run_batch(store *st, store_op *list)
 			 * failed sync what the log holds is unknown. */
 			int e = sqlite3_system_errno(st->db);
 
-			snprintf(st->broken_msg, sizeof(st->broken_msg),
-				 "the store stopped: syncing its log failed: %s; restart governd",
-				 strerror(e ? e : EIO));
-			st->broken = 1;
-			atomic_store(&st->sync_failed, SYNC_FAILED_LOG);
+			stop_writes(st, SYNC_FAILED_LOG, e ? e : EIO);
 		}
 		fail_all(list, aborted == 1 ? "transaction rolled back" :
 			 aborted == 2 ? "writing events" : aborted == 3 ? "writing the audit trail" :
