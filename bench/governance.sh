@@ -101,7 +101,7 @@ approvals_round() { # approvals_round TAG ROUND LATENCY-US|- BENCH-FLAGS...
   t0=$(cpu_ticks "$gpid")
   $TIME -f '%U %S' -o "$workdir/time-$tag-$r.out" \
     "$VCLI" --server "$addr" bench --suite approvals --approvals "$APPROVALS" "$@" \
-    --no-progress >"$workdir/approvals-$tag-$r.txt" || true
+    --server-pid "$gpid" --no-progress >"$workdir/approvals-$tag-$r.txt" || true
   t1=$(cpu_ticks "$gpid")
   echo "$((t1 - t0))" >"$workdir/gcpu-$tag-$r"
   stop_governd
@@ -142,11 +142,16 @@ for tag in $tags; do
   esac
   [ -f "$workdir/latency-$tag.txt" ] && cat "$workdir/latency-$tag.txt"
   mr=$(median_round "$tag")
-  sed -n -e '/^  Count:/p' -e '/^  Total:/p' -e '/^  Requests\/sec:/p' -e '/^  Client CPU:/p' \
+  sed -n -e '/^  Count:/p' -e '/^  Total:/p' -e '/^  Requests\/sec:/p' -e '/^  Client CPU:/p' -e '/^  Server CPU:/p' \
     -e '/^  p50 /p' -e '/^  p99 /p' -e '/^  p99.9 /p' -e '/^governd/p' "$workdir/approvals-$tag-$mr.txt"
   echo "  (rounds, approvals/s: $(for r in $(seq 1 "$ROUNDS"); do printf '%s ' "$(rps_of "$workdir/approvals-$tag-$r.txt" | cut -d. -f1)"; done | sed 's/ $//'); round $mr shown)"
   echo "  vcli process CPU (submissions, approvals and checks): $(tail -n 1 "$workdir/time-$tag-$mr.out" | awk '{ printf "%.2f s", $1 + $2 }');" \
     "governd CPU: $(awk -v d="$(cat "$workdir/gcpu-$tag-$mr")" -v hz="$hz" 'BEGIN { printf "%.2f s", d / hz }')"
+  # The two processes share this machine's cores: what one approval costs
+  # both bounds the rate whatever governd does (docs/benchmarks.md).
+  awk -v cpus="$(nproc)" '/^  (Client|Server) CPU:.*us per call/ { sub(/.*\(/, ""); us += $1; n++ }
+    END { if (n == 2 && us > 0) printf "  CPU per approval, vcli and governd together: %.1f us; %d cores busy all the time: at most %.0f approvals/s\n", us, cpus, cpus * 1e6 / us }' \
+    "$workdir/approvals-$tag-$mr.txt"
   v=$(rps_of "$workdir/approvals-$tag-$mr.txt")
   case $tag in
     c50) aps=${v:-0} ;;

@@ -139,6 +139,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 int bench_result_init(struct bench_result *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->server_cpu_err = -1;
 	if (hist_init(&r->latency) < 0 || hist_init(&r->lag) < 0)
 		goto nomem;
 	for (size_t i = 0; i < BENCH_MIX_MAX; i++)
@@ -890,6 +891,34 @@ static uint64_t cpu_now_ns(void)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
 }
 
+int bench_proc_cpu_ns(int pid, uint64_t *ns)
+{
+	char path[64], line[1024];
+	const char *p;
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and ')', so the
+	 * fields are counted from the last ')'; utime and stime are the 14th
+	 * and 15th, the 12th and 13th after it. */
+	if (!(p = strrchr(line, ')')) || hz <= 0 ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+		   &utime, &stime) != 2) {
+		errno = EPROTO;
+		return -1;
+	}
+	*ns = (uint64_t)(utime + stime) * (1000000000u / (uint64_t)hz);
+	return 0;
+}
+
 static void merge(struct bench_result *dst, const struct bench_result *src)
 {
 	dst->count += src->count;
@@ -918,8 +947,8 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res,
 	struct shared sh;
 	struct runner *rs;
 	unsigned nthreads = cfg->threads ? cfg->threads : 1, started = 0;
-	uint64_t cpu0, cpu1, last_end = 0;
-	int rc = BENCH_OK;
+	uint64_t cpu0, cpu1, scpu0 = 0, scpu1 = 0, last_end = 0;
+	int rc = BENCH_OK, serr = -1;
 	unsigned weights[BENCH_MIX_MAX];
 
 	if (cfg->connections < nthreads) {
@@ -965,6 +994,8 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res,
 	if (cfg->csv && cfg->csv_header)
 		fputs("request,method,worker,due_us,lag_us,latency_us,status\n",
 		      cfg->csv);
+	if (cfg->server_pid > 0)
+		serr = bench_proc_cpu_ns(cfg->server_pid, &scpu0) < 0 ? errno : 0;
 	cpu0 = cpu_now_ns();
 	/* Runners 1.. on their own threads; runner 0 on this one. */
 	for (unsigned i = 1; i < nthreads; i++) {
@@ -987,6 +1018,9 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res,
 	for (unsigned i = 1; i < nthreads; i++)
 		pthread_join(rs[i].thread, NULL);
 	cpu1 = cpu_now_ns();
+	if (!serr)
+		serr = bench_proc_cpu_ns(cfg->server_pid, &scpu1) < 0 ? errno :
+		       scpu1 < scpu0 ? ESRCH : 0; /* less: another process now */
 	if (atomic_load(&sh.connect_failed)) {
 		set_err(err, errlen, "%s", sh.connect_err);
 		rc = BENCH_E_CONNECT;
@@ -1001,6 +1035,8 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res,
 	res->total_ns = last_end > sh.t0 ? last_end - sh.t0 : 0;
 	res->rps = res->total_ns ? (double)res->count * 1e9 / (double)res->total_ns : 0;
 	res->cpu_ns = cpu1 - cpu0;
+	res->server_cpu_err = serr;
+	res->server_cpu_ns = serr ? 0 : scpu1 - scpu0;
 out:
 	for (unsigned i = 0; i < nthreads; i++)
 		runner_release(&rs[i]);

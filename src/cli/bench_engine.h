@@ -84,6 +84,7 @@ struct bench_config {
 	 * the run ends when the calls in flight have (a signal handler sets
 	 * it; NULL: never). */
 	volatile int *interrupt;
+	int server_pid;               /* > 0: report that process's CPU too */
 	bench_request_fn make_request;/* NULL: the calls' data */
 	bench_response_fn on_response;
 	void *ud;
@@ -120,6 +121,10 @@ struct bench_result {
 	double rps;                   /* count / total */
 	uint64_t cpu_ns;              /* vcli's user + system CPU, measured
 					 phase */
+	uint64_t server_cpu_ns;       /* cfg->server_pid's, the same phase */
+	int server_cpu_err;           /* 0: server_cpu_ns measured; else the
+					 errno of reading it (or -1: not
+					 asked) */
 	unsigned max_workers;
 	int interrupted;              /* cfg->interrupt ended the run early */
 };
@@ -140,5 +145,13 @@ enum bench_code {
  */
 int bench_run(const struct bench_config *cfg, struct bench_result *res,
 	      char *err, size_t errlen);
+
+/*
+ * The user + system CPU process pid has used (all its threads, those gone
+ * included), from /proc/PID/stat, in ns (clock-tick resolution: 10 ms on
+ * most kernels).  0, or -1 with errno set (ENOENT: no such process, or no
+ * /proc; EPROTO: a line not understood).
+ */
+int bench_proc_cpu_ns(int pid, uint64_t *ns);
 
 #endif

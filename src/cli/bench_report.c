@@ -3,6 +3,7 @@
  */
 #include "cli/bench_report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,15 @@ static const char *call_name(const struct bench_config *cfg, size_t i)
 	return cfg->calls[i].method.full;
 }
 
+/* Why the server's CPU time could not be measured (bench_result's
+ * server_cpu_err). */
+static const char *server_cpu_why(int err)
+{
+	if (err == ENOENT || err == ESRCH || err <= 0)
+		return "it ended (or another process has its id) before the run did";
+	return strerror(err);
+}
+
 void bench_report_summary(FILE *f, const struct bench_config *cfg,
 			  const char *server, const struct bench_result *res)
 {
@@ -152,6 +162,16 @@ void bench_report_summary(FILE *f, const struct bench_config *cfg,
 		fprintf(f, "  Client CPU:    %.3f s (%.2f us per call)\n",
 			(double)res->cpu_ns / 1e9,
 			(double)res->cpu_ns / 1e3 / (double)res->count);
+	if (cfg->server_pid > 0 && res->count) {
+		if (!res->server_cpu_err)
+			fprintf(f, "  Server CPU:    %.3f s (%.2f us per call, process %d)\n",
+				(double)res->server_cpu_ns / 1e9,
+				(double)res->server_cpu_ns / 1e3 / (double)res->count,
+				cfg->server_pid);
+		else
+			fprintf(f, "  Server CPU:    unknown (process %d: %s)\n",
+				cfg->server_pid, server_cpu_why(res->server_cpu_err));
+	}
 
 	fputs("\nLatency distribution:\n", f);
 	for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++) {
@@ -288,6 +308,15 @@ struct doc *bench_report_doc(struct doc_arena *a, const struct bench_config *cfg
 	doc_set(a, d, "total_ms", doc_double(a, bench_ms(res->total_ns)));
 	doc_set(a, d, "rps", doc_double(a, round(res->rps * 100) / 100));
 	doc_set(a, d, "client_cpu_ms", doc_double(a, bench_ms(res->cpu_ns)));
+	if (cfg->server_pid > 0) {
+		doc_set(a, d, "server_pid", doc_uint(a, (uint64_t)cfg->server_pid));
+		if (!res->server_cpu_err)
+			doc_set(a, d, "server_cpu_ms",
+				doc_double(a, bench_ms(res->server_cpu_ns)));
+		else
+			doc_set(a, d, "server_cpu_error",
+				doc_str(a, server_cpu_why(res->server_cpu_err)));
+	}
 	doc_set(a, d, "latency_ms", bench_report_latency_doc(a, &res->latency));
 	if (cfg->paced)
 		doc_set(a, d, "start_lag_ms", bench_report_latency_doc(a, &res->lag));

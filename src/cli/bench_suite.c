@@ -412,6 +412,7 @@ static int run_phase(const struct bench_suite_opts *so, struct approvals *ap,
 	cfg->client = so->client;
 	cfg->connections = so->connections;
 	cfg->threads = 1;
+	cfg->server_pid = so->server_pid;
 	cfg->workers.kind = SCHED_CONST;
 	cfg->workers.start = so->concurrency ? so->concurrency : so->connections;
 	cfg->total = total;

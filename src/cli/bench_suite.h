@@ -29,6 +29,7 @@ struct bench_suite_opts {
 	uint64_t warmup;       /* approvals: extra decisions approved first */
 	uint32_t deadline_ms;  /* approvals: per call */
 	const char *operator_id;
+	int server_pid;        /* approvals: > 0, report its CPU per call */
 };
 
 int bench_suite_validation(const struct bench_suite_opts *o);

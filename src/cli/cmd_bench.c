@@ -38,7 +38,7 @@ static struct {
 	const char *call, *data, *data_file, *mix, *csv, *timeout;
 	struct opt_list metadata, mix_data;
 	const char *connections, *concurrency, *total, *duration, *rps;
-	const char *warmup, *threads, *approvals;
+	const char *warmup, *threads, *approvals, *server_pid;
 	int output, suite, quick, no_progress, duration_stop, retry;
 	int load_schedule, conc_schedule;
 	const char *load_start, *load_end, *load_step, *load_step_dur,
@@ -107,6 +107,9 @@ static const struct opt bench_options[] = {
 	  "event loops, one thread each (default 1)", NULL, "N" },
 	{ "cpus", 0, OPT_STRING, &o.threads,
 	  "the same as --threads (ghz's name)", NULL, "N" },
+	{ "server-pid", 0, OPT_STRING, &o.server_pid,
+	  "also report this process's CPU per call (a server on this "
+	  "machine, from /proc/PID/stat)", NULL, "PID" },
 	{ "output", 'o', OPT_ENUM, &o.output,
 	  "output format (default summary)", output_values, NULL },
 	{ "csv", 0, OPT_STRING, &o.csv,
@@ -224,6 +227,26 @@ static int opt_duration(const struct cli *cli, const char *flag,
 		cli_usage_error(cli, "%s", err);
 		return -1;
 	}
+	return 0;
+}
+
+/* --server-pid: a process whose CPU time this user can read now. */
+static int server_pid_option(const struct cli *cli, int *pid)
+{
+	uint64_t v = 0, ns;
+
+	*pid = 0;
+	if (!o.server_pid)
+		return 0;
+	if (opt_uint(cli, "--server-pid", o.server_pid, 1, INT32_MAX, &v) < 0)
+		return -1;
+	if (bench_proc_cpu_ns((int)v, &ns) < 0) {
+		cli_usage_error(cli, "cannot read the CPU time of process %s "
+				"(--server-pid): %s", o.server_pid,
+				errno == ENOENT ? "no such process" : strerror(errno));
+		return -1;
+	}
+	*pid = (int)v;
 	return 0;
 }
 
@@ -500,11 +523,12 @@ static int run_suite(struct cli *cli, int output)
 	so.operator_id = cli->cfg.operator_id;
 	if (o.suite == 0) {
 		if (o.approvals || o.connections || o.concurrency || o.warmup ||
-		    o.timeout || o.threads)
+		    o.timeout || o.threads || o.server_pid)
 			return cli_usage_error(cli, "the validation suite has the "
 					       "matrix's shape: leave out "
 					       "--approvals, -c, --concurrency, "
-					       "--warmup, -t and --threads");
+					       "--warmup, -t, --threads and "
+					       "--server-pid");
 		return bench_suite_validation(&so);
 	}
 	if (o.quick)
@@ -527,7 +551,8 @@ static int run_suite(struct cli *cli, int output)
 	if (opt_uint(cli, "--warmup", o.warmup, 0, 10000000, &v) < 0)
 		return CLI_EXIT_USAGE;
 	so.warmup = v;
-	if (deadline(cli, &so.deadline_ms) < 0)
+	if (deadline(cli, &so.deadline_ms) < 0 ||
+	    server_pid_option(cli, &so.server_pid) < 0)
 		return CLI_EXIT_USAGE;
 	return bench_suite_approvals(&so);
 }
@@ -591,6 +616,8 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 				"(-c %u)", cfg.threads, cfg.threads, cfg.threads);
 		goto out;
 	}
+	if (server_pid_option(cli, &cfg.server_pid) < 0)
+		goto out;
 	cfg.stop = (enum bench_stop)o.duration_stop;
 	{
 		static struct bench_md_list md;

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -35,6 +36,13 @@ def dead_addr():
     addr = "127.0.0.1:%d" % s.getsockname()[1]
     s.close()
     return addr
+
+
+def gone_pid():
+    """The id of a process that has ended (and been reaped)."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
 
 
 class BenchTest(GoverndCase):
@@ -275,6 +283,44 @@ class BenchTest(GoverndCase):
         self.assertEqual(self.metrics().approved_count - before, 400)
         self.assertEqual(d["result"]["connections"], 5)
 
+    def test_server_cpu(self):
+        """--server-pid reports governd's CPU over the measured calls: in
+        the summary, in -o json and in the approvals suite; a process that
+        ends before the run does is reported as such, not as 0."""
+        pid = self.gd.proc.pid
+
+        def cpu_ms():
+            f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+        before = cpu_ms()
+        d = self.bench_json("HealthCheck", "-n", "20000", "--concurrency", "20",
+                            "--server-pid", str(pid))
+        after = cpu_ms()
+        self.assertEqual(d["server_pid"], pid)
+        self.assertNotIn("server_cpu_error", d)
+        # What bench measured lies within what /proc shows around the run.
+        self.assertGreaterEqual(d["server_cpu_ms"], 0)
+        self.assertLessEqual(d["server_cpu_ms"], after - before)
+        res = self.vcli("bench", "HealthCheck", "-n", "500", "--server-pid", str(pid))
+        self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        self.assertRegex(res.stdout, r"Server CPU: +[0-9.]+ s \([0-9.]+ us per call, "
+                         r"process %d\)" % pid)
+        res = self.vcli("bench", "--suite", "approvals", "--approvals", "200", "-c", "4",
+                        "--server-pid", str(pid), "-o", "json", timeout=120)
+        self.assertIn(res.returncode, (EXIT_OK, EXIT_TARGET), res.stderr)
+        self.assertIn("server_cpu_ms", json.loads(res.stdout)["result"])
+
+        # A process gone before the end of the run: no figure, the reason.
+        short = subprocess.Popen(["sleep", "0.2"])
+        waiter = threading.Thread(target=short.wait)
+        waiter.start()
+        d = self.bench_json("HealthCheck", "-z", "1s", "--concurrency", "2",
+                            "--server-pid", str(short.pid))
+        waiter.join()
+        self.assertNotIn("server_cpu_ms", d)
+        self.assertIn("ended", d["server_cpu_error"])
+
     # -- usage errors
 
     def test_bad_flags(self):
@@ -303,6 +349,10 @@ class BenchTest(GoverndCase):
             (["--suite", "validation", "-n", "5"], "--suite"),
             (["--suite", "nope"], "'nope'"),
             (["--suite", "approvals", "--approvals", "many"], "'many'"),
+            (["HealthCheck", "--server-pid", "abc"], "'abc'"),
+            (["HealthCheck", "--server-pid", "0"], "'0'"),
+            (["HealthCheck", "--server-pid", str(gone_pid())], "no such process"),
+            (["--suite", "validation", "--server-pid", "1"], "--server-pid"),
         ]
         for args, shown in cases:
             res = self.vcli("bench", *args)
