@@ -23,6 +23,7 @@
 
 #include <uv.h>
 
+#include "common/procstat.h"
 #include "common/timeutil.h"
 
 const char *const bench_stop_names[] = { "wait", "close", "ignore", NULL };
@@ -891,34 +892,6 @@ static uint64_t cpu_now_ns(void)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
 }
 
-int bench_proc_cpu_ns(int pid, uint64_t *ns)
-{
-	char path[64], line[1024];
-	const char *p;
-	unsigned long long utime, stime;
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold spaces and ')', so the
-	 * fields are counted from the last ')'; utime and stime are the 14th
-	 * and 15th, the 12th and 13th after it. */
-	if (!(p = strrchr(line, ')')) || hz <= 0 ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		   &utime, &stime) != 2) {
-		errno = EPROTO;
-		return -1;
-	}
-	*ns = (uint64_t)(utime + stime) * (1000000000u / (uint64_t)hz);
-	return 0;
-}
-
 static void merge(struct bench_result *dst, const struct bench_result *src)
 {
 	dst->count += src->count;
@@ -995,7 +968,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res,
 		fputs("request,method,worker,due_us,lag_us,latency_us,status\n",
 		      cfg->csv);
 	if (cfg->server_pid > 0)
-		serr = bench_proc_cpu_ns(cfg->server_pid, &scpu0) < 0 ? errno : 0;
+		serr = procstat_cpu_ns(cfg->server_pid, &scpu0) < 0 ? errno : 0;
 	cpu0 = cpu_now_ns();
 	/* Runners 1.. on their own threads; runner 0 on this one. */
 	for (unsigned i = 1; i < nthreads; i++) {
@@ -1019,7 +992,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res,
 		pthread_join(rs[i].thread, NULL);
 	cpu1 = cpu_now_ns();
 	if (!serr)
-		serr = bench_proc_cpu_ns(cfg->server_pid, &scpu1) < 0 ? errno :
+		serr = procstat_cpu_ns(cfg->server_pid, &scpu1) < 0 ? errno :
 		       scpu1 < scpu0 ? ESRCH : 0; /* less: another process now */
 	if (atomic_load(&sh.connect_failed)) {
 		set_err(err, errlen, "%s", sh.connect_err);

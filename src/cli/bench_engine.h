@@ -146,12 +146,4 @@ enum bench_code {
 int bench_run(const struct bench_config *cfg, struct bench_result *res,
 	      char *err, size_t errlen);
 
-/*
- * The user + system CPU process pid has used (all its threads, those gone
- * included), from /proc/PID/stat, in ns (clock-tick resolution: 10 ms on
- * most kernels).  0, or -1 with errno set (ENOENT: no such process, or no
- * /proc; EPROTO: a line not understood).
- */
-int bench_proc_cpu_ns(int pid, uint64_t *ns);
-
 #endif

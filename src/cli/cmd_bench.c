@@ -17,6 +17,7 @@
 #include "cli/bench_report.h"
 #include "cli/bench_suite.h"
 #include "cli/commands.h"
+#include "common/procstat.h"
 
 /* Defaults, as ghz has them where ghz has the option. */
 #define DEFAULT_TOTAL 200
@@ -240,7 +241,7 @@ static int server_pid_option(const struct cli *cli, int *pid)
 		return 0;
 	if (opt_uint(cli, "--server-pid", o.server_pid, 1, INT32_MAX, &v) < 0)
 		return -1;
-	if (bench_proc_cpu_ns((int)v, &ns) < 0) {
+	if (procstat_cpu_ns((int)v, &ns) < 0) {
 		cli_usage_error(cli, "cannot read the CPU time of process %s "
 				"(--server-pid): %s", o.server_pid,
 				errno == ENOENT ? "no such process" : strerror(errno));
