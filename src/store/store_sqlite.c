@@ -63,6 +63,8 @@
 #define PATH_CAP 1024
 
 enum { SYNC_FAILED_LOG = 1, SYNC_FAILED_DB = 2 };
+/* The file whose sync failed, as the messages name it. */
+#define SYNC_FAILED_FILE(what) ((what) == SYNC_FAILED_DB ? "database file" : "log")
 enum { ST_NONE = -1, ST_PENDING, ST_ESCALATED, ST_APPROVED, ST_REJECTED, ST_EXPIRED, ST_COUNT };
 static const char *const st_names[ST_COUNT] = { "PENDING", "ESCALATED", "APPROVED", "REJECTED",
 						"EXPIRED" };
@@ -2989,7 +2991,7 @@ static void stop_writes(store *st, int what, int err)
 {
 	snprintf(st->broken_msg, sizeof(st->broken_msg),
 		 "the store stopped: syncing its %s failed: %s; restart governd",
-		 what == SYNC_FAILED_DB ? "database file" : "log", strerror(err));
+		 SYNC_FAILED_FILE(what), strerror(err));
 	st->broken = 1;
 	atomic_store(&st->sync_failed, what);
 }
@@ -4173,7 +4175,7 @@ void store_get_gauges(store *st, store_gauges *out)
 		out->ready = 0;
 		snprintf(out->not_ready, sizeof(out->not_ready),
 			 "store broken: a sync of its %s failed; writes fail until restart",
-			 failed == SYNC_FAILED_DB ? "database file" : "log");
+			 SYNC_FAILED_FILE(failed));
 	}
 }
 
