@@ -7,7 +7,8 @@
 #      BENCH_ROUNDS rounds of each, alternating, each on a fresh store;
 #      each shape against governd as the validation matrix runs it (with
 #      the CPU wake-up latency request, BENCH_CPU_LATENCY_US) and as it
-#      starts by default (without it);
+#      starts by default (without it); and 50 connections again over a
+#      Unix socket (governd --listen unix:PATH), the local transport;
 #   2. ListPendingDecisions(limit 10), one connection, 100 in flight, under
 #      h2load and under vcli bench on the same request: req/s, governd CPU
 #      per call, the generator's CPU per call;
@@ -47,11 +48,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_governd() { # start_governd DB [extra flags...]
+start_governd() { # start_governd DB [extra flags...]; LISTEN= another address
   local db=$1
   shift
   : >"$workdir/governd.log"   # exists before the child opens it: no race with sed
-  "$GOVERND" --listen 127.0.0.1:0 --db "$db" "$@" 2>"$workdir/governd.log" &
+  "$GOVERND" --listen "${LISTEN:-127.0.0.1:0}" --db "$db" "$@" 2>"$workdir/governd.log" &
   gpid=$!
   for _ in $(seq 1 100); do
     addr=$(sed -n 's/.*msg="governd listening" addr=\([^ ]*\).*/\1/p' "$workdir/governd.log" | head -1)
@@ -81,6 +82,9 @@ verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { if (v == "n/a") { print 
 #    and governd as it starts by default, without it.  On a VM whose idle
 #    vCPUs halt, the writer's wake-up after each fdatasync otherwise waits
 #    for the hypervisor (docs/operations.md#latency-on-virtual-machines).
+#    And 50 connections over a Unix socket (with the latency request): a
+#    local client's transport, half the kernel's work per call of loopback
+#    TCP (docs/benchmarks.md).
 approvals_round() { # approvals_round TAG ROUND LATENCY-US|- BENCH-FLAGS...
   local tag=$1 r=$2 lat=$3 t0 t1
   shift 3
@@ -119,8 +123,9 @@ median_round() { # median_round TAG
   echo 1
 }
 # tags: c50/c1 with the latency request, c50d/c1d as governd starts by
-# default (only those when BENCH_CPU_LATENCY_US is -1).
-if [ "$CPU_LATENCY_US" = -1 ]; then tags="c50d c1d"; else tags="c50 c1 c50d c1d"; fi
+# default (only those when BENCH_CPU_LATENCY_US is -1), u50 over a Unix
+# socket with the latency request.
+if [ "$CPU_LATENCY_US" = -1 ]; then tags="c50d c1d"; else tags="c50 c1 c50d c1d u50"; fi
 echo "== durable approvals: vcli bench --suite approvals, $APPROVALS decisions a round, each on a fresh store (WAL, each answer after the fdatasync covering its commit), median of $ROUNDS alternating rounds"
 for r in $(seq 1 "$ROUNDS"); do
   for tag in $tags; do
@@ -129,16 +134,18 @@ for r in $(seq 1 "$ROUNDS"); do
       c1) approvals_round "$tag" "$r" "$CPU_LATENCY_US" -c 1 --concurrency 50 ;;
       c50d) approvals_round "$tag" "$r" - -c 50 ;;
       c1d) approvals_round "$tag" "$r" - -c 1 --concurrency 50 ;;
+      u50) LISTEN=unix:$workdir/governd.sock approvals_round "$tag" "$r" "$CPU_LATENCY_US" -c 50 ;;
     esac
   done
 done
-aps=n/a aps1=n/a apsd=n/a aps1d=n/a
+aps=n/a aps1=n/a apsd=n/a aps1d=n/a apsu=n/a
 for tag in $tags; do
   case $tag in
     c50) echo "50 connections x 1 in flight, governd --cpu-latency-us $CPU_LATENCY_US:" ;;
     c1) echo "1 connection x 50 in flight (the validation matrix's shape), governd --cpu-latency-us $CPU_LATENCY_US:" ;;
     c50d) echo "50 connections x 1 in flight, governd's defaults (no latency request):" ;;
     c1d) echo "1 connection x 50 in flight, governd's defaults (no latency request):" ;;
+    u50) echo "50 connections x 1 in flight over a Unix socket, governd --cpu-latency-us $CPU_LATENCY_US:" ;;
   esac
   [ -f "$workdir/latency-$tag.txt" ] && cat "$workdir/latency-$tag.txt"
   mr=$(median_round "$tag")
@@ -158,9 +165,10 @@ for tag in $tags; do
     c1) aps1=${v:-0} ;;
     c50d) apsd=${v:-0} ;;
     c1d) aps1d=${v:-0} ;;
+    u50) apsu=${v:-0} ;;
   esac
 done
-for f in "$workdir"/approvals-c*-*.txt; do
+for f in "$workdir"/approvals-[cu]*-*.txt; do
   grep -q "every approval counted" "$f" || echo "  WARNING: $(basename "$f"): governd's approved_count did not match the approvals made"
 done
 echo
@@ -236,6 +244,9 @@ if [ "$CPU_LATENCY_US" != -1 ]; then
 fi
 printf '  %-40s %-12s %-12s %s\n' "  the same, governd's defaults: 50 conns" ">= 50000" "$apsd" "$(verdict "$apsd" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "  the same, governd's defaults: 1 x 50" ">= 50000" "$aps1d" "$(verdict "$aps1d" ">=" 50000)"
+if [ "$CPU_LATENCY_US" != -1 ]; then
+  printf '  %-40s %-12s %-12s %s\n' "  50 conns over a Unix socket, latency" ">= 50000" "$apsu" "$(verdict "$apsu" ">=" 50000)"
+fi
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions req/s (1 conn)" ">= 50000" "$lrps" "$(verdict "$lrps" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions governd CPU/call" "<= 20 us" "$lcpu us" "$(verdict "$lcpu" "<=" 20)"
 printf '  %-40s %-12s %-12s %s\n' "vcli bench list req/s vs h2load" ">= $lrps" "$vrps" "$(verdict "$vrps" ">=" "$lrps")"

@@ -109,7 +109,9 @@ typedef struct vcli_breaker_policy {
 } vcli_breaker_policy;
 
 typedef struct vcli_client_options {
-	const char *endpoint;        /* "host:port", "[v6addr]:port"; required */
+	const char *endpoint;        /* "host:port", "[v6addr]:port", or a
+					"unix:PATH" / "unix:///ABS" socket
+					(:authority "localhost"); required */
 	int tls;                     /* 1: TLS with ALPN h2 */
 	const char *tls_ca_file;     /* PEM bundle; NULL: the system's */
 	const char *tls_cert_file;   /* client certificate (mTLS), PEM */

@@ -12,6 +12,7 @@
 
 #include "cli/output.h"
 #include "common/kvfile.h"
+#include "common/netaddr.h"
 #include "common/opts.h"
 
 const struct cfg_keyinfo cfg_keys[CFG_NKEYS] = {
@@ -56,8 +57,12 @@ static int in_list(const char *const *list, const char *text)
 int cfg_endpoint_valid(const char *ep)
 {
 	const char *colon = strrchr(ep, ':');
+	char path[108];
 	long port = 0;
+	int u = netaddr_unix(ep, path, sizeof(path), NULL);
 
+	if (u != 0)
+		return u > 0;
 	if (!colon || colon == ep || !colon[1])
 		return 0;
 	for (const char *p = colon + 1; *p; p++) {
@@ -120,6 +125,8 @@ static int count_parse(const char *text, uint32_t max, uint32_t *out)
 
 int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 {
+	const char *uwhy = NULL;
+	char path[108];
 	uint32_t ms;
 
 	why[0] = '\0';
@@ -127,7 +134,10 @@ int cfg_check(enum cfg_key k, const char *text, char *why, size_t whylen)
 	case CFG_SERVER:
 		if (cfg_endpoint_valid(text))
 			return 0;
-		snprintf(why, whylen, "use HOST:PORT");
+		if (netaddr_unix(text, path, sizeof(path), &uwhy) < 0)
+			snprintf(why, whylen, "%s", uwhy);
+		else
+			snprintf(why, whylen, "use HOST:PORT or unix:PATH");
 		return -1;
 	case CFG_OPERATOR:
 		if (operator_valid(text))

@@ -158,7 +158,8 @@ void cfg_origin_text(const struct cfg_setting *s, char *out, size_t outlen);
  * it. */
 const char *cfg_shown(enum cfg_key k, const char *text);
 
-/* 1 when text looks like HOST:PORT with a port of 1..65535. */
+/* 1 when text looks like HOST:PORT with a port of 1..65535, or is a
+ * usable unix:PATH (common/netaddr.h). */
 int cfg_endpoint_valid(const char *text);
 
 #endif

@@ -56,7 +56,7 @@ static struct cli the_cli;
 static const struct opt global_options[] = {
 	{ "server", 0, OPT_STRING, &the_cli.g.server,
 	  "server to call (default: " DEFAULT_SERVER ")", NULL,
-	  "HOST:PORT" },
+	  "HOST:PORT|unix:PATH" },
 	{ "operator", 0, OPT_STRING, &the_cli.g.operator_id,
 	  "operator you act as (writes, sessions, stats)", NULL, "NAME" },
 	{ "token", 0, OPT_STRING, &the_cli.g.token,

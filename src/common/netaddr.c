@@ -42,6 +42,46 @@ int netaddr_split(const char *text, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+int netaddr_unix(const char *text, char *path, size_t pathlen, const char **why)
+{
+	const char *p;
+	size_t n;
+
+	if (!text)
+		return 0;
+	if (strncmp(text, "unix-abstract:", 14) == 0) {
+		if (why)
+			*why = "abstract Unix sockets are not supported (they have no file "
+			       "permissions); use unix:PATH";
+		return -1;
+	}
+	if (strncmp(text, "unix:", 5) != 0)
+		return 0;
+	p = text + 5;
+	if (strncmp(p, "//", 2) == 0) {
+		p += 2;
+		if (*p != '/') {
+			if (why)
+				*why = "unix:// must be followed by an absolute path "
+				       "(unix:///run/x.sock), or use unix:PATH";
+			return -1;
+		}
+	}
+	n = strlen(p);
+	if (n == 0) {
+		if (why)
+			*why = "no socket path after unix:";
+		return -1;
+	}
+	if (n >= pathlen) {
+		if (why)
+			*why = "socket path too long (at most 107 bytes)";
+		return -1;
+	}
+	memcpy(path, p, n + 1);
+	return 1;
+}
+
 void netaddr_format(const struct sockaddr *sa, char *out, size_t outlen)
 {
 	char ip[INET6_ADDRSTRLEN];

@@ -1,4 +1,4 @@
-/* Private: "host:port" endpoints. */
+/* Private: "host:port" endpoints and "unix:PATH" socket addresses. */
 #ifndef VCLI_NETADDR_H
 #define VCLI_NETADDR_H
 
@@ -10,6 +10,18 @@
  * the host is empty or too long for hostlen.
  */
 int netaddr_split(const char *text, char *host, size_t hostlen, int *port);
+
+/*
+ * A Unix socket address in gRPC's naming: "unix:PATH" (relative or
+ * absolute) or "unix:///ABSOLUTE/PATH" ("unix://" then an absolute path).
+ * Returns 1 and copies the path when text is one; 0 when text is not a
+ * unix: address (path untouched); -1 when it is one but unusable, with
+ * *why (when why is given) saying what is wrong: no path, "unix://" not
+ * followed by '/', a path of pathlen bytes or more (a sockaddr_un holds
+ * 107), or "unix-abstract:" (refused: an abstract socket has no file mode,
+ * so any process in the network namespace could connect).
+ */
+int netaddr_unix(const char *text, char *path, size_t pathlen, const char **why);
 
 struct sockaddr;
 

@@ -96,8 +96,13 @@ struct cconn {
 	vcli_client *cl;
 	enum conn_state state;
 	uv_getaddrinfo_t gai;
-	uv_tcp_t tcp;
-	int tcp_open;
+	union {                  /* one libuv stream: TCP or a Unix socket */
+		uv_handle_t handle;
+		uv_stream_t stream;
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} sock;
+	int sock_open;
 	uv_connect_t creq;
 	uv_timer_t ctimer;
 	int ctimer_open;
@@ -121,6 +126,7 @@ struct vcli_client {
 	char *endpoint;
 	char host[256];
 	int port;
+	char unix_path[108];     /* "unix:PATH" endpoints; "" for TCP */
 	char authority[300];
 	char *server_name;
 	char *user_agent;
@@ -847,9 +853,9 @@ static void conn_fail(struct cconn *c, int status, const char *msg)
 		c->ctimer_open = 0;
 		uv_close((uv_handle_t *)&c->ctimer, conn_handle_closed);
 	}
-	if (c->tcp_open) {
-		c->tcp_open = 0;
-		uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+	if (c->sock_open) {
+		c->sock_open = 0;
+		uv_close(&c->sock.handle, conn_handle_closed);
 	}
 	conn_unref(c);
 }
@@ -1035,10 +1041,11 @@ static void on_connected(uv_connect_t *req, int status)
 		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
 		return;
 	}
-	uv_tcp_nodelay(&c->tcp, 1);
-	h2io_init(&c->io, &c->tcp, NULL, CLIENT_HIGH_WATER);
+	if (!c->cl->unix_path[0])
+		uv_tcp_nodelay(&c->sock.tcp, 1);
+	h2io_init(&c->io, &c->sock.stream, NULL, CLIENT_HIGH_WATER);
 	c->io.on_written = on_conn_written;
-	uv_read_start((uv_stream_t *)&c->tcp, on_conn_alloc, on_conn_read);
+	uv_read_start(&c->sock.stream, on_conn_alloc, on_conn_read);
 	if (c->cl->tls) {
 		const char *sni = c->cl->server_name ? c->cl->server_name : c->cl->host;
 		if (tls_conn_init(&c->tls, c->cl->ssl, 0, sni) < 0) {
@@ -1080,18 +1087,33 @@ static void conn_connect(struct cconn *c, const struct sockaddr *addr)
 	char msg[300];
 	int rc;
 
-	uv_tcp_init(cl->loop, &c->tcp);
-	c->tcp.data = c;
-	c->tcp_open = 1;
+	uv_tcp_init(cl->loop, &c->sock.tcp);
+	c->sock.tcp.data = c;
+	c->sock_open = 1;
 	c->refs++;
 	c->creq.data = c;
 	c->state = C_CONNECTING;
-	rc = uv_tcp_connect(&c->creq, &c->tcp, addr, on_connected);
+	rc = uv_tcp_connect(&c->creq, &c->sock.tcp, addr, on_connected);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", cl->endpoint,
 			 uv_strerror(rc));
 		conn_fail(c, VCLI_STATUS_UNAVAILABLE, msg);
 	}
+}
+
+/* The same for a Unix socket (the live reference is already held): errors
+ * come to on_connected. */
+static void conn_connect_unix(struct cconn *c)
+{
+	vcli_client *cl = c->cl;
+
+	uv_pipe_init(cl->loop, &c->sock.pipe, 0);
+	c->sock.pipe.data = c;
+	c->sock_open = 1;
+	c->refs++;
+	c->creq.data = c;
+	c->state = C_CONNECTING;
+	uv_pipe_connect(&c->creq, &c->sock.pipe, cl->unix_path, on_connected);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
@@ -1138,6 +1160,10 @@ static struct cconn *conn_open(vcli_client *cl)
 	cl->conn = c;
 	c->next_live = cl->live;
 	cl->live = c;
+	if (cl->unix_path[0]) {
+		conn_connect_unix(c);
+		return cl->conn == c ? c : NULL;
+	}
 	{
 		/* A numeric address needs no resolver: no thread-pool round
 		 * trip (and no threads started) for the common local case. */
@@ -1178,7 +1204,9 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 {
 	vcli_client *cl;
 	nghttp2_session_callbacks *cb;
+	const char *why = NULL;
 	char tmp[1];
+	int u;
 
 	if (!err) {
 		err = tmp;
@@ -1191,12 +1219,24 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 	cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return VCLI_E_NOMEM;
-	if (netaddr_split(opts->endpoint, cl->host, sizeof(cl->host), &cl->port) < 0 ||
-	    cl->port == 0) {
-		snprintf(err, errlen, "bad server address '%s' (want HOST:PORT)", opts->endpoint);
+	u = netaddr_unix(opts->endpoint, cl->unix_path, sizeof(cl->unix_path), &why);
+	if (u < 0) {
+		snprintf(err, errlen, "bad server address '%s': %s", opts->endpoint, why);
 		free(cl);
 		return VCLI_E_INVALID;
 	}
+	if (u == 0 && (netaddr_split(opts->endpoint, cl->host, sizeof(cl->host), &cl->port) < 0 ||
+		       cl->port == 0)) {
+		snprintf(err, errlen, "bad server address '%s' (want HOST:PORT or unix:PATH)",
+			 opts->endpoint);
+		free(cl);
+		return VCLI_E_INVALID;
+	}
+	/* A Unix socket has no host name: gRPC clients send "localhost" as
+	 * its :authority (and TLS, if asked for, checks that name unless
+	 * tls_server_name says another). */
+	if (u > 0)
+		snprintf(cl->host, sizeof(cl->host), "localhost");
 	cl->tls = opts->tls || opts->tls_ca_file || opts->tls_cert_file ||
 		  opts->tls_key_file || opts->tls_server_name;
 	if (cl->tls) {
@@ -1216,7 +1256,8 @@ vcli_code vcli_client_new(const vcli_client_options *opts, vcli_client **out,
 		if (cl->user_agent)
 			snprintf(cl->user_agent, 32, "vcli/%s", VCLI_VERSION);
 	}
-	snprintf(cl->authority, sizeof(cl->authority), "%s", opts->endpoint);
+	snprintf(cl->authority, sizeof(cl->authority), "%s",
+		 cl->unix_path[0] ? "localhost" : opts->endpoint);
 	cl->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
 	cl->max_recv = opts->max_recv_size ? opts->max_recv_size : GRPC_DEFAULT_MAX_RECV;
 	cl->gzip = opts->gzip;

@@ -7,10 +7,10 @@
  * than 2 x this much unsent data. */
 #define H2IO_BUF_MAX (64u * 1024 * 1024)
 
-void h2io_init(h2io *io, uv_tcp_t *tcp, tls_conn *tls, size_t high_water)
+void h2io_init(h2io *io, uv_stream_t *stream, tls_conn *tls, size_t high_water)
 {
 	memset(io, 0, sizeof(*io));
-	io->tcp = tcp;
+	io->stream = stream;
 	io->tls = tls;
 	io->writing = -1;
 	io->high_water = high_water;
@@ -112,7 +112,7 @@ static void start_write(h2io *io)
 	/* Try the fast path first: most small responses leave in one syscall
 	 * and need no write request at all. */
 	ub = uv_buf_init((char *)b->data, (unsigned)b->len);
-	rc = uv_try_write((uv_stream_t *)io->tcp, &ub, 1);
+	rc = uv_try_write(io->stream, &ub, 1);
 	if (rc == (int)b->len) {
 		buf_reset(b);
 		return;
@@ -134,7 +134,7 @@ static void start_write(h2io *io)
 	}
 	ub = uv_buf_init((char *)b->data, (unsigned)b->len);
 	io->writing = i;
-	rc = uv_write(&io->wreq, (uv_stream_t *)io->tcp, &ub, 1, on_write);
+	rc = uv_write(&io->wreq, io->stream, &ub, 1, on_write);
 	if (rc < 0) {
 		io->writing = -1;
 		io->failed = 1;

@@ -1,6 +1,7 @@
 /*
- * Private: the byte pump between a libuv TCP handle, optional TLS and an
- * nghttp2 session, shared by the server and client halves.
+ * Private: the byte pump between a libuv stream (TCP or a Unix socket),
+ * optional TLS and an nghttp2 session, shared by the server and client
+ * halves.
  *
  * Output is double-buffered: one buffer is being written by the kernel while
  * nghttp2 fills the other, so a connection has at most one uv_write in
@@ -20,7 +21,7 @@
 typedef struct h2io h2io;
 
 typedef struct h2io {
-	uv_tcp_t *tcp;
+	uv_stream_t *stream;
 	nghttp2_session *h2;
 	tls_conn *tls;          /* NULL for cleartext */
 	buf out[2];
@@ -31,14 +32,14 @@ typedef struct h2io {
 	char error[160];
 	/* Called when a write completes (so the owner can re-flush or close). */
 	void (*on_written)(h2io *io);
-	/* When set, output goes here instead of to tcp and every write
+	/* When set, output goes here instead of to stream and every write
 	 * completes at once: an in-memory transport (the server's
 	 * rpc__memconn, for fuzz targets and tests). */
 	void (*sink)(h2io *io, const uint8_t *p, size_t n);
 	void *sink_ud;
 } h2io;
 
-void h2io_init(h2io *io, uv_tcp_t *tcp, tls_conn *tls, size_t high_water);
+void h2io_init(h2io *io, uv_stream_t *stream, tls_conn *tls, size_t high_water);
 void h2io_release(h2io *io);
 
 /* Feeds bytes read from the socket.  Returns 0, or -1 on a fatal error (TLS

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
@@ -111,7 +113,12 @@ struct rpc_call {
 
 struct conn {
 	struct worker *w;
-	uv_tcp_t tcp;
+	union {                     /* one libuv stream: TCP or a Unix socket */
+		uv_handle_t handle;
+		uv_stream_t stream;
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} sock;
 	h2io io;
 	tls_conn tls;
 	int use_tls;
@@ -142,6 +149,11 @@ struct worker {
 	uv_tcp_t listener;
 	int listener_open;
 	int listen_fd;
+	/* A Unix socket listener (worker 0 only): accepted there, handed out
+	 * round robin (no SO_REUSEPORT for Unix sockets). */
+	uv_poll_t uaccept;
+	int uaccept_open;
+	int uaccept_paused;         /* out of descriptors: retried on the sweep */
 	uv_async_t wake;
 	uv_prepare_t flusher;
 	uv_timer_t sweep;
@@ -163,6 +175,11 @@ struct rpc_server {
 	rpc_server_options opts;
 	char host[256];
 	int port;
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "": TCP */
+	int unix_fd;                /* the listening Unix socket, or -1 */
+	dev_t unix_dev;             /* the socket file we made, so that we */
+	ino_t unix_ino;             /* only ever remove that one */
+	unsigned unix_next;         /* the worker the next one goes to */
 	SSL_CTX *ssl_ctx;
 	struct method *methods;
 	size_t nmethods, capmethods;
@@ -1189,7 +1206,7 @@ static void conn_close(struct conn *c)
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	uv_close((uv_handle_t *)&c->tcp, conn_closed);
+	uv_close(&c->sock.handle, conn_closed);
 }
 
 static void conn_flush(struct conn *c)
@@ -1306,45 +1323,43 @@ static void peer_name(uv_tcp_t *tcp, char *out, size_t outlen)
 	netaddr_format((struct sockaddr *)&ss, out, outlen);
 }
 
+/* A Unix socket's peer is a process: "unix:pid=P,uid=U" (SO_PEERCRED). */
+static void unix_peer_name(int fd, char *out, size_t outlen)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		snprintf(out, outlen, "unix:pid=%ld,uid=%lu", (long)cred.pid,
+			 (unsigned long)cred.uid);
+	else
+		snprintf(out, outlen, "unix:?");
+}
+
 /* Close callback for a connection that never got going: h->data owns it. */
 static void free_handle_owner(uv_handle_t *h)
 {
 	free(h->data);
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+/*
+ * A connection whose handle is open (accepted, counted in nconns, peer
+ * named): TLS, HTTP/2 and reading.  On failure the connection is closed.
+ */
+static void conn_start(struct worker *w, struct conn *c)
 {
-	struct worker *w = listener->data;
 	rpc_server *srv = w->srv;
-	struct conn *c;
 
-	if (status < 0)
-		return;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	c->w = w;
-	uv_tcp_init(&w->loop, &c->tcp);
-	c->tcp.data = c;
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-		uv_close((uv_handle_t *)&c->tcp, free_handle_owner);
-		return;
-	}
-	if (atomic_fetch_add(&srv->nconns, 1) >= srv->opts.max_connections ||
-	    w->draining) {
-		atomic_fetch_sub(&srv->nconns, 1);
-		log_msg(LOG_DEBUG, "refusing connection: limit reached", NULL);
-		uv_close((uv_handle_t *)&c->tcp, free_handle_owner);
-		return;
-	}
-	uv_tcp_nodelay(&c->tcp, 1);
-	peer_name(&c->tcp, c->peer, sizeof(c->peer));
 	c->opened_ms = c->last_read_ms = uv_now(&w->loop);
-	h2io_init(&c->io, &c->tcp, NULL, OUT_HIGH_WATER);
+	h2io_init(&c->io, &c->sock.stream, NULL, OUT_HIGH_WATER);
 	c->io.on_written = on_written;
 	if (srv->ssl_ctx) {
-		if (tls_conn_init(&c->tls, srv->ssl_ctx, 1, NULL) < 0)
-			goto fail;
+		if (tls_conn_init(&c->tls, srv->ssl_ctx, 1, NULL) < 0) {
+			h2io_release(&c->io);
+			atomic_fetch_sub(&srv->nconns, 1);
+			uv_close(&c->sock.handle, free_handle_owner);
+			return;
+		}
 		c->use_tls = 1;
 		c->io.tls = &c->tls;
 	}
@@ -1356,13 +1371,128 @@ static void on_connection(uv_stream_t *listener, int status)
 		conn_close(c);
 		return;
 	}
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	uv_read_start(&c->sock.stream, on_alloc, on_read);
 	conn_mark_dirty(c); /* our SETTINGS go out at once */
-	return;
-fail:
-	h2io_release(&c->io);
-	atomic_fetch_sub(&srv->nconns, 1);
-	uv_close((uv_handle_t *)&c->tcp, free_handle_owner);
+}
+
+/* Counts a new connection in, or says no (limit reached, draining). */
+static int conn_admit(struct worker *w)
+{
+	rpc_server *srv = w->srv;
+
+	if (atomic_fetch_add(&srv->nconns, 1) >= srv->opts.max_connections ||
+	    w->draining) {
+		atomic_fetch_sub(&srv->nconns, 1);
+		log_msg(LOG_DEBUG, "refusing connection: limit reached", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct worker *w = listener->data;
+	struct conn *c;
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->w = w;
+	uv_tcp_init(&w->loop, &c->sock.tcp);
+	c->sock.tcp.data = c;
+	if (uv_accept(listener, &c->sock.stream) != 0 || conn_admit(w) < 0) {
+		uv_close(&c->sock.handle, free_handle_owner);
+		return;
+	}
+	uv_tcp_nodelay(&c->sock.tcp, 1);
+	peer_name(&c->sock.tcp, c->peer, sizeof(c->peer));
+	conn_start(w, c);
+}
+
+/* An accepted Unix socket, on the worker it was handed to. */
+static void unix_adopt(struct worker *w, int fd)
+{
+	struct conn *c;
+
+	if (conn_admit(w) < 0) {
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		atomic_fetch_sub(&w->srv->nconns, 1);
+		close(fd);
+		return;
+	}
+	c->w = w;
+	uv_pipe_init(&w->loop, &c->sock.pipe, 0);
+	c->sock.pipe.data = c;
+	if (uv_pipe_open(&c->sock.pipe, fd) != 0) {
+		atomic_fetch_sub(&w->srv->nconns, 1);
+		close(fd);
+		uv_close(&c->sock.handle, free_handle_owner);
+		return;
+	}
+	unix_peer_name(fd, c->peer, sizeof(c->peer));
+	conn_start(w, c);
+}
+
+/* rpc_server_post's end of a hand-off: the accepted descriptor in ud.
+ * loop is NULL when the worker has stopped: the socket is closed. */
+static void unix_adopt_task(uv_loop_t *loop, void *ud)
+{
+	int fd = (int)(intptr_t)ud;
+
+	if (!loop) {
+		close(fd);
+		return;
+	}
+	unix_adopt((struct worker *)((char *)loop - offsetof(struct worker, loop)), fd);
+}
+
+/*
+ * Worker 0's Unix listener: every pending connection accepted, each given
+ * to the next worker in turn, so that connections spread over the workers
+ * as SO_REUSEPORT spreads TCP ones.
+ */
+static void on_unix_accept(uv_poll_t *p, int status, int events)
+{
+	struct worker *w = p->data;
+	rpc_server *srv = w->srv;
+
+	(void)events;
+	if (status < 0 || w->draining)
+		return;
+	for (int n = 0; n < 256; n++) {
+		int fd = accept4(srv->unix_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		rpc_task *t;
+		int to;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* Level-triggered: without a pause this would
+				 * spin.  The sweep timer starts it again. */
+				log_msg(LOG_WARN, "cannot accept connections", "addr",
+					srv->opts.listen, "error", strerror(errno), NULL);
+				uv_poll_stop(p);
+				w->uaccept_paused = 1;
+			}
+			return; /* EAGAIN: all taken; ECONNABORTED and the like: gone */
+		}
+		to = (int)(srv->unix_next++ % (unsigned)srv->nworkers);
+		t = to == w->index ? NULL : malloc(sizeof(*t));
+		if (!t) {
+			unix_adopt(w, fd); /* here, rather than lose it */
+			continue;
+		}
+		t->fn = unix_adopt_task;
+		t->ud = (void *)(intptr_t)fd;
+		t->owned = 1;
+		rpc_server_post_task(srv, to, t);
+	}
 }
 
 /* ---- worker loop hooks ---- */
@@ -1407,6 +1537,23 @@ static void on_grace(uv_timer_t *t)
 	w->stopping = 1;
 }
 
+/*
+ * Stops listening on the Unix socket and removes its file, if it is still
+ * the one we made (a governd started since may have replaced it).
+ */
+static void unix_listener_close(rpc_server *srv)
+{
+	struct stat st;
+
+	if (srv->unix_fd < 0)
+		return;
+	close(srv->unix_fd);
+	srv->unix_fd = -1;
+	if (lstat(srv->unix_path, &st) == 0 && st.st_dev == srv->unix_dev &&
+	    st.st_ino == srv->unix_ino)
+		unlink(srv->unix_path);
+}
+
 static void worker_begin_drain(struct worker *w)
 {
 	if (w->draining)
@@ -1415,6 +1562,11 @@ static void worker_begin_drain(struct worker *w)
 	if (w->listener_open) {
 		uv_close((uv_handle_t *)&w->listener, NULL);
 		w->listener_open = 0;
+	}
+	if (w->uaccept_open) {
+		uv_close((uv_handle_t *)&w->uaccept, NULL);
+		w->uaccept_open = 0;
+		unix_listener_close(w->srv);
 	}
 	for (struct conn *c = w->conns; c; c = c->next) {
 		send_goaway(c);
@@ -1437,6 +1589,10 @@ static void on_sweep(uv_timer_t *t)
 	uint64_t now = uv_now(&w->loop);
 	struct conn *c, *next;
 
+	if (w->uaccept_paused && w->uaccept_open && !w->draining) {
+		w->uaccept_paused = 0;
+		uv_poll_start(&w->uaccept, UV_READABLE, on_unix_accept);
+	}
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		if (c->closing > 1)
@@ -1604,12 +1760,22 @@ rpc_code rpc_server_new(const rpc_server_options *opts, rpc_server **out,
 			char *err, size_t errlen)
 {
 	rpc_server *srv = calloc(1, sizeof(*srv));
+	const char *why = NULL;
+	int u;
 
 	if (!srv)
 		return RPC_E_NOMEM;
 	srv->opts = *opts;
-	if (netaddr_split(opts->listen, srv->host, sizeof(srv->host), &srv->port) < 0) {
-		snprintf(err, errlen, "bad listen address '%s' (want HOST:PORT)", opts->listen);
+	srv->unix_fd = -1;
+	u = netaddr_unix(opts->listen, srv->unix_path, sizeof(srv->unix_path), &why);
+	if (u < 0) {
+		snprintf(err, errlen, "bad listen address '%s': %s", opts->listen, why);
+		free(srv);
+		return RPC_E_ADDR;
+	}
+	if (u == 0 && netaddr_split(opts->listen, srv->host, sizeof(srv->host), &srv->port) < 0) {
+		snprintf(err, errlen, "bad listen address '%s' (want HOST:PORT or unix:PATH)",
+			 opts->listen ? opts->listen : "");
 		free(srv);
 		return RPC_E_ADDR;
 	}
@@ -1691,6 +1857,84 @@ static int probe_port_free(const struct sockaddr *sa, socklen_t salen, char *err
 	return rc;
 }
 
+/*
+ * The Unix socket at srv->unix_path, listening, mode 0660 (its owner and
+ * group may connect).  A socket file nobody accepts on (left by a server
+ * that is gone) is replaced; one that answers is another server's, and
+ * anything else at the path is not ours to remove.
+ */
+static int unix_listen(rpc_server *srv, char *err, size_t errlen)
+{
+	const char *path = srv->unix_path;
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		int in_use;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "cannot listen on '%s': it exists and is not a "
+				 "socket", path);
+			return -1;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(err, errlen, "socket: %s", strerror(errno));
+			return -1;
+		}
+		/* A full backlog (EAGAIN) is a live server too. */
+		in_use = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+			 errno == EAGAIN || errno == EINPROGRESS;
+		if (!in_use && errno != ECONNREFUSED) {
+			snprintf(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		if (in_use) {
+			snprintf(err, errlen, "cannot listen on '%s': a server is accepting on it "
+				 "(is another governd running?)", path);
+			return -1;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove the stale socket '%s': %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		log_msg(LOG_INFO, "removed a stale socket (nobody was accepting on it)", "path",
+			path, NULL);
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Before listen(): until then a connect is refused, so nobody gets in
+	 * under the umask's mode. */
+	if (chmod(path, 0660) < 0 || lstat(path, &st) < 0 || listen(fd, 1024) < 0) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	srv->unix_dev = st.st_dev;
+	srv->unix_ino = st.st_ino;
+	srv->unix_fd = fd;
+	return 0;
+}
+
 /* A worker's loop and the handles every worker has (not the listener). */
 static void worker_init(rpc_server *srv, struct worker *w, int index)
 {
@@ -1718,29 +1962,39 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
 	struct sockaddr_storage ss;
-	socklen_t sslen;
+	socklen_t sslen = 0;
 	rpc_code rc;
 	int gai;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	snprintf(port, sizeof(port), "%d", srv->port);
-	gai = getaddrinfo(srv->host, port, &hints, &ai);
-	if (gai != 0 || !ai) {
-		snprintf(err, errlen, "cannot resolve listen address '%s': %s", srv->host,
-			 gai_strerror(gai));
-		return RPC_E_ADDR;
+	memset(&ss, 0, sizeof(ss));
+
+	if (srv->unix_path[0]) {
+		if (unix_listen(srv, err, errlen) < 0)
+			return RPC_E_BIND;
+	} else {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		snprintf(port, sizeof(port), "%d", srv->port);
+		gai = getaddrinfo(srv->host, port, &hints, &ai);
+		if (gai != 0 || !ai) {
+			snprintf(err, errlen, "cannot resolve listen address '%s': %s",
+				 srv->host, gai_strerror(gai));
+			return RPC_E_ADDR;
+		}
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		sslen = ai->ai_addrlen;
+		freeaddrinfo(ai);
+		if (srv->port != 0 &&
+		    probe_port_free((struct sockaddr *)&ss, sslen, err, errlen) < 0)
+			return RPC_E_BIND;
 	}
-	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-	sslen = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	if (srv->port != 0 && probe_port_free((struct sockaddr *)&ss, sslen, err, errlen) < 0)
-		return RPC_E_BIND;
 
 	srv->workers = calloc((size_t)srv->opts.threads, sizeof(*srv->workers));
-	if (!srv->workers)
+	if (!srv->workers) {
+		unix_listener_close(srv);
 		return RPC_E_NOMEM;
+	}
 	for (int i = 0; i < srv->opts.threads; i++) {
 		/* Each worker's counts on cache lines of their own (calloc'd
 		 * separately): workers never write a line another writes. */
@@ -1753,7 +2007,24 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 	}
 	for (int i = 0; i < srv->opts.threads; i++) {
 		struct worker *w = &srv->workers[i];
-		int fd = make_listen_socket((struct sockaddr *)&ss, sslen, err, errlen);
+		int fd;
+
+		if (srv->unix_fd >= 0) {
+			worker_init(srv, w, i);
+			srv->nworkers = i + 1;
+			if (i == 0) {
+				if (uv_poll_init(&w->loop, &w->uaccept, srv->unix_fd) != 0) {
+					snprintf(err, errlen, "cannot listen on %s", srv->opts.listen);
+					rc = RPC_E_BIND;
+					goto fail;
+				}
+				w->uaccept.data = w;
+				w->uaccept_open = 1;
+				uv_poll_start(&w->uaccept, UV_READABLE, on_unix_accept);
+			}
+			continue;
+		}
+		fd = make_listen_socket((struct sockaddr *)&ss, sslen, err, errlen);
 		if (fd < 0) {
 			rc = RPC_E_BIND;
 			goto fail;
@@ -1778,7 +2049,9 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 			goto fail;
 		}
 	}
-	if (bound)
+	if (bound && srv->unix_path[0])
+		snprintf(bound, boundlen, "unix:%s", srv->unix_path);
+	else if (bound)
 		netaddr_format((struct sockaddr *)&ss, bound, boundlen);
 	/* A thread that fails to start leaves the server half up: shut the
 	 * started ones down through the normal path and report. */
@@ -1809,6 +2082,7 @@ fail:
 		srv->workers[i].mstats = NULL;
 	}
 	srv->nworkers = 0;
+	unix_listener_close(srv);
 	return rc;
 }
 
@@ -1966,6 +2240,7 @@ void rpc_server_free(rpc_server *srv)
 		free(w->mstats);
 	}
 	free(srv->workers);
+	unix_listener_close(srv);
 	for (size_t i = 0; i < srv->nmethods; i++)
 		free(srv->methods[i].path);
 	free(srv->methods);
@@ -2023,12 +2298,12 @@ rpc_code rpc__memconn_open(rpc_server *srv, rpc_memconn_output_fn output,
 	/* What on_connection does for an accepted socket, minus the socket:
 	 * the handle is never opened, only closed. */
 	c->w = w;
-	uv_tcp_init(&w->loop, &c->tcp);
-	c->tcp.data = c;
+	uv_tcp_init(&w->loop, &c->sock.tcp);
+	c->sock.tcp.data = c;
 	atomic_fetch_add(&srv->nconns, 1);
 	snprintf(c->peer, sizeof(c->peer), "memory");
 	c->opened_ms = c->last_read_ms = uv_now(&w->loop);
-	h2io_init(&c->io, &c->tcp, NULL, OUT_HIGH_WATER);
+	h2io_init(&c->io, &c->sock.stream, NULL, OUT_HIGH_WATER);
 	c->io.on_written = on_written;
 	c->io.sink = memconn_sink;
 	c->io.sink_ud = mc;

@@ -71,8 +71,8 @@ static const char *const format_names[] = { "logfmt", "json", NULL };
  * configuration file and a GOVERND_* variable (server/config.h). */
 static const struct opt options[] = {
 	{ "listen", 0, OPT_STRING, &cfg.rpc.listen,
-	  "address to serve gRPC on (default 127.0.0.1:50051; port 0 picks one)",
-	  NULL, "HOST:PORT" },
+	  "address to serve gRPC on (default 127.0.0.1:50051; port 0 picks one; "
+	  "unix:PATH a Unix socket, mode 0660)", NULL, "HOST:PORT|unix:PATH" },
 	{ "db", 0, OPT_STRING, &cfg.db,
 	  "SQLite database file (default $XDG_STATE_HOME/governd/governd.db)", NULL, "PATH" },
 	{ "demo", 0, OPT_FLAG, &cfg.demo,
@@ -314,7 +314,8 @@ static int setup_auth(void)
 	return 0;
 }
 
-/* 1 when addr ("host:port") is a loopback address: localhost, 127/8, ::1.
+/* 1 when addr ("host:port") is a loopback address: localhost, 127/8, ::1,
+ * or a Unix socket (this machine only, and only its owner and group).
  * Wildcards (0.0.0.0, ::) and every other name count as reachable from
  * elsewhere. */
 static int loopback(const char *addr)
@@ -323,6 +324,8 @@ static int loopback(const char *addr)
 	unsigned char ip[16];
 	int port;
 
+	if (netaddr_unix(addr, host, sizeof(host), NULL) != 0)
+		return 1; /* a bad one is refused by the server's own check */
 	if (netaddr_split(addr, host, sizeof(host), &port) < 0)
 		return 0;
 	if (strcmp(host, "localhost") == 0)
@@ -331,6 +334,26 @@ static int loopback(const char *addr)
 		return ip[0] == 127;
 	if (inet_pton(AF_INET6, host, ip) == 1)
 		return memcmp(ip, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+	return 0;
+}
+
+/* --listen is HOST:PORT or a usable unix:PATH; checked before anything is
+ * opened, and by --check-config.  -1 (after printing why) if not. */
+static int check_listen(const char *listen)
+{
+	char host[256];
+	const char *why = NULL;
+	int port, u = netaddr_unix(listen, host, 108, &why); /* sun_path's size */
+
+	if (u < 0) {
+		fprintf(stderr, "governd: bad --listen '%s': %s\n", listen, why);
+		return -1;
+	}
+	if (u == 0 && netaddr_split(listen, host, sizeof(host), &port) < 0) {
+		fprintf(stderr, "governd: bad --listen '%s' (want HOST:PORT or unix:PATH)\n",
+			listen);
+		return -1;
+	}
 	return 0;
 }
 
@@ -602,7 +625,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_setup((log_level)cfg.log_level, (log_format)cfg.log_format);
-	if (setup_auth() < 0 || check_exposure(cfg.rpc.listen) < 0) {
+	if (check_listen(cfg.rpc.listen) < 0 || setup_auth() < 0 ||
+	    check_exposure(cfg.rpc.listen) < 0) {
 		gconf_release(&sources);
 		return EXIT_USAGE;
 	}

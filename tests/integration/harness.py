@@ -393,9 +393,10 @@ class Governd:
                     self.metrics_addr = rec.get("addr")
                 if rec.get("msg") == "governd listening":
                     addr = rec.get("addr", "")
-                    host, _, port = addr.rpartition(":")
                     self.addr = addr
-                    self.port = int(port)
+                    # a Unix socket ("unix:PATH") has no port
+                    self.port = None if addr.startswith("unix:") else \
+                        int(addr.rpartition(":")[2])
                     self.listen_record = rec
                     return self
             if self.proc.poll() is not None:

@@ -65,7 +65,11 @@ static void file_errors(void **state)
 		  "table, json or yaml)" },
 		{ "server = nohost\n",
 		  "/etc/vcli.conf:1: invalid value 'nohost' for 'server' (use "
-		  "HOST:PORT)" },
+		  "HOST:PORT or unix:PATH)" },
+		{ "server = unix:\n",
+		  "/etc/vcli.conf:1: invalid value 'unix:' for 'server' (no socket "
+		  "path after unix:)" },
+		{ "server = unix-abstract:g\n", "abstract Unix sockets are not supported" },
 		{ "timeout = 5s # five seconds\n",
 		  "/etc/vcli.conf:1: invalid value '5s # five seconds'" },
 		{ "operator = a\noperator = b\n",
@@ -178,7 +182,13 @@ static void resolve_errors_name_the_source(void **state)
 	in.flag[CFG_SERVER] = "127.0.0.1:70000";
 	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), -1);
 	assert_string_equal(err, "invalid server address '127.0.0.1:70000' "
-			    "for '--server' (use HOST:PORT)");
+			    "for '--server' (use HOST:PORT or unix:PATH)");
+
+	/* a Unix socket is an address too */
+	memset(&in, 0, sizeof(in));
+	in.flag[CFG_SERVER] = "unix:/run/governd/governd.sock";
+	assert_int_equal(cfg_resolve(&in, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.server, "unix:/run/governd/governd.sock");
 
 	memset(&in, 0, sizeof(in));
 	in.flag[CFG_TLS_CERT] = "c.pem";

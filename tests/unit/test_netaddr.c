@@ -73,12 +73,52 @@ static void formats(void **state)
 	assert_string_equal(out, "?:0");
 }
 
+/* gRPC's unix: names: unix:PATH, unix:///ABS; the rest is not ours or bad. */
+static void unix_paths(void **state)
+{
+	char path[108], small[8];
+	const char *why = NULL;
+	char longp[200];
+
+	(void)state;
+	assert_int_equal(netaddr_unix("unix:/run/governd.sock", path, sizeof(path), &why), 1);
+	assert_string_equal(path, "/run/governd.sock");
+	assert_int_equal(netaddr_unix("unix:rel/g.sock", path, sizeof(path), &why), 1);
+	assert_string_equal(path, "rel/g.sock");
+	assert_int_equal(netaddr_unix("unix:///tmp/g.sock", path, sizeof(path), &why), 1);
+	assert_string_equal(path, "/tmp/g.sock");
+	/* not unix: addresses, path untouched */
+	memcpy(path, "keep", 5);
+	assert_int_equal(netaddr_unix("127.0.0.1:1", path, sizeof(path), &why), 0);
+	assert_int_equal(netaddr_unix("unixhost:80", path, sizeof(path), &why), 0);
+	assert_int_equal(netaddr_unix(NULL, path, sizeof(path), &why), 0);
+	assert_string_equal(path, "keep");
+	/* unix: addresses that cannot be used, each with its reason */
+	why = NULL;
+	assert_int_equal(netaddr_unix("unix:", path, sizeof(path), &why), -1);
+	assert_non_null(strstr(why, "no socket path"));
+	assert_int_equal(netaddr_unix("unix://tmp/g.sock", path, sizeof(path), &why), -1);
+	assert_non_null(strstr(why, "absolute path"));
+	assert_int_equal(netaddr_unix("unix-abstract:g", path, sizeof(path), &why), -1);
+	assert_non_null(strstr(why, "abstract"));
+	assert_int_equal(netaddr_unix("unix:/tmp/x.sock", small, sizeof(small), &why), -1);
+	assert_non_null(strstr(why, "too long"));
+	memset(longp, 'a', sizeof(longp));
+	memcpy(longp, "unix:/", 6);
+	longp[5 + 108] = '\0'; /* a path of exactly 108 bytes: one too many */
+	assert_int_equal(netaddr_unix(longp, path, sizeof(path), NULL), -1);
+	longp[5 + 107] = '\0';
+	assert_int_equal(netaddr_unix(longp, path, sizeof(path), NULL), 1);
+	assert_int_equal(strlen(path), 107);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(splits),
 		cmocka_unit_test(rejects),
 		cmocka_unit_test(formats),
+		cmocka_unit_test(unix_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""governd on a Unix socket (--listen unix:PATH): python3-grpcio and vcli
+call it there; the socket file's mode, its removal at shutdown, a stale one
+replaced, and the paths governd must not take (a file that is not a socket,
+another governd's socket, a missing directory, malformed addresses)."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import grpc  # noqa: E402
+
+from harness import (  # noqa: E402
+    GOVERND, SLOW, VCLI, Gov, Governd, GoverndCase, health_check, run_main, run_tool,
+    wait_for)
+
+EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 2, 3
+
+
+def sockdir():
+    # Short: a socket path holds at most 107 bytes.
+    return tempfile.mkdtemp(prefix="vu-", dir="/tmp")
+
+
+def vcli_env(home):
+    env = {"HOME": home, "XDG_CONFIG_HOME": home, "XDG_STATE_HOME": home}
+    for k in ("VCLI_GOVERNANCE_ENDPOINT", "VCLI_TIMEOUT", "VCLI_OUTPUT",
+              "VCLI_OPERATOR", "VCLI_CONFIG"):
+        env[k] = ""
+    return env
+
+
+def run_governd(args, timeout=15):
+    """governd without the wrapper that must exit by itself: (rc, output)."""
+    state = tempfile.mkdtemp(prefix="vcli-itest-state-")
+    env = dict(os.environ, XDG_STATE_HOME=state)
+    p = subprocess.run([GOVERND, "--metrics-listen", "127.0.0.1:0"] + args,
+                       stdin=subprocess.DEVNULL, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=timeout * SLOW)
+    return p.returncode, p.stdout
+
+
+class UnixSocketServing(GoverndCase):
+    """One governd on a Unix socket, called by grpcio and by vcli."""
+
+    NAME = "governd-unix"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = sockdir()
+        cls.path = os.path.join(cls.dir, "g.sock")
+        cls.GOVERND_KWARGS = {"db": True, "listen": "unix:" + cls.path}
+        super().setUpClass()
+        cls.home = tempfile.mkdtemp(prefix="vcli-itest-unix-")
+
+    def vcli(self, *args, server=None, timeout=60):
+        return run_tool([VCLI, "--server", server or self.gd.addr] + list(args),
+                        timeout=timeout * SLOW, env=vcli_env(self.home))
+
+    def test_listening_record(self):
+        self.assertEqual(self.gd.addr, "unix:" + self.path)
+        self.assertIsNone(self.gd.port)
+
+    def test_socket_file_mode(self):
+        """Owner and group only: the file's mode is the access control."""
+        st = os.lstat(self.path)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+
+    def test_grpcio_peer(self):
+        """An independent gRPC implementation over the socket: a session,
+        a submission, an approval and the stored outcome; governd names the
+        peer by its process (SO_PEERCRED)."""
+        ch = grpc.insecure_channel("unix:" + self.path)
+        try:
+            self.assertTrue(health_check(ch, timeout=10).healthy)
+            gov = Gov(ch)
+            sid = gov.session("unix-op")
+            did = gov.submit(key="unix-1").decision.decision_id
+            gov.approve(sid, did, comment="over the socket")
+            self.assertEqual(gov.get(did).status, "APPROVED")
+        finally:
+            ch.close()
+        peer = "unix:pid=%d,uid=%d" % (os.getpid(), os.getuid())
+        wait_for(lambda: self.gd.calls(
+            method="/vertice.governance.v1.GovernanceService/ApproveDecision", peer=peer),
+            5 * SLOW,
+                 what="a call record with the peer %s" % peer)
+
+    def test_vcli_commands(self):
+        """vcli's commands, both spellings of the address, and the
+        environment variable."""
+        res = self.vcli("health", "-o", "json")
+        self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        res = self.vcli("health", server="unix://" + self.path)
+        self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        f = os.path.join(self.home, "d.json")
+        with open(f, "w") as fh:
+            json.dump({"operationType": "block_ip", "priority": "HIGH", "slaSeconds": 600,
+                       "idempotencyKey": "unix-vcli-1"}, fh)
+        res = self.vcli("--operator", "unix-vcli", "gov", "submit", "-f", f)
+        self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        did = res.stdout.strip()
+        res = self.vcli("--operator", "unix-vcli", "gov", "approve", did, "--comment", "ok")
+        self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        env = vcli_env(self.home)
+        env["VCLI_GOVERNANCE_ENDPOINT"] = self.gd.addr
+        res = run_tool([VCLI, "gov", "get", did, "-o", "json"], env=env, timeout=30 * SLOW)
+        self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        self.assertEqual(json.loads(res.stdout)["status"], "APPROVED")
+
+    def test_bench_approvals(self):
+        """The approvals suite on ten connections over the socket: every
+        approval answered and counted."""
+        res = self.vcli("bench", "--suite", "approvals", "--approvals", "2000", "-c", "10",
+                        "-o", "json", timeout=120)
+        self.assertIn(res.returncode, (EXIT_OK, 12), res.stderr)
+        d = json.loads(res.stdout)
+        self.assertEqual(d["result"]["ok"], 2000)
+        self.assertEqual(d["governd_approved_delta"], 2000)
+        self.assertEqual(d["result"]["connections"], 10)
+
+    def test_connections_spread_over_workers(self):
+        """Accepted on one worker, handed out in turn: with two workers,
+        20 connections at once all work (each holds a call open)."""
+        chans = [grpc.insecure_channel("unix:" + self.path) for _ in range(20)]
+        try:
+            for ch in chans:
+                self.assertTrue(health_check(ch, timeout=10).healthy)
+        finally:
+            for ch in chans:
+                ch.close()
+        self.assertAlive()
+
+    def test_vcli_bad_addresses(self):
+        for addr, want in (("unix:", "no socket path"),
+                           ("unix://rel/g.sock", "absolute path"),
+                           ("unix-abstract:g", "abstract"),
+                           ("unix:/" + "a" * 120, "too long")):
+            res = self.vcli("health", server=addr)
+            self.assertEqual(res.returncode, EXIT_USAGE, (addr, res.stderr))
+            self.assertIn(want, res.stderr)
+            self.assertIn(addr[:40], res.stderr)
+        res = self.vcli("health", server="unix:" + os.path.join(self.dir, "none.sock"),
+                        timeout=60)
+        self.assertEqual(res.returncode, EXIT_UNREACHABLE, res.stderr)
+        self.assertIn("none.sock", res.stderr)
+
+
+class UnixSocketLifecycle(unittest.TestCase):
+
+    def test_removed_at_shutdown_and_stale_replaced(self):
+        d = sockdir()
+        path = os.path.join(d, "g.sock")
+        gd = Governd(listen="unix:" + path, db=True, name="governd-unix-life")
+        try:
+            gd.start()
+            self.assertTrue(os.path.exists(path))
+            gd.stop()
+            self.assertFalse(os.path.exists(path), "the socket outlived governd")
+            # kill -9 leaves the file: the next start replaces it.
+            gd.restart()
+            gd.kill9()
+            self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+            gd.restart()
+            self.assertTrue(any(r.get("msg", "").startswith("removed a stale socket")
+                                for r in gd.records()), gd.log_tail())
+            ch = gd.channel()
+            try:
+                self.assertTrue(health_check(ch, timeout=10).healthy)
+            finally:
+                ch.close()
+        finally:
+            if gd.running():
+                gd.stop()
+            gd.cleanup()
+
+    def test_another_governd_keeps_its_socket(self):
+        """A second governd on the same path is refused, and leaves the
+        first one's socket alone."""
+        d = sockdir()
+        path = os.path.join(d, "g.sock")
+        gd = Governd(listen="unix:" + path, db=True, name="governd-unix-first")
+        try:
+            gd.start()
+            rc, out = run_governd(["--db", os.path.join(d, "other.db"), "--listen",
+                                   "unix:" + path])
+            self.assertEqual(rc, 1, out)
+            self.assertIn("a server is accepting on it", out)
+            self.assertIn(path, out)
+            self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+            ch = gd.channel()
+            try:
+                self.assertTrue(health_check(ch, timeout=10).healthy)
+            finally:
+                ch.close()
+        finally:
+            gd.stop()
+            gd.cleanup()
+
+    def test_paths_not_taken(self):
+        d = sockdir()
+        plain = os.path.join(d, "plain")
+        with open(plain, "w") as f:
+            f.write("keep me\n")
+        rc, out = run_governd(["--db", os.path.join(d, "a.db"), "--listen", "unix:" + plain])
+        self.assertEqual(rc, 1, out)
+        self.assertIn("it exists and is not a socket", out)
+        with open(plain) as f:
+            self.assertEqual(f.read(), "keep me\n")
+        missing = os.path.join(d, "no", "such", "dir", "g.sock")
+        rc, out = run_governd(["--db", os.path.join(d, "b.db"), "--listen", "unix:" + missing])
+        self.assertEqual(rc, 1, out)
+        self.assertIn(missing, out)
+        self.assertIn("No such file or directory", out)
+
+    def test_bad_listen_addresses(self):
+        """Refused before any store is opened, and by --check-config."""
+        d = sockdir()
+        for addr, want in (("unix:", "no socket path"),
+                           ("unix://rel/g.sock", "absolute path"),
+                           ("unix-abstract:g", "abstract"),
+                           ("unix:/" + "a" * 120, "too long"),
+                           ("nowhere", "want HOST:PORT or unix:PATH")):
+            db = os.path.join(d, "never.db")
+            for extra in ([], ["--check-config"]):
+                rc, out = run_governd(["--db", db, "--listen", addr] + extra)
+                self.assertEqual(rc, EXIT_USAGE, (addr, extra, out))
+                self.assertIn(want, out)
+                self.assertIn(addr, out)
+                self.assertFalse(os.path.exists(db))
+
+    def test_sigterm_with_connections_open(self):
+        """Shutdown with clients connected over the socket: a clean exit,
+        the file removed."""
+        d = sockdir()
+        path = os.path.join(d, "g.sock")
+        gd = Governd(listen="unix:" + path, db=True, name="governd-unix-term")
+        try:
+            gd.start()
+            chans = [grpc.insecure_channel("unix:" + path) for _ in range(4)]
+            for ch in chans:
+                self.assertTrue(health_check(ch, timeout=10).healthy)
+            gd.stop(sig=signal.SIGTERM)
+            for ch in chans:
+                ch.close()
+            self.assertFalse(os.path.exists(path))
+        finally:
+            if gd.running():
+                gd.kill()
+            gd.cleanup()
+
+
+if __name__ == "__main__":
+    run_main()
