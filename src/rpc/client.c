@@ -96,12 +96,7 @@ struct cconn {
 	vcli_client *cl;
 	enum conn_state state;
 	uv_getaddrinfo_t gai;
-	union {                  /* one libuv stream: TCP or a Unix socket */
-		uv_handle_t handle;
-		uv_stream_t stream;
-		uv_tcp_t tcp;
-		uv_pipe_t pipe;
-	} sock;
+	h2io_sock sock;
 	int sock_open;
 	uv_connect_t creq;
 	uv_timer_t ctimer;

@@ -20,6 +20,14 @@
 
 typedef struct h2io h2io;
 
+/* A connection's libuv handle: TCP or a Unix socket, used as a stream. */
+typedef union h2io_sock {
+	uv_handle_t handle;
+	uv_stream_t stream;
+	uv_tcp_t tcp;
+	uv_pipe_t pipe;
+} h2io_sock;
+
 typedef struct h2io {
 	uv_stream_t *stream;
 	nghttp2_session *h2;

@@ -113,12 +113,7 @@ struct rpc_call {
 
 struct conn {
 	struct worker *w;
-	union {                     /* one libuv stream: TCP or a Unix socket */
-		uv_handle_t handle;
-		uv_stream_t stream;
-		uv_tcp_t tcp;
-		uv_pipe_t pipe;
-	} sock;
+	h2io_sock sock;
 	h2io io;
 	tls_conn tls;
 	int use_tls;

@@ -156,6 +156,13 @@ class UnixSocketServing(GoverndCase):
 
 class UnixSocketLifecycle(unittest.TestCase):
 
+    def assertServes(self, gd):
+        ch = gd.channel()
+        try:
+            self.assertTrue(health_check(ch, timeout=10).healthy)
+        finally:
+            ch.close()
+
     def test_removed_at_shutdown_and_stale_replaced(self):
         d = sockdir()
         path = os.path.join(d, "g.sock")
@@ -172,11 +179,7 @@ class UnixSocketLifecycle(unittest.TestCase):
             gd.restart()
             self.assertTrue(any(r.get("msg", "").startswith("removed a stale socket")
                                 for r in gd.records()), gd.log_tail())
-            ch = gd.channel()
-            try:
-                self.assertTrue(health_check(ch, timeout=10).healthy)
-            finally:
-                ch.close()
+            self.assertServes(gd)
         finally:
             if gd.running():
                 gd.stop()
@@ -196,11 +199,7 @@ class UnixSocketLifecycle(unittest.TestCase):
             self.assertIn("a server is accepting on it", out)
             self.assertIn(path, out)
             self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
-            ch = gd.channel()
-            try:
-                self.assertTrue(health_check(ch, timeout=10).healthy)
-            finally:
-                ch.close()
+            self.assertServes(gd)
         finally:
             gd.stop()
             gd.cleanup()
