@@ -40,6 +40,7 @@
 #define OUT_HIGH_WATER (256 * 1024)
 #define MAX_METADATA_ENTRIES 64
 #define SWEEP_INTERVAL_MS 1000
+#define UNIX_ACCEPT_RETRY_MS 50
 
 /* ---- method table ---- */
 
@@ -147,8 +148,9 @@ struct worker {
 	/* A Unix socket listener (worker 0 only): accepted there, handed out
 	 * round robin (no SO_REUSEPORT for Unix sockets). */
 	uv_poll_t uaccept;
+	uv_timer_t uaccept_retry;   /* out of descriptors: accept again soon */
 	int uaccept_open;
-	int uaccept_paused;         /* out of descriptors: retried on the sweep */
+	int uaccept_warned;         /* said so once for this shortage */
 	uv_async_t wake;
 	uv_prepare_t flusher;
 	uv_timer_t sweep;
@@ -1447,6 +1449,16 @@ static void unix_adopt_task(uv_loop_t *loop, void *ud)
 	unix_adopt((struct worker *)((char *)loop - offsetof(struct worker, loop)), fd);
 }
 
+static void on_unix_accept(uv_poll_t *p, int status, int events);
+
+static void on_unix_accept_retry(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	if (w->uaccept_open && !w->draining)
+		uv_poll_start(&w->uaccept, UV_READABLE, on_unix_accept);
+}
+
 /*
  * Worker 0's Unix listener: every pending connection accepted, each given
  * to the next worker in turn, so that connections spread over the workers
@@ -1469,13 +1481,20 @@ static void on_unix_accept(uv_poll_t *p, int status, int events)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
 				/* Level-triggered: without a pause this would
-				 * spin.  The sweep timer starts it again. */
-				log_msg(LOG_WARN, "cannot accept connections", "addr",
-					srv->opts.listen, "error", strerror(errno), NULL);
+				 * spin.  Connections wait in the backlog; told
+				 * once per shortage, not per retry. */
+				if (!w->uaccept_warned)
+					log_msg(LOG_WARN, "cannot accept connections, retrying "
+						"every 50 ms", "addr", srv->opts.listen, "error",
+						strerror(errno), NULL);
+				w->uaccept_warned = 1;
 				uv_poll_stop(p);
-				w->uaccept_paused = 1;
+				uv_timer_start(&w->uaccept_retry, on_unix_accept_retry,
+					       UNIX_ACCEPT_RETRY_MS, 0);
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				w->uaccept_warned = 0; /* all taken: the shortage is over */
 			}
-			return; /* EAGAIN: all taken; ECONNABORTED and the like: gone */
+			return; /* ECONNABORTED and the like: that one is gone */
 		}
 		to = (int)(srv->unix_next++ % (unsigned)srv->nworkers);
 		t = to == w->index ? NULL : malloc(sizeof(*t));
@@ -1560,6 +1579,7 @@ static void worker_begin_drain(struct worker *w)
 	}
 	if (w->uaccept_open) {
 		uv_close((uv_handle_t *)&w->uaccept, NULL);
+		uv_timer_stop(&w->uaccept_retry);
 		w->uaccept_open = 0;
 		unix_listener_close(w->srv);
 	}
@@ -1584,10 +1604,6 @@ static void on_sweep(uv_timer_t *t)
 	uint64_t now = uv_now(&w->loop);
 	struct conn *c, *next;
 
-	if (w->uaccept_paused && w->uaccept_open && !w->draining) {
-		w->uaccept_paused = 0;
-		uv_poll_start(&w->uaccept, UV_READABLE, on_unix_accept);
-	}
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		if (c->closing > 1)
@@ -2016,6 +2032,9 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 				w->uaccept.data = w;
 				w->uaccept_open = 1;
 				uv_poll_start(&w->uaccept, UV_READABLE, on_unix_accept);
+				uv_timer_init(&w->loop, &w->uaccept_retry);
+				w->uaccept_retry.data = w;
+				uv_unref((uv_handle_t *)&w->uaccept_retry);
 			}
 			continue;
 		}

@@ -7,6 +7,7 @@ another governd's socket, a missing directory, malformed addresses)."""
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -235,6 +236,41 @@ class UnixSocketLifecycle(unittest.TestCase):
                 self.assertIn(want, out)
                 self.assertIn(addr, out)
                 self.assertFalse(os.path.exists(db))
+
+    def test_out_of_descriptors(self):
+        """With its descriptors used up, governd leaves new connections in
+        the backlog (one warning, not one per retry) and takes them again
+        as soon as some are free."""
+        d = sockdir()
+        path = os.path.join(d, "g.sock")
+        gd = Governd(listen="unix:" + path, db=True, name="governd-unix-emfile",
+                     use_wrapper=False)
+        gd.wrapper = ["prlimit", "--nofile=48"]
+        held = []
+        try:
+            gd.start()
+            for _ in range(100):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                held.append(s)
+            wait_for(lambda: any(r.get("msg", "").startswith("cannot accept connections")
+                                 for r in gd.records()), 10 * SLOW,
+                     what="governd's warning that it cannot accept")
+            for s in held:
+                s.close()
+            held = []
+            self.assertServes(gd)
+            warnings = [r for r in gd.records()
+                        if r.get("msg", "").startswith("cannot accept connections")]
+            self.assertEqual(len(warnings), 1, gd.log_tail())
+            self.assertIn("Too many open files", warnings[0].get("error", ""))
+            gd.stop()
+        finally:
+            for s in held:
+                s.close()
+            if gd.running():
+                gd.kill()
+            gd.cleanup()
 
     def test_sigterm_with_connections_open(self):
         """Shutdown with clients connected over the socket: a clean exit,
