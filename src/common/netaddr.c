@@ -82,6 +82,59 @@ int netaddr_unix(const char *text, char *path, size_t pathlen, const char **why)
 	return 1;
 }
 
+int netaddr_listen_list(const char *text, char *tcp, size_t tcplen, char *path,
+			size_t pathlen, char *err, size_t errlen)
+{
+	const char *p = text ? text : "";
+	char item[512], host[256];
+	const char *why = NULL;
+	int port, u;
+
+	tcp[0] = path[0] = '\0';
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (n == 0 || n >= sizeof(item)) {
+			snprintf(err, errlen, "bad listen address '%s' (want HOST:PORT, unix:PATH, "
+				 "or one of each separated by a comma)", text ? text : "");
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		u = netaddr_unix(item, host, pathlen < sizeof(host) ? pathlen : sizeof(host),
+				 &why);
+		if (u < 0) {
+			snprintf(err, errlen, "bad listen address '%s': %s", item, why);
+			return -1;
+		}
+		if (u > 0) {
+			if (path[0]) {
+				snprintf(err, errlen, "bad listen address '%s': one Unix socket at "
+					 "most", text);
+				return -1;
+			}
+			memcpy(path, host, strlen(host) + 1);
+		} else {
+			if (netaddr_split(item, host, sizeof(host), &port) < 0 ||
+			    n >= tcplen) {
+				snprintf(err, errlen, "bad listen address '%s' (want HOST:PORT or "
+					 "unix:PATH)", item);
+				return -1;
+			}
+			if (tcp[0]) {
+				snprintf(err, errlen, "bad listen address '%s': one HOST:PORT at "
+					 "most", text);
+				return -1;
+			}
+			memcpy(tcp, item, n + 1);
+		}
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
 void netaddr_format(const struct sockaddr *sa, char *out, size_t outlen)
 {
 	char ip[INET6_ADDRSTRLEN];

@@ -23,6 +23,16 @@ int netaddr_split(const char *text, char *host, size_t hostlen, int *port);
  */
 int netaddr_unix(const char *text, char *path, size_t pathlen, const char **why);
 
+/*
+ * A listen list: "ADDR" or "ADDR,ADDR", at most one HOST:PORT and one
+ * unix:PATH (so a socket path given here cannot hold a comma).  Fills tcp
+ * (the HOST:PORT, "" if none) and path (the socket's path, "" if none);
+ * pathlen is the room for the path (a sockaddr_un's 108).  Returns 0, or
+ * -1 with a message naming the bad part in err.
+ */
+int netaddr_listen_list(const char *text, char *tcp, size_t tcplen, char *path,
+			size_t pathlen, char *err, size_t errlen);
+
 struct sockaddr;
 
 /* Writes sa as "ip:port" or "[v6]:port" ("?:0" for another family): the

@@ -172,7 +172,9 @@ struct rpc_server {
 	rpc_server_options opts;
 	char host[256];
 	int port;
-	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "": TCP */
+	int has_tcp;                /* a HOST:PORT was given */
+	int unix_first;             /* listed before it: the bound address's order */
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "": none */
 	int unix_fd;                /* the listening Unix socket, or -1 */
 	dev_t unix_dev;             /* the socket file we made, so that we */
 	ino_t unix_ino;             /* only ever remove that one */
@@ -1341,16 +1343,17 @@ static void free_handle_owner(uv_handle_t *h)
 
 /*
  * A connection whose handle is open (accepted, counted in nconns, peer
- * named): TLS, HTTP/2 and reading.  On failure the connection is closed.
+ * named): TLS (the server's, when tls: TCP connections), HTTP/2 and
+ * reading.  On failure the connection is closed.
  */
-static void conn_start(struct worker *w, struct conn *c)
+static void conn_start(struct worker *w, struct conn *c, int tls)
 {
 	rpc_server *srv = w->srv;
 
 	c->opened_ms = c->last_read_ms = uv_now(&w->loop);
 	h2io_init(&c->io, &c->sock.stream, NULL, OUT_HIGH_WATER);
 	c->io.on_written = on_written;
-	if (srv->ssl_ctx) {
+	if (srv->ssl_ctx && tls) {
 		if (tls_conn_init(&c->tls, srv->ssl_ctx, 1, NULL) < 0) {
 			h2io_release(&c->io);
 			atomic_fetch_sub(&srv->nconns, 1);
@@ -1405,7 +1408,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	}
 	uv_tcp_nodelay(&c->sock.tcp, 1);
 	peer_name(&c->sock.tcp, c->peer, sizeof(c->peer));
-	conn_start(w, c);
+	conn_start(w, c, 1);
 }
 
 /* An accepted Unix socket, on the worker it was handed to. */
@@ -1433,7 +1436,7 @@ static void unix_adopt(struct worker *w, int fd)
 		return;
 	}
 	unix_peer_name(fd, c->peer, sizeof(c->peer));
-	conn_start(w, c);
+	conn_start(w, c, 0); /* a local socket: its file mode is the access control */
 }
 
 /* rpc_server_post's end of a hand-off: the accepted descriptor in ud.
@@ -1771,25 +1774,20 @@ rpc_code rpc_server_new(const rpc_server_options *opts, rpc_server **out,
 			char *err, size_t errlen)
 {
 	rpc_server *srv = calloc(1, sizeof(*srv));
-	const char *why = NULL;
-	int u;
+	char tcp[300];
 
 	if (!srv)
 		return RPC_E_NOMEM;
 	srv->opts = *opts;
 	srv->unix_fd = -1;
-	u = netaddr_unix(opts->listen, srv->unix_path, sizeof(srv->unix_path), &why);
-	if (u < 0) {
-		snprintf(err, errlen, "bad listen address '%s': %s", opts->listen, why);
+	if (netaddr_listen_list(opts->listen, tcp, sizeof(tcp), srv->unix_path,
+				sizeof(srv->unix_path), err, errlen) < 0 ||
+	    (tcp[0] && netaddr_split(tcp, srv->host, sizeof(srv->host), &srv->port) < 0)) {
 		free(srv);
 		return RPC_E_ADDR;
 	}
-	if (u == 0 && netaddr_split(opts->listen, srv->host, sizeof(srv->host), &srv->port) < 0) {
-		snprintf(err, errlen, "bad listen address '%s' (want HOST:PORT or unix:PATH)",
-			 opts->listen ? opts->listen : "");
-		free(srv);
-		return RPC_E_ADDR;
-	}
+	srv->has_tcp = tcp[0] != '\0';
+	srv->unix_first = strncmp(opts->listen, "unix:", 5) == 0;
 	if (!srv->opts.threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		srv->opts.threads = n > 0 ? (int)n : 1;
@@ -1979,10 +1977,7 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 
 	memset(&ss, 0, sizeof(ss));
 
-	if (srv->unix_path[0]) {
-		if (unix_listen(srv, err, errlen) < 0)
-			return RPC_E_BIND;
-	} else {
+	if (srv->has_tcp) {
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_PASSIVE;
@@ -2000,6 +1995,8 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 		    probe_port_free((struct sockaddr *)&ss, sslen, err, errlen) < 0)
 			return RPC_E_BIND;
 	}
+	if (srv->unix_path[0] && unix_listen(srv, err, errlen) < 0)
+		return RPC_E_BIND;
 
 	srv->workers = calloc((size_t)srv->opts.threads, sizeof(*srv->workers));
 	if (!srv->workers) {
@@ -2018,55 +2015,61 @@ rpc_code rpc_server_start(rpc_server *srv, char *bound, size_t boundlen,
 	}
 	for (int i = 0; i < srv->opts.threads; i++) {
 		struct worker *w = &srv->workers[i];
-		int fd;
+		int fd = -1;
 
-		if (srv->unix_fd >= 0) {
-			worker_init(srv, w, i);
-			srv->nworkers = i + 1;
-			if (i == 0) {
-				if (uv_poll_init(&w->loop, &w->uaccept, srv->unix_fd) != 0) {
-					snprintf(err, errlen, "cannot listen on %s", srv->opts.listen);
-					rc = RPC_E_BIND;
-					goto fail;
-				}
-				w->uaccept.data = w;
-				w->uaccept_open = 1;
-				uv_poll_start(&w->uaccept, UV_READABLE, on_unix_accept);
-				uv_timer_init(&w->loop, &w->uaccept_retry);
-				w->uaccept_retry.data = w;
-				uv_unref((uv_handle_t *)&w->uaccept_retry);
+		if (srv->has_tcp) {
+			fd = make_listen_socket((struct sockaddr *)&ss, sslen, err, errlen);
+			if (fd < 0) {
+				rc = RPC_E_BIND;
+				goto fail;
 			}
-			continue;
-		}
-		fd = make_listen_socket((struct sockaddr *)&ss, sslen, err, errlen);
-		if (fd < 0) {
-			rc = RPC_E_BIND;
-			goto fail;
-		}
-		if (i == 0) {
-			/* Port 0 asked for any port: every worker must share
-			 * the one the kernel picked. */
-			socklen_t l = sizeof(ss);
-			getsockname(fd, (struct sockaddr *)&ss, &l);
-			sslen = l;
+			if (i == 0) {
+				/* Port 0 asked for any port: every worker must
+				 * share the one the kernel picked. */
+				socklen_t l = sizeof(ss);
+				getsockname(fd, (struct sockaddr *)&ss, &l);
+				sslen = l;
+			}
 		}
 		worker_init(srv, w, i);
-		w->listen_fd = fd;
-		uv_tcp_init(&w->loop, &w->listener);
-		w->listener.data = w;
-		w->listener_open = 1;
 		srv->nworkers = i + 1; /* from here on fail: tears it down */
-		if (uv_tcp_open(&w->listener, fd) != 0 ||
-		    uv_listen((uv_stream_t *)&w->listener, 1024, on_connection) != 0) {
-			snprintf(err, errlen, "cannot listen on %s", srv->opts.listen);
-			rc = RPC_E_BIND;
-			goto fail;
+		if (fd >= 0) {
+			w->listen_fd = fd;
+			uv_tcp_init(&w->loop, &w->listener);
+			w->listener.data = w;
+			w->listener_open = 1;
+			if (uv_tcp_open(&w->listener, fd) != 0 ||
+			    uv_listen((uv_stream_t *)&w->listener, 1024, on_connection) != 0) {
+				snprintf(err, errlen, "cannot listen on %s", srv->opts.listen);
+				rc = RPC_E_BIND;
+				goto fail;
+			}
+		}
+		if (srv->unix_fd >= 0 && i == 0) {
+			if (uv_poll_init(&w->loop, &w->uaccept, srv->unix_fd) != 0) {
+				snprintf(err, errlen, "cannot listen on unix:%s", srv->unix_path);
+				rc = RPC_E_BIND;
+				goto fail;
+			}
+			w->uaccept.data = w;
+			w->uaccept_open = 1;
+			uv_poll_start(&w->uaccept, UV_READABLE, on_unix_accept);
+			uv_timer_init(&w->loop, &w->uaccept_retry);
+			w->uaccept_retry.data = w;
+			uv_unref((uv_handle_t *)&w->uaccept_retry);
 		}
 	}
-	if (bound && srv->unix_path[0])
-		snprintf(bound, boundlen, "unix:%s", srv->unix_path);
-	else if (bound)
-		netaddr_format((struct sockaddr *)&ss, bound, boundlen);
+	if (bound) {
+		char tcpaddr[300] = "", unixaddr[120] = "";
+
+		if (srv->has_tcp)
+			netaddr_format((struct sockaddr *)&ss, tcpaddr, sizeof(tcpaddr));
+		if (srv->unix_path[0])
+			snprintf(unixaddr, sizeof(unixaddr), "unix:%s", srv->unix_path);
+		snprintf(bound, boundlen, "%s%s%s", srv->unix_first ? unixaddr : tcpaddr,
+			 tcpaddr[0] && unixaddr[0] ? "," : "",
+			 srv->unix_first ? tcpaddr : unixaddr);
+	}
 	/* A thread that fails to start leaves the server half up: shut the
 	 * started ones down through the normal path and report. */
 	for (int i = 0; i < srv->nworkers; i++) {

@@ -51,9 +51,13 @@ typedef struct rpc_method_row {
 } rpc_method_row;
 
 typedef struct rpc_server_options {
-	const char *listen;            /* "host:port"; port 0 picks one */
+	const char *listen;            /* "host:port" (port 0 picks one),
+					  "unix:PATH", or one of each: "A,B"
+					  (common/netaddr.h) */
 	int threads;                   /* worker loops; 0: number of CPUs */
-	const char *tls_cert_file;     /* PEM; with tls_key_file turns TLS on */
+	const char *tls_cert_file;     /* PEM; with tls_key_file turns TLS on
+					  for TCP connections (a Unix socket's
+					  are cleartext: its mode guards it) */
 	const char *tls_key_file;
 	const char *tls_client_ca_file;/* require and verify client certs */
 	uint32_t max_recv_size;        /* per message, after decompression */

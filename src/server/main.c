@@ -72,7 +72,8 @@ static const char *const format_names[] = { "logfmt", "json", NULL };
 static const struct opt options[] = {
 	{ "listen", 0, OPT_STRING, &cfg.rpc.listen,
 	  "address to serve gRPC on (default 127.0.0.1:50051; port 0 picks one; "
-	  "unix:PATH a Unix socket, mode 0660)", NULL, "HOST:PORT|unix:PATH" },
+	  "unix:PATH a Unix socket, mode 0660, in clear; or one of each: A,B)", NULL,
+	  "HOST:PORT|unix:PATH" },
 	{ "db", 0, OPT_STRING, &cfg.db,
 	  "SQLite database file (default $XDG_STATE_HOME/governd/governd.db)", NULL, "PATH" },
 	{ "demo", 0, OPT_FLAG, &cfg.demo,
@@ -314,18 +315,16 @@ static int setup_auth(void)
 	return 0;
 }
 
-/* 1 when addr ("host:port") is a loopback address: localhost, 127/8, ::1,
- * or a Unix socket (this machine only, and only its owner and group).
+/* 1 when addr ("host:port") is a loopback address: localhost, 127/8, ::1.
  * Wildcards (0.0.0.0, ::) and every other name count as reachable from
- * elsewhere. */
+ * elsewhere.  (A Unix socket is local too: check_exposure looks only at
+ * the TCP address.) */
 static int loopback(const char *addr)
 {
 	char host[256];
 	unsigned char ip[16];
 	int port;
 
-	if (netaddr_unix(addr, host, sizeof(host), NULL) != 0)
-		return 1; /* a bad one is refused by the server's own check */
 	if (netaddr_split(addr, host, sizeof(host), &port) < 0)
 		return 0;
 	if (strcmp(host, "localhost") == 0)
@@ -337,21 +336,26 @@ static int loopback(const char *addr)
 	return 0;
 }
 
-/* --listen is HOST:PORT or a usable unix:PATH; checked before anything is
- * opened, and by --check-config.  -1 (after printing why) if not. */
+/* --listen is HOST:PORT, a usable unix:PATH or one of each; checked before
+ * anything is opened, and by --check-config.  Fills listen_tcp (the
+ * HOST:PORT, "" if none).  -1 (after printing why) if not. */
+static char listen_tcp[300];
+
 static int check_listen(const char *listen)
 {
-	char host[256];
-	const char *why = NULL;
-	int port, u = netaddr_unix(listen, host, 108, &why); /* sun_path's size */
+	char path[108], err[600]; /* a sockaddr_un's path */
 
-	if (u < 0) {
-		fprintf(stderr, "governd: bad --listen '%s': %s\n", listen, why);
+	if (netaddr_listen_list(listen, listen_tcp, sizeof(listen_tcp), path, sizeof(path),
+				err, sizeof(err)) < 0) {
+		fprintf(stderr, "governd: --listen: %s\n", err);
 		return -1;
 	}
-	if (u == 0 && netaddr_split(listen, host, sizeof(host), &port) < 0) {
-		fprintf(stderr, "governd: bad --listen '%s' (want HOST:PORT or unix:PATH)\n",
-			listen);
+	/* TLS is for TCP: a Unix socket's clients talk in clear (the
+	 * socket's file mode says who may connect). */
+	if (!listen_tcp[0] && (cfg.rpc.tls_cert_file || cfg.rpc.tls_client_ca_file)) {
+		fprintf(stderr, "governd: --tls-cert and --tls-client-ca apply to a TCP "
+				"address, and --listen '%s' has none (a Unix socket is served "
+				"in clear)\n", listen);
 		return -1;
 	}
 	return 0;
@@ -367,7 +371,7 @@ static int check_exposure(const char *listen)
 	const char *missing = !tls && !auth ? "TLS and authentication" :
 			      !tls ? "TLS" : !auth ? "authentication" : NULL;
 
-	if (loopback(listen) || !missing) {
+	if (!listen[0] || loopback(listen) || !missing) {
 		if (cfg.insecure)
 			log_msg(LOG_WARN, "--insecure given: it changes nothing here", "addr",
 				listen, "tls", tls ? "true" : "false", "auth",
@@ -595,7 +599,7 @@ static void release_all(store *st, rpc_server *srv)
 
 int main(int argc, char **argv)
 {
-	char err[512], bound[300], threads[16];
+	char err[512], bound[512], threads[16];
 	rpc_code rc;
 	int mrc, qos_fd;
 	store_options sopts;
@@ -626,7 +630,7 @@ int main(int argc, char **argv)
 	}
 	log_setup((log_level)cfg.log_level, (log_format)cfg.log_format);
 	if (check_listen(cfg.rpc.listen) < 0 || setup_auth() < 0 ||
-	    check_exposure(cfg.rpc.listen) < 0) {
+	    check_exposure(listen_tcp) < 0) {
 		gconf_release(&sources);
 		return EXIT_USAGE;
 	}
@@ -703,10 +707,21 @@ int main(int argc, char **argv)
 		release_all(st, server);
 		return mrc == -2 ? EXIT_USAGE : 1;
 	}
-	log_msg(LOG_INFO, "governd listening", "addr", bound, "threads", threads, "tls",
-		cfg.rpc.tls_cert_file ? (cfg.rpc.tls_client_ca_file ? "mtls" : "true") : "false",
-		"auth", !auth_cfg.enabled ? "off" : cfg.rpc.tls_client_ca_file ?
-		"token+certificate" : "token", "db", sopts.path, "version", VCLI_VERSION, NULL);
+	/* A line per listener (bound lists them as --listen did, comma
+	 * separated): TLS is the TCP address's only. */
+	for (char *a = bound, *next; a; a = next) {
+		int is_unix = strncmp(a, "unix:", 5) == 0;
+
+		next = strchr(a, ',');
+		if (next)
+			*next++ = '\0';
+		log_msg(LOG_INFO, "governd listening", "addr", a, "threads", threads, "tls",
+			is_unix || !cfg.rpc.tls_cert_file ? "false" :
+			cfg.rpc.tls_client_ca_file ? "mtls" : "true",
+			"auth", !auth_cfg.enabled ? "off" : cfg.rpc.tls_client_ca_file ?
+			"token+certificate" : "token", "db", sopts.path, "version", VCLI_VERSION,
+			NULL);
+	}
 	qos_fd = hold_cpu_latency(cfg.cpu_latency_us);
 	uv_run(loop, UV_RUN_DEFAULT);
 	rpc_server_wait(server);

@@ -484,8 +484,9 @@ class Governd:
             raise AssertionError("restart() while governd still runs")
         if args is not None:
             self.args = list(args)
-        if self.port:
-            self.listen = "127.0.0.1:%d" % self.port
+        if self.port:  # the TCP address on its port; a Unix socket as it was
+            self.listen = ",".join(a if a.startswith("unix:") else "127.0.0.1:%d" % self.port
+                                   for a in self.listen.split(","))
         self.generation += 1
         root, ext = os.path.splitext(self.logpath)
         root = re.sub(r"\.r\d+$", "", root)

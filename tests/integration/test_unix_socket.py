@@ -2,7 +2,8 @@
 """governd on a Unix socket (--listen unix:PATH): python3-grpcio and vcli
 call it there; the socket file's mode, its removal at shutdown, a stale one
 replaced, and the paths governd must not take (a file that is not a socket,
-another governd's socket, a missing directory, malformed addresses)."""
+another governd's socket, a missing directory, malformed addresses); and a
+TCP address with TLS beside the socket (--listen HOST:PORT,unix:PATH)."""
 
 import json
 import os
@@ -19,8 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpc  # noqa: E402
 
 from harness import (  # noqa: E402
-    GOVERND, SLOW, VCLI, Gov, Governd, GoverndCase, health_check, run_main, run_tool,
-    wait_for)
+    GOVERND, SLOW, VCLI, Gov, Governd, GoverndCase, certs, health_check, proposal,
+    rpc_code, run_main, run_tool, wait_for)
 
 EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 2, 3
 
@@ -291,6 +292,80 @@ class UnixSocketLifecycle(unittest.TestCase):
             if gd.running():
                 gd.kill()
             gd.cleanup()
+
+
+class TcpAndUnixSocket(unittest.TestCase):
+    """--listen HOST:PORT,unix:PATH: TLS and bearer tokens on TCP; the
+    socket in clear, with the same tokens."""
+
+    def test_both_listeners(self):
+        d = sockdir()
+        path = os.path.join(d, "g.sock")
+        db = os.path.join(d, "g.db")
+        r = run_tool([GOVERND, "token", "create", "--name", "bot", "--role", "producer",
+                      "--db", db])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        token = r.stdout.strip()
+        gd = Governd(["--tls-cert", certs().path("server.pem"), "--tls-key",
+                      certs().path("server.key"), "--auth"],
+                     listen="127.0.0.1:0,unix:" + path, db=db, name="governd-tcp-unix")
+        try:
+            gd.start()
+            lines = [r for r in gd.records() if r.get("msg") == "governd listening"]
+            self.assertEqual(len(lines), 2, gd.log_tail())
+            self.assertRegex(lines[0]["addr"], r"^127\.0\.0\.1:\d+$")
+            self.assertEqual(lines[0]["tls"], "true")
+            self.assertEqual(lines[1]["addr"], "unix:" + path)
+            self.assertEqual(lines[1]["tls"], "false")
+            self.assertEqual(lines[1]["auth"], "token")
+            auth = (("authorization", "Bearer " + token),)
+
+            def submit(gov, **kw):
+                req = gov.request("SubmitDecision", decision=proposal())
+                return gov.stub("SubmitDecision")(req, timeout=10 * SLOW, **kw)
+
+            # TCP: TLS, the token
+            ch = grpc.secure_channel(lines[0]["addr"], certs().client_creds())
+            try:
+                self.assertEqual(submit(Gov(ch), metadata=auth).decision.status, "PENDING")
+            finally:
+                ch.close()
+            # the socket: clear text, the same token; none: refused
+            ch = grpc.insecure_channel("unix:" + path)
+            try:
+                self.assertTrue(health_check(ch, timeout=10).healthy)
+                gov = Gov(ch)
+                self.assertEqual(submit(gov, metadata=auth).decision.status, "PENDING")
+                self.assertEqual(rpc_code(submit, gov), grpc.StatusCode.UNAUTHENTICATED)
+            finally:
+                ch.close()
+            env = vcli_env(d)
+            env["VCLI_TOKEN"] = token
+            res = run_tool([VCLI, "--server", "unix:" + path, "gov", "list"], env=env,
+                           timeout=30 * SLOW)
+            self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+            gd.stop()
+            self.assertFalse(os.path.exists(path))
+        finally:
+            if gd.running():
+                gd.kill()
+            gd.cleanup()
+
+    def test_listen_lists_refused(self):
+        d = sockdir()
+        db = os.path.join(d, "never.db")
+        tls = ["--tls-cert", certs().path("server.pem"), "--tls-key",
+               certs().path("server.key")]
+        for args, want in (
+                (["--listen", "127.0.0.1:0,127.0.0.1:1"], "one HOST:PORT at most"),
+                (["--listen", "unix:%s/a,unix:%s/b" % (d, d)], "one Unix socket at most"),
+                (["--listen", "127.0.0.1:0,"], "one of each separated by a comma"),
+                (["--listen", "unix:%s/a" % d] + tls, "apply to a TCP address"),
+                (["--listen", "0.0.0.0:0,unix:%s/a" % d], "refusing to serve '0.0.0.0:0'")):
+            rc, out = run_governd(["--db", db] + args)
+            self.assertEqual(rc, EXIT_USAGE, (args, out))
+            self.assertIn(want, out)
+            self.assertFalse(os.path.exists(db))
 
 
 if __name__ == "__main__":

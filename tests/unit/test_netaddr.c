@@ -112,6 +112,52 @@ static void unix_paths(void **state)
 	assert_int_equal(strlen(path), 107);
 }
 
+/* A listen list: one address, or one TCP and one Unix socket. */
+static void listen_lists(void **state)
+{
+	char tcp[64], path[108], err[256];
+
+	(void)state;
+	assert_int_equal(netaddr_listen_list("127.0.0.1:0", tcp, sizeof(tcp), path,
+					     sizeof(path), err, sizeof(err)), 0);
+	assert_string_equal(tcp, "127.0.0.1:0");
+	assert_string_equal(path, "");
+	assert_int_equal(netaddr_listen_list("unix:/run/g.sock", tcp, sizeof(tcp), path,
+					     sizeof(path), err, sizeof(err)), 0);
+	assert_string_equal(tcp, "");
+	assert_string_equal(path, "/run/g.sock");
+	assert_int_equal(netaddr_listen_list("unix:///run/g.sock,[::1]:50051", tcp,
+					     sizeof(tcp), path, sizeof(path), err,
+					     sizeof(err)), 0);
+	assert_string_equal(tcp, "[::1]:50051");
+	assert_string_equal(path, "/run/g.sock");
+
+	assert_int_equal(netaddr_listen_list("h:1,h:2", tcp, sizeof(tcp), path, sizeof(path),
+					     err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "one HOST:PORT at most"));
+	assert_int_equal(netaddr_listen_list("unix:a,unix:b", tcp, sizeof(tcp), path,
+					     sizeof(path), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "one Unix socket at most"));
+	assert_int_equal(netaddr_listen_list("h:1,", tcp, sizeof(tcp), path, sizeof(path),
+					     err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "separated by a comma"));
+	assert_int_equal(netaddr_listen_list("", tcp, sizeof(tcp), path, sizeof(path),
+					     err, sizeof(err)), -1);
+	assert_int_equal(netaddr_listen_list(NULL, tcp, sizeof(tcp), path, sizeof(path),
+					     err, sizeof(err)), -1);
+	/* the bad part is named */
+	assert_int_equal(netaddr_listen_list("h:1,nowhere", tcp, sizeof(tcp), path,
+					     sizeof(path), err, sizeof(err)), -1);
+	assert_string_equal(err, "bad listen address 'nowhere' (want HOST:PORT or unix:PATH)");
+	assert_int_equal(netaddr_listen_list("h:1,unix:", tcp, sizeof(tcp), path,
+					     sizeof(path), err, sizeof(err)), -1);
+	assert_string_equal(err, "bad listen address 'unix:': no socket path after unix:");
+	/* a HOST:PORT longer than tcp's room */
+	assert_int_equal(netaddr_listen_list("averyveryverylonghostnamethatgoesonandonandon."
+					     "example:50051", tcp, 16, path, sizeof(path), err,
+					     sizeof(err)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +165,7 @@ int main(void)
 		cmocka_unit_test(rejects),
 		cmocka_unit_test(formats),
 		cmocka_unit_test(unix_paths),
+		cmocka_unit_test(listen_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
