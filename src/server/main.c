@@ -708,7 +708,7 @@ int main(int argc, char **argv)
 		return mrc == -2 ? EXIT_USAGE : 1;
 	}
 	/* A line per listener (bound lists them as --listen did, comma
-	 * separated): TLS is the TCP address's only. */
+	 * separated): TLS, and so certificates, are the TCP address's only. */
 	for (char *a = bound, *next; a; a = next) {
 		int is_unix = strncmp(a, "unix:", 5) == 0;
 
@@ -718,9 +718,9 @@ int main(int argc, char **argv)
 		log_msg(LOG_INFO, "governd listening", "addr", a, "threads", threads, "tls",
 			is_unix || !cfg.rpc.tls_cert_file ? "false" :
 			cfg.rpc.tls_client_ca_file ? "mtls" : "true",
-			"auth", !auth_cfg.enabled ? "off" : cfg.rpc.tls_client_ca_file ?
-			"token+certificate" : "token", "db", sopts.path, "version", VCLI_VERSION,
-			NULL);
+			"auth", !auth_cfg.enabled ? "off" :
+			cfg.rpc.tls_client_ca_file && !is_unix ? "token+certificate" : "token",
+			"db", sopts.path, "version", VCLI_VERSION, NULL);
 	}
 	qos_fd = hold_cpu_latency(cfg.cpu_latency_us);
 	uv_run(loop, UV_RUN_DEFAULT);
