@@ -129,6 +129,14 @@ static int open_session(struct cli *cli, struct state_session *s)
 			out_sanitize(op, sizeof(op), cli->cfg.operator_id);
 			snprintf(action, sizeof(action), "cannot open a session "
 				 "for operator '%s'", op);
+		} else if (result.status == VCLI_STATUS_INVALID_ARGUMENT &&
+			   strncmp(cli->credential, "u:", 2) == 0) {
+			/* Only the socket's user was offered, and this
+			 * governd does not know its socket's users. */
+			return cli_usage_error(cli, "no operator configured, and governd "
+					       "at '%s' takes no identity from its socket's "
+					       "users (governd --peer-role); use --operator "
+					       "NAME, VCLI_OPERATOR or --token", cli->server);
 		} else {
 			snprintf(action, sizeof(action), "cannot open a session");
 		}

@@ -379,6 +379,11 @@ static void set_credential(struct cli *cli)
 		fingerprint("t:", tok, cli->credential, sizeof(cli->credential));
 	} else if (cert) {
 		fingerprint("c:", cert, cli->credential, sizeof(cli->credential));
+	} else if (cli->server && strncmp(cli->server, "unix:", 5) == 0) {
+		/* On a Unix socket the user this runs as is a credential
+		 * (governd --peer-role), so a session needs no operator. */
+		snprintf(cli->credential, sizeof(cli->credential), "u:%lu",
+			 (unsigned long)geteuid());
 	}
 }
 

@@ -122,6 +122,8 @@ struct conn {
 	char peer[64];
 	char identity[256];         /* of the client certificate, when known */
 	int identity_state;         /* 0 not looked at, 1 found, -1 none */
+	int has_peer_uid;           /* a Unix socket's peer, from SO_PEERCRED */
+	uid_t peer_uid;
 	struct rpc_call *calls;
 	struct rpc_call *drain_list;    /* calls waiting for rpc_call_on_drain */
 	uint32_t ncalls;
@@ -757,6 +759,14 @@ const char *rpc_call_peer_identity(const rpc_call *call)
 	return c->identity_state > 0 ? c->identity : NULL;
 }
 const char *rpc_call_peer(const rpc_call *call) { return call->c->peer; }
+
+int rpc_call_peer_uid(const rpc_call *call, uid_t *uid)
+{
+	if (!call->c->has_peer_uid)
+		return -1;
+	*uid = call->c->peer_uid;
+	return 0;
+}
 uint64_t rpc_call_deadline(const rpc_call *call) { return call->deadline_ms; }
 uv_loop_t *rpc_call_loop(const rpc_call *call) { return &call->c->w->loop; }
 rpc_server *rpc_call_server(const rpc_call *call) { return call->c->w->srv; }
@@ -1322,17 +1332,22 @@ static void peer_name(uv_tcp_t *tcp, char *out, size_t outlen)
 	netaddr_format((struct sockaddr *)&ss, out, outlen);
 }
 
-/* A Unix socket's peer is a process: "unix:pid=P,uid=U" (SO_PEERCRED). */
-static void unix_peer_name(int fd, char *out, size_t outlen)
+/* A Unix socket's peer is a process: "unix:pid=P,uid=U" (SO_PEERCRED,
+ * the credentials the kernel took when the peer connected: the peer
+ * cannot choose them).  Its user id is kept for rpc_call_peer_uid. */
+static void unix_peer(struct conn *c, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		snprintf(out, outlen, "unix:pid=%ld,uid=%lu", (long)cred.pid,
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof(cred)) {
+		snprintf(c->peer, sizeof(c->peer), "unix:pid=%ld,uid=%lu", (long)cred.pid,
 			 (unsigned long)cred.uid);
-	else
-		snprintf(out, outlen, "unix:?");
+		c->peer_uid = cred.uid;
+		c->has_peer_uid = 1;
+	} else {
+		snprintf(c->peer, sizeof(c->peer), "unix:?");
+	}
 }
 
 /* Close callback for a connection that never got going: h->data owns it. */
@@ -1435,7 +1450,7 @@ static void unix_adopt(struct worker *w, int fd)
 		uv_close(&c->sock.handle, free_handle_owner);
 		return;
 	}
-	unix_peer_name(fd, c->peer, sizeof(c->peer));
+	unix_peer(c, fd);
 	conn_start(w, c, 0); /* a local socket: its file mode is the access control */
 }
 

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <protobuf-c/protobuf-c.h>
 #include <uv.h>
@@ -251,8 +252,13 @@ const rpc_method_row *rpc_call_row(const rpc_call *call);
  * TLS, no certificate, or no clean name in it.  Valid until the call ends. */
 const char *rpc_call_peer_identity(const rpc_call *call);
 
-/* "ip:port" of the client. */
+/* "ip:port" of the client ("unix:pid=P,uid=U" on a Unix socket). */
 const char *rpc_call_peer(const rpc_call *call);
+
+/* On a Unix socket, the user id the client process had when it connected
+ * (SO_PEERCRED: set by the kernel, not by the client): 0 with *uid set.
+ * -1 on TCP, or when the kernel did not say. */
+int rpc_call_peer_uid(const rpc_call *call, uid_t *uid);
 
 /* Absolute deadline in uv_now() milliseconds; 0 when the client set none. */
 uint64_t rpc_call_deadline(const rpc_call *call);

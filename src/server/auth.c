@@ -201,6 +201,7 @@ int auth_identify(rpc_call *call, struct auth_principal *p, char *msg, size_t ms
 	size_t len = 0;
 	const uint8_t *v = rpc_call_metadata(call, "authorization", &len);
 	const char *id;
+	uid_t uid;
 
 	memset(p, 0, sizeof(*p));
 	p->authenticated = 1;
@@ -213,6 +214,20 @@ int auth_identify(rpc_call *call, struct auth_principal *p, char *msg, size_t ms
 		return rc;
 	}
 	id = rpc_call_peer_identity(call);
+	if (!id && rpc_call_peer_uid(call, &uid) == 0) {
+		for (size_t i = 0; i < conf->n_peer_roles; i++)
+			if (conf->peer_roles[i].uid == uid) {
+				snprintf(p->identity, sizeof(p->identity), "%s",
+					 conf->peer_roles[i].identity);
+				p->role = conf->peer_roles[i].role;
+				p->via = "peer";
+				return 0;
+			}
+		snprintf(msg, msglen, "this call needs a credential: a bearer token "
+			 "('authorization: Bearer TOKEN' metadata); user id %lu on this "
+			 "socket has no role (governd --peer-role)", (unsigned long)uid);
+		return -1;
+	}
 	if (!id) {
 		snprintf(msg, msglen, "this call needs a credential: a bearer token "
 			 "('authorization: Bearer TOKEN' metadata) or a client certificate");

@@ -4,8 +4,10 @@
  * A call carries a credential: a bearer token (`authorization: Bearer
  * vt_...` metadata; the store keeps the SHA-256 of each token) or, on a
  * mutual-TLS connection, the client certificate (its identity is the
- * subject CN or a SAN; its role comes from governd's flags).  A token wins
- * when a call has both.  Each credential is an identity and a role.
+ * subject CN or a SAN; its role comes from governd's flags) or, on a Unix
+ * socket, the user the client process runs as (SO_PEERCRED; its identity
+ * and role come from --peer-role).  A token wins when a call has another
+ * credential too.  Each credential is an identity and a role.
  *
  * Tokens are looked up in the store on a cache miss and cached per worker
  * loop (no locks on the call path) for AUTH_CACHE_MS at most, so that a
@@ -18,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rpc/server.h"
 #include "store/store.h"
@@ -42,11 +45,18 @@ struct auth_principal {
 	int authenticated;
 	char identity[160];
 	enum auth_role role;
-	const char *via;        /* "token" or "certificate" */
+	const char *via;        /* "token", "certificate" or "peer" */
 };
 
 struct auth_mtls_role {
 	const char *identity;
+	enum auth_role role;
+};
+
+/* A local user, known on a Unix socket by its user id. */
+struct auth_peer_role {
+	uid_t uid;
+	const char *identity;             /* the user's name, as configured */
 	enum auth_role role;
 };
 
@@ -55,6 +65,8 @@ struct auth_config {
 	const struct auth_mtls_role *mtls_roles;
 	size_t n_mtls_roles;
 	enum auth_role mtls_default_role; /* NONE: unmapped identities have none */
+	const struct auth_peer_role *peer_roles;
+	size_t n_peer_roles;
 };
 
 /* Sets up the token caches for srv's workers; cfg (and what it points to)

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ struct config {
 	int auth;
 	struct opt_list mtls_role;
 	const char *mtls_default_role;
+	struct opt_list peer_role;
 	int insecure;
 	const char *config;
 	int check_config;
@@ -101,6 +103,9 @@ static const struct opt options[] = {
 	  "role of a client certificate identity (repeatable)", NULL, "IDENTITY=ROLE" },
 	{ "mtls-default-role", 0, OPT_STRING, &cfg.mtls_default_role,
 	  "role of certificate identities without --mtls-role (default: none)", NULL, "ROLE" },
+	{ "peer-role", 0, OPT_LIST, &cfg.peer_role,
+	  "on the Unix socket, the role of a local user (repeatable; implies --auth)", NULL,
+	  "USER=ROLE" },
 	{ "insecure", 0, OPT_FLAG, &cfg.insecure,
 	  "serve a non-loopback address without TLS or authentication (warns)", NULL, NULL },
 	{ "metrics-listen", 0, OPT_STRING, &cfg.metrics_listen,
@@ -273,6 +278,65 @@ static int load_config(struct gconf *g, int argc, char **argv)
 static struct auth_mtls_role mtls_roles[OPT_LIST_MAX];
 static struct auth_config auth_cfg;
 static char mtls_identities[OPT_LIST_MAX][160];
+static struct auth_peer_role peer_roles[OPT_LIST_MAX];
+static char peer_identities[OPT_LIST_MAX][160];
+static char listen_tcp[300], listen_unix[108]; /* check_listen's */
+
+/*
+ * One --peer-role USER=ROLE into peer_roles[i].  USER is a local user's
+ * name or a numeric user id; both are looked up here, at start-up, so that
+ * no call ever waits on the user database (NSS may be a network service).
+ * The identity is the user's name (a uid without one stays its digits).
+ * -1 after printing why.
+ */
+static int parse_peer_role(const char *v, int i)
+{
+	const char *eq = strrchr(v, '=');
+	size_t len = eq ? (size_t)(eq - v) : 0;
+	char user[160], pwbuf[4096], *end;
+	struct passwd pw, *found = NULL;
+	unsigned long n;
+	int numeric, e;
+
+	if (!eq || len == 0 || len >= sizeof(user) || auth_role_parse(eq + 1) == AUTH_ROLE_NONE) {
+		fprintf(stderr, "governd: invalid value '%s' for '--peer-role' (use USER=ROLE, "
+				"USER a local user's name or id, ROLE producer, operator or admin)\n", v);
+		return -1;
+	}
+	memcpy(user, v, len);
+	user[len] = '\0';
+	errno = 0;
+	n = strtoul(user, &end, 10);
+	numeric = user[0] >= '0' && user[0] <= '9' && !*end;
+	if (numeric && (errno || n > (unsigned long)(uid_t)-1 - 1)) {
+		fprintf(stderr, "governd: invalid user id '%s' in '--peer-role %s'\n", user, v);
+		return -1;
+	}
+	e = numeric ? getpwuid_r((uid_t)n, &pw, pwbuf, sizeof(pwbuf), &found) :
+		      getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &found);
+	if (e) {
+		fprintf(stderr, "governd: cannot look user '%s' up for '--peer-role': %s\n",
+			user, strerror(e));
+		return -1;
+	}
+	if (!found && !numeric) {
+		fprintf(stderr, "governd: no local user '%s' for '--peer-role %s'\n", user, v);
+		return -1;
+	}
+	peer_roles[i].uid = found ? found->pw_uid : (uid_t)n;
+	snprintf(peer_identities[i], sizeof(peer_identities[i]), "%s",
+		 found ? found->pw_name : user);
+	for (int j = 0; j < i; j++)
+		if (peer_roles[j].uid == peer_roles[i].uid) {
+			fprintf(stderr, "governd: '--peer-role' gives user id %lu ('%s') a role "
+					"twice; give each user one\n",
+				(unsigned long)peer_roles[i].uid, peer_identities[i]);
+			return -1;
+		}
+	peer_roles[i].identity = peer_identities[i];
+	peer_roles[i].role = auth_role_parse(eq + 1);
+	return 0;
+}
 
 /* Checks the credential flags into auth_cfg; -1 after printing why. */
 static int setup_auth(void)
@@ -309,9 +373,21 @@ static int setup_auth(void)
 		mtls_roles[i].identity = mtls_identities[i];
 		mtls_roles[i].role = auth_role_parse(eq + 1);
 	}
-	auth_cfg.enabled = cfg.auth || tls_ca;
+	if (cfg.peer_role.n && !listen_unix[0]) {
+		fprintf(stderr, "governd: '--peer-role' needs a Unix socket to know its users by: "
+				"add one to --listen (unix:PATH, or HOST:PORT,unix:PATH)\n");
+		return -1;
+	}
+	for (int i = 0; i < cfg.peer_role.n; i++)
+		if (parse_peer_role(cfg.peer_role.v[i], i) < 0)
+			return -1;
+	/* A role for a socket's users means calls need credentials: on
+	 * TCP too, or anyone could skip the socket's. */
+	auth_cfg.enabled = cfg.auth || tls_ca || cfg.peer_role.n;
 	auth_cfg.mtls_roles = mtls_roles;
 	auth_cfg.n_mtls_roles = (size_t)cfg.mtls_role.n;
+	auth_cfg.peer_roles = peer_roles;
+	auth_cfg.n_peer_roles = (size_t)cfg.peer_role.n;
 	return 0;
 }
 
@@ -338,15 +414,14 @@ static int loopback(const char *addr)
 
 /* --listen is HOST:PORT, a usable unix:PATH or one of each; checked before
  * anything is opened, and by --check-config.  Fills listen_tcp (the
- * HOST:PORT, "" if none).  -1 (after printing why) if not. */
-static char listen_tcp[300];
-
+ * HOST:PORT) and listen_unix (the socket's path), "" for none.  -1 (after
+ * printing why) if not. */
 static int check_listen(const char *listen)
 {
-	char path[108], err[600]; /* a sockaddr_un's path */
+	char err[600];
 
-	if (netaddr_listen_list(listen, listen_tcp, sizeof(listen_tcp), path, sizeof(path),
-				err, sizeof(err)) < 0) {
+	if (netaddr_listen_list(listen, listen_tcp, sizeof(listen_tcp), listen_unix,
+				sizeof(listen_unix), err, sizeof(err)) < 0) {
 		fprintf(stderr, "governd: --listen: %s\n", err);
 		return -1;
 	}
@@ -719,7 +794,8 @@ int main(int argc, char **argv)
 			is_unix || !cfg.rpc.tls_cert_file ? "false" :
 			cfg.rpc.tls_client_ca_file ? "mtls" : "true",
 			"auth", !auth_cfg.enabled ? "off" :
-			cfg.rpc.tls_client_ca_file && !is_unix ? "token+certificate" : "token",
+			cfg.rpc.tls_client_ca_file && !is_unix ? "token+certificate" :
+			cfg.peer_role.n && is_unix ? "token+peer" : "token",
 			"db", sopts.path, "version", VCLI_VERSION, NULL);
 	}
 	qos_fd = hold_cpu_latency(cfg.cpu_latency_us);

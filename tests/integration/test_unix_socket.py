@@ -3,10 +3,12 @@
 call it there; the socket file's mode, its removal at shutdown, a stale one
 replaced, and the paths governd must not take (a file that is not a socket,
 another governd's socket, a missing directory, malformed addresses); and a
-TCP address with TLS beside the socket (--listen HOST:PORT,unix:PATH)."""
+TCP address with TLS beside the socket (--listen HOST:PORT,unix:PATH);
+local users known by the socket (--peer-role USER=ROLE)."""
 
 import json
 import os
+import pwd
 import signal
 import socket
 import stat
@@ -366,6 +368,134 @@ class TcpAndUnixSocket(unittest.TestCase):
             self.assertEqual(rc, EXIT_USAGE, (args, out))
             self.assertIn(want, out)
             self.assertFalse(os.path.exists(db))
+
+
+class UnixSocketPeerRoles(unittest.TestCase):
+    """--peer-role USER=ROLE: a local user is a credential on the socket
+    (SO_PEERCRED), a token still wins, TCP then needs credentials too."""
+
+    def start(self, d, roles, listen=None, db=None):
+        args = []
+        for r in roles:
+            args += ["--peer-role", r]
+        gd = Governd(args, listen=listen or "unix:" + os.path.join(d, "g.sock"),
+                     db=db or os.path.join(d, "g.db"), name="governd-peer-role")
+        gd.start()
+        return gd
+
+    def test_local_user_is_an_operator(self):
+        d = sockdir()
+        path, db = os.path.join(d, "g.sock"), os.path.join(d, "g.db")
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        r = run_tool([GOVERND, "token", "create", "--name", "bot", "--role", "producer",
+                      "--db", db])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        auth = (("authorization", "Bearer " + r.stdout.strip()),)
+        gd = self.start(d, [me + "=operator"], listen="127.0.0.1:0,unix:" + path, db=db)
+        try:
+            lines = [x for x in gd.records() if x.get("msg") == "governd listening"]
+            self.assertEqual([x["auth"] for x in lines], ["token", "token+peer"])
+            ch = grpc.insecure_channel("unix:" + path)
+            try:
+                gov = Gov(ch)
+                # the token wins: a producer's submission over the socket
+                sub = gov.stub("SubmitDecision")
+                req = gov.request("SubmitDecision", decision=proposal())
+                did = sub(req, timeout=10 * SLOW, metadata=auth).decision.decision_id
+                self.assertEqual(gov.get(did).submitted_by, "bot")
+                # no token: the socket's user, an operator
+                resp = gov.call("CreateSession", operator_id="")
+                self.assertEqual(resp.operator_id, me)
+                out = gov.approve(resp.session_id, did, comment="as the local user")
+                self.assertEqual(out.decision.history.reviewed_by, me)
+                code, msg = gov.code("SubmitDecision", decision=proposal())
+                self.assertEqual(code, grpc.StatusCode.PERMISSION_DENIED)
+                self.assertIn("'%s' is operator" % me, msg)
+                code, msg = gov.code("CreateSession", operator_id="someone-else")
+                self.assertEqual(code, grpc.StatusCode.PERMISSION_DENIED)
+                self.assertIn("own-identity", msg)
+                entries = gov.call("ListAudit", subject=did,
+                                   action="decision.approve").entries
+                self.assertEqual([(e.actor, e.role, e.outcome) for e in entries],
+                                 [(me, "operator", "OK")])
+                did = sub(req, timeout=10 * SLOW, metadata=auth).decision.decision_id
+            finally:
+                ch.close()
+            # TCP has no peer: a credential is needed there
+            ch = grpc.insecure_channel(lines[0]["addr"])
+            try:
+                code, msg = Gov(ch).code("ListPendingDecisions", limit=1)
+                self.assertEqual(code, grpc.StatusCode.UNAUTHENTICATED)
+            finally:
+                ch.close()
+            # vcli over the socket: no operator, no token
+            env = vcli_env(d)
+            res = run_tool([VCLI, "--server", "unix:" + path, "-o", "json", "session",
+                            "open"], env=env, timeout=30 * SLOW)
+            self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+            self.assertEqual(json.loads(res.stdout)["operator"], me)
+            res = run_tool([VCLI, "--server", "unix:" + path, "gov", "approve", did,
+                            "--comment", "from vcli"], env=env, timeout=30 * SLOW)
+            self.assertEqual(res.returncode, EXIT_OK, res.stderr)
+        finally:
+            gd.kill()
+            gd.cleanup()
+
+    def test_unmapped_user_needs_a_token(self):
+        d = sockdir()
+        other = 4242 if os.geteuid() != 4242 else 4243
+        gd = self.start(d, ["%d=operator" % other])
+        try:
+            ch = grpc.insecure_channel(gd.addr)
+            try:
+                code, msg = Gov(ch).code("ListPendingDecisions", limit=1)
+            finally:
+                ch.close()
+            self.assertEqual(code, grpc.StatusCode.UNAUTHENTICATED)
+            self.assertIn("user id %d on this socket has no role" % os.geteuid(), msg)
+            res = run_tool([VCLI, "--server", gd.addr, "session", "open"],
+                           env=vcli_env(d), timeout=30 * SLOW)
+            self.assertNotEqual(res.returncode, EXIT_OK)
+            self.assertIn("--peer-role", res.stderr)
+        finally:
+            gd.kill()
+            gd.cleanup()
+
+    def test_vcli_without_peer_roles(self):
+        """No --peer-role: vcli on the socket asks for an operator."""
+        d = sockdir()
+        gd = self.start(d, [])
+        try:
+            res = run_tool([VCLI, "--server", gd.addr, "session", "open"],
+                           env=vcli_env(d), timeout=30 * SLOW)
+            self.assertEqual(res.returncode, EXIT_USAGE, res.stderr)
+            self.assertIn("use --operator NAME", res.stderr)
+        finally:
+            gd.kill()
+            gd.cleanup()
+
+    def test_peer_roles_refused(self):
+        d = sockdir()
+        db = os.path.join(d, "never.db")
+        sock = "unix:%s/g.sock" % d
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        for listen, roles, want in (
+                ("127.0.0.1:0", [me + "=operator"], "needs a Unix socket"),
+                (sock, ["no-such-user-here=operator"], "no local user 'no-such-user-here'"),
+                (sock, [me + "=boss"], "invalid value '%s=boss'" % me),
+                (sock, ["=operator"], "invalid value '=operator'"),
+                (sock, ["99999999999=admin"], "invalid user id '99999999999'"),
+                (sock, [me + "=operator", "%d=admin" % os.geteuid()],
+                 "user id %d ('%s') a role twice" % (os.geteuid(), me))):
+            args = ["--db", db, "--listen", listen]
+            for r in roles:
+                args += ["--peer-role", r]
+            rc, out = run_governd(args)
+            self.assertEqual(rc, EXIT_USAGE, (args, out))
+            self.assertIn(want, out)
+            self.assertFalse(os.path.exists(db))
+            rc, out = run_governd(args + ["--check-config"])
+            self.assertEqual(rc, EXIT_USAGE, (args, out))
 
 
 if __name__ == "__main__":
