@@ -314,6 +314,11 @@ static int parse_peer_role(const char *v, int i)
 	}
 	e = numeric ? getpwuid_r((uid_t)n, &pw, pwbuf, sizeof(pwbuf), &found) :
 		      getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &found);
+	/* Not found is 0 with found NULL, or one of these (getpwnam(3)). */
+	if (e == ENOENT || e == ESRCH || e == EBADF || e == EPERM) {
+		e = 0;
+		found = NULL;
+	}
 	if (e) {
 		fprintf(stderr, "governd: cannot look user '%s' up for '--peer-role': %s\n",
 			user, strerror(e));
