@@ -322,7 +322,9 @@ typedef struct vcli_execution_result {
  * Records ex on decision_id.  request_id (NULL or "": none) makes the
  * call safe to repeat: the server answers a retry with the first outcome,
  * so with one the library retries it on UNAVAILABLE (the retry policy of
- * vcli_client_options; opts->retry_safe is ignored).  Like the other
+ * vcli_client_options; opts->retry_safe is ignored).  Prefer ids that
+ * grow with time (a UUIDv7): governd indexes them, and random ones cost
+ * it a page write each (docs/governance.md).  Like the other
  * calls, returns a vcli_code for misuse only (VCLI_E_INVALID for a NULL
  * client, session, decision, ex, out or result); the call's status is in
  * result, and out is filled when it is OK.  A failed call leaves

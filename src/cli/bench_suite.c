@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/bench_engine.h"
 #include "cli/bench_report.h"
@@ -290,6 +293,8 @@ struct approvals {
 	char session[128];
 	char **ids;              /* decision of request n */
 	uint64_t n;
+	int request_ids;         /* BENCH_RIDS_* */
+	uint64_t rng;            /* their random part: splitmix64 */
 	uint64_t submit_failed;
 	char submit_err[200];
 };
@@ -341,9 +346,56 @@ static void on_submitted(void *ud, uint64_t n, unsigned call, int status,
 		vertice__governance__v1__submit_decision_response__free_unpacked(r, NULL);
 }
 
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+/* An approval's request id, in vcli's form ("vcli-", 12 hex digits of the
+ * time in ms, 20 random) or all random: the same length either way, so
+ * that only their order differs.  No system call per id: the generator's
+ * CPU is the machine's too. */
+static void request_id(struct approvals *ap, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	uint64_t x = splitmix64(&ap->rng), y = splitmix64(&ap->rng);
+	size_t i, at = 0;
+
+	for (i = 0; i < 8; i++) {
+		b[i] = (unsigned char)(x >> (8 * i));
+		b[8 + i] = (unsigned char)(y >> (8 * i));
+	}
+	if (ap->request_ids == BENCH_RIDS_TIME) {
+		struct timespec now;
+		uint64_t ms;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+		for (i = 0; i < 6; i++)
+			b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+	}
+	if (outlen < 5 + 32 + 1) {
+		*out = '\0';
+		return;
+	}
+	memcpy(out, "vcli-", 5);
+	at = 5;
+	for (i = 0; i < sizeof(b); i++) {
+		out[at++] = hex[b[i] >> 4];
+		out[at++] = hex[b[i] & 15];
+	}
+	out[at] = '\0';
+}
+
 static int make_approve(void *ud, uint64_t n, unsigned call, buf *out)
 {
 	struct approvals *ap = ud;
+	char rid[40];
 	Vertice__Governance__V1__ApproveDecisionRequest req =
 		VERTICE__GOVERNANCE__V1__APPROVE_DECISION_REQUEST__INIT;
 
@@ -352,6 +404,10 @@ static int make_approve(void *ud, uint64_t n, unsigned call, buf *out)
 	req.session_id = ap->session;
 	req.decision_id = ap->ids[n];
 	req.comment = "vcli bench";
+	if (ap->request_ids != BENCH_RIDS_NONE) {
+		request_id(ap, rid, sizeof(rid));
+		req.request_id = rid;
+	}
 	return pack_into(out, &req.base);
 }
 
@@ -453,6 +509,9 @@ int bench_suite_approvals(const struct bench_suite_opts *so)
 
 	memset(&ap, 0, sizeof(ap));
 	ap.n = so->approvals + so->warmup;
+	ap.request_ids = so->request_ids;
+	if (getrandom(&ap.rng, sizeof(ap.rng), 0) != (ssize_t)sizeof(ap.rng))
+		ap.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	ap.ids = calloc(ap.n, sizeof(*ap.ids));
 	if (!ap.ids || bench_result_init(&sub) < 0) {
 		free(ap.ids);

@@ -30,7 +30,13 @@ struct bench_suite_opts {
 	uint32_t deadline_ms;  /* approvals: per call */
 	const char *operator_id;
 	int server_pid;        /* approvals: > 0, report its CPU per call */
+	int request_ids;       /* approvals: BENCH_RIDS_* */
 };
+
+/* The approvals' request ids: none (the default), vcli's own form (the
+ * time, then random: what `vcli gov approve` sends), or all random (as
+ * a client sending UUIDv4s would). */
+enum { BENCH_RIDS_NONE, BENCH_RIDS_TIME, BENCH_RIDS_RANDOM };
 
 int bench_suite_validation(const struct bench_suite_opts *o);
 int bench_suite_approvals(const struct bench_suite_opts *o);

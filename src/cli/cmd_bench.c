@@ -33,6 +33,8 @@
 enum bench_output { OUT_SUMMARY, OUT_JSON, OUT_CSV };
 static const char *const output_values[] = { "summary", "json", "csv", NULL };
 static const char *const suite_values[] = { "validation", "approvals", NULL };
+/* In BENCH_RIDS_* order. */
+static const char *const rid_values[] = { "none", "time", "random", NULL };
 
 /* One process runs one command: the options live here. */
 static struct {
@@ -40,7 +42,7 @@ static struct {
 	struct opt_list metadata, mix_data;
 	const char *connections, *concurrency, *total, *duration, *rps;
 	const char *warmup, *threads, *approvals, *server_pid;
-	int output, suite, quick, no_progress, duration_stop, retry;
+	int output, suite, quick, no_progress, duration_stop, retry, request_ids;
 	int load_schedule, conc_schedule;
 	const char *load_start, *load_end, *load_step, *load_step_dur,
 		*load_max_dur;
@@ -127,6 +129,9 @@ static const struct opt bench_options[] = {
 	  "validation suite: Sustained for 3 s instead of 30 s", NULL, NULL },
 	{ "approvals", 0, OPT_STRING, &o.approvals,
 	  "approvals suite: decisions to approve (default 100000)", NULL, "N" },
+	{ "request-ids", 0, OPT_ENUM, &o.request_ids,
+	  "approvals suite: a request id on each approval: vcli's (time, then "
+	  "random), all random, or none (default)", rid_values, NULL },
 	OPT_END,
 };
 
@@ -181,6 +186,7 @@ static void reset_options(void)
 	memset(&o, 0, sizeof(o));
 	o.output = -1;
 	o.suite = -1;
+	o.request_ids = -1;
 	o.load_schedule = -1;
 	o.conc_schedule = -1;
 	o.duration_stop = BENCH_STOP_WAIT;
@@ -524,12 +530,12 @@ static int run_suite(struct cli *cli, int output)
 	so.operator_id = cli->cfg.operator_id;
 	if (o.suite == 0) {
 		if (o.approvals || o.connections || o.concurrency || o.warmup ||
-		    o.timeout || o.threads || o.server_pid)
+		    o.timeout || o.threads || o.server_pid || o.request_ids >= 0)
 			return cli_usage_error(cli, "the validation suite has the "
 					       "matrix's shape: leave out "
 					       "--approvals, -c, --concurrency, "
-					       "--warmup, -t, --threads and "
-					       "--server-pid");
+					       "--warmup, -t, --threads, "
+					       "--request-ids and --server-pid");
 		return bench_suite_validation(&so);
 	}
 	if (o.quick)
@@ -552,6 +558,7 @@ static int run_suite(struct cli *cli, int output)
 	if (opt_uint(cli, "--warmup", o.warmup, 0, 10000000, &v) < 0)
 		return CLI_EXIT_USAGE;
 	so.warmup = v;
+	so.request_ids = o.request_ids >= 0 ? o.request_ids : BENCH_RIDS_NONE;
 	if (deadline(cli, &so.deadline_ms) < 0 ||
 	    server_pid_option(cli, &so.server_pid) < 0)
 		return CLI_EXIT_USAGE;
@@ -582,9 +589,9 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		 cli->output == OUTPUT_JSON ? OUT_JSON : OUT_SUMMARY;
 	if (o.suite >= 0)
 		return run_suite(cli, output);
-	if (o.quick || o.approvals)
-		return cli_usage_error(cli, "--quick and --approvals go with "
-				       "--suite");
+	if (o.quick || o.approvals || o.request_ids >= 0)
+		return cli_usage_error(cli, "--quick, --approvals and --request-ids "
+				       "go with --suite");
 
 	memset(&cfg, 0, sizeof(cfg));
 	rc = call_options(cli, &cfg, &data, &data_len);

@@ -49,12 +49,27 @@ int cli_need_actor(const struct cli *cli)
 			       "VCLI_TOKEN, --tls-cert)");
 }
 
+/*
+ * The first 6 bytes are the time in milliseconds, big-endian, as in the
+ * server's own ids: governd keeps request ids in a B-tree, and ids that
+ * grow with time go in at its end, where one commit's ids share a page.
+ * Random ids land on a page each: measured (docs/benchmarks.md), 1
+ * connection x 50 approvals with random request ids ran at 31-35k/s
+ * against 43-55k/s with these.  The other 10 bytes are random: 80 bits
+ * within a millisecond.
+ */
 void cli_request_id(char *id, size_t idlen)
 {
 	unsigned char r[16];
-	size_t got = 0;
+	size_t got = 6;
+	struct timespec now;
+	uint64_t ms;
 	int n;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+	for (int i = 0; i < 6; i++)
+		r[i] = (unsigned char)(ms >> (8 * (5 - i)));
 	while (got < sizeof(r)) {
 		ssize_t k = getrandom(r + got, sizeof(r) - got, 0);
 
@@ -73,7 +88,7 @@ void cli_request_id(char *id, size_t idlen)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		x = ((uint64_t)ts.tv_sec * 1000000007u) ^
 		    (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
-		for (size_t i = 0; i < sizeof(r); i++) {
+		for (size_t i = 6; i < sizeof(r); i++) {
 			x = x * 6364136223846793005u + 1442695040888963407u;
 			r[i] = (unsigned char)(x >> 56);
 		}

@@ -252,7 +252,8 @@ int cli_need_operator(const struct cli *cli);
  * from which the server knows who acts.  Like cli_need_operator(). */
 int cli_need_actor(const struct cli *cli);
 
-/* Fills id with a fresh random request id ("vcli-" and 32 hex digits). */
+/* Fills id with a fresh request id: "vcli-" and 32 hex digits, the first
+ * 12 the time in milliseconds (so ids sort by time), the rest random. */
 void cli_request_id(char *id, size_t idlen);
 
 /*

@@ -283,6 +283,35 @@ class BenchTest(GoverndCase):
         self.assertEqual(self.metrics().approved_count - before, 400)
         self.assertEqual(d["result"]["connections"], 5)
 
+    def test_approvals_suite_request_ids(self):
+        """--request-ids: each approval carries one, in vcli's form (the time
+        in ms, then random) or all random; every one recorded, none twice."""
+        gov = Gov.connect(self.gd)
+        try:
+            for kind in ("time", "random"):
+                seen = set(d.decision_id for d in
+                           gov.list_all(status="APPROVED",
+                                        operation_type="vcli_bench_approval")[0])
+                t0 = int(time.time() * 1000)
+                res = self.vcli("bench", "--suite", "approvals", "--approvals", "150",
+                                "-c", "3", "--request-ids", kind, "-o", "json", timeout=120)
+                t1 = int(time.time() * 1000)
+                self.assertIn(res.returncode, (EXIT_OK, EXIT_TARGET), res.stderr)
+                self.assertEqual(json.loads(res.stdout)["result"]["ok"], 150)
+                done = [d for d in gov.list_all(status="APPROVED",
+                                                operation_type="vcli_bench_approval")[0]
+                        if d.decision_id not in seen]
+                rids = [d.history.request_id for d in done]
+                self.assertEqual(len(rids), 150)
+                self.assertEqual(len(set(rids)), 150)
+                for r in rids:
+                    self.assertRegex(r, r"^vcli-[0-9a-f]{32}$")
+                stamped = [t0 <= int(r[5:17], 16) <= t1 for r in rids]
+                self.assertEqual(all(stamped) if kind == "time" else any(stamped),
+                                 kind == "time", (kind, rids[:3]))
+        finally:
+            gov.close()
+
     def test_server_cpu(self):
         """--server-pid reports governd's CPU over the measured calls: in
         the summary, in -o json and in the approvals suite; a process that
@@ -353,6 +382,9 @@ class BenchTest(GoverndCase):
             (["HealthCheck", "--server-pid", "0"], "'0'"),
             (["HealthCheck", "--server-pid", str(gone_pid())], "no such process"),
             (["--suite", "validation", "--server-pid", "1"], "--server-pid"),
+            (["--suite", "validation", "--request-ids", "time"], "--request-ids"),
+            (["--suite", "approvals", "--request-ids", "uuid"], "'uuid'"),
+            (["HealthCheck", "--request-ids", "time"], "--request-ids"),
         ]
         for args, shown in cases:
             res = self.vcli("bench", *args)

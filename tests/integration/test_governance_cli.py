@@ -217,11 +217,18 @@ class GovCommands(CliCase):
         # reject
         self.fails(EXIT_USAGE, "gov", "reject", b.decision_id)
         self.assertEqual(self.gov.get(b.decision_id).status, "PENDING")
+        before = int(time.time() * 1000)
         r = self.ok("gov", "reject", b.decision_id, "--reasoning", "too broad")
+        after = int(time.time() * 1000)
         self.assertIn(b.decision_id, r.stdout)
         x = self.gov.get(b.decision_id)
         self.assertEqual((x.status, x.history.reviewed_by, x.history.reasoning),
                          ("REJECTED", op, "too broad"))
+        # vcli's own request id: vcli-, then the time in ms (12 hex digits,
+        # so ids sort by time), then 20 random hex digits
+        self.assertRegex(x.history.request_id, r"^vcli-[0-9a-f]{32}$")
+        self.assertTrue(before <= int(x.history.request_id[5:17], 16) <= after,
+                        (before, x.history.request_id, after))
         # escalate
         self.fails(EXIT_USAGE, "gov", "escalate", c.decision_id)
         self.ok("gov", "escalate", c.decision_id, "--to", "lead-" + self.op, "--reason", "unsure")
