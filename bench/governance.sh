@@ -30,6 +30,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 VALIDATION=${BENCH_VALIDATION:-1}
 CPU_LATENCY_US=${BENCH_CPU_LATENCY_US:-0}
 TIME=/usr/bin/time
+here=$(cd "$(dirname "$0")" && pwd)
 
 if [ ! -x "$TIME" ]; then
   echo "governance.sh: /usr/bin/time is not installed (apt-get install time)" >&2
@@ -125,8 +126,10 @@ median_round() { # median_round TAG
 # tags: c50/c1 with the latency request, c50d/c1d as governd starts by
 # default (only those when BENCH_CPU_LATENCY_US is -1), u50 over a Unix
 # socket with the latency request, c1r as c1 with a request id on each
-# approval in vcli's form (what `vcli gov approve` sends).
-if [ "$CPU_LATENCY_US" = -1 ]; then tags="c50d c1d"; else tags="c50 c1 c50d c1d u50 c1r"; fi
+# approval in vcli's form (what `vcli gov approve` sends), c1k as c1 with
+# a decision of the demo's size (bench/decision-1k.json: 935 bytes stored,
+# against ~60 for the suite's own).
+if [ "$CPU_LATENCY_US" = -1 ]; then tags="c50d c1d"; else tags="c50 c1 c50d c1d u50 c1r c1k"; fi
 echo "== durable approvals: vcli bench --suite approvals, $APPROVALS decisions a round, each on a fresh store (WAL, each answer after the fdatasync covering its commit), median of $ROUNDS alternating rounds"
 for r in $(seq 1 "$ROUNDS"); do
   for tag in $tags; do
@@ -137,10 +140,12 @@ for r in $(seq 1 "$ROUNDS"); do
       c1d) approvals_round "$tag" "$r" - -c 1 --concurrency 50 ;;
       u50) LISTEN=unix:$workdir/governd.sock approvals_round "$tag" "$r" "$CPU_LATENCY_US" -c 50 ;;
       c1r) approvals_round "$tag" "$r" "$CPU_LATENCY_US" -c 1 --concurrency 50 --request-ids time ;;
+      c1k) approvals_round "$tag" "$r" "$CPU_LATENCY_US" -c 1 --concurrency 50 \
+             --decision-file "$here/decision-1k.json" ;;
     esac
   done
 done
-aps=n/a aps1=n/a apsd=n/a aps1d=n/a apsu=n/a aps1r=n/a
+aps=n/a aps1=n/a apsd=n/a aps1d=n/a apsu=n/a aps1r=n/a aps1k=n/a
 for tag in $tags; do
   case $tag in
     c50) echo "50 connections x 1 in flight, governd --cpu-latency-us $CPU_LATENCY_US:" ;;
@@ -149,6 +154,7 @@ for tag in $tags; do
     c1d) echo "1 connection x 50 in flight, governd's defaults (no latency request):" ;;
     u50) echo "50 connections x 1 in flight over a Unix socket, governd --cpu-latency-us $CPU_LATENCY_US:" ;;
     c1r) echo "1 connection x 50 in flight, a request id on each approval as vcli sends them, governd --cpu-latency-us $CPU_LATENCY_US:" ;;
+    c1k) echo "1 connection x 50 in flight, decisions of the demo's size (bench/decision-1k.json), governd --cpu-latency-us $CPU_LATENCY_US:" ;;
   esac
   [ -f "$workdir/latency-$tag.txt" ] && cat "$workdir/latency-$tag.txt"
   mr=$(median_round "$tag")
@@ -170,6 +176,7 @@ for tag in $tags; do
     c1d) aps1d=${v:-0} ;;
     u50) apsu=${v:-0} ;;
     c1r) aps1r=${v:-0} ;;
+    c1k) aps1k=${v:-0} ;;
   esac
 done
 for f in "$workdir"/approvals-[cu]*-*.txt; do
@@ -251,6 +258,7 @@ printf '  %-40s %-12s %-12s %s\n' "  the same, governd's defaults: 1 x 50" ">= 5
 if [ "$CPU_LATENCY_US" != -1 ]; then
   printf '  %-40s %-12s %-12s %s\n' "  50 conns over a Unix socket, latency" ">= 50000" "$apsu" "$(verdict "$apsu" ">=" 50000)"
   printf '  %-40s %-12s %-12s %s\n' "  1 x 50 with vcli's request ids, latency" ">= 50000" "$aps1r" "$(verdict "$aps1r" ">=" 50000)"
+  printf '  %-40s %-12s %-12s %s\n' "  1 x 50, 1 KB decisions, latency" ">= 50000" "$aps1k" "$(verdict "$aps1k" ">=" 50000)"
 fi
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions req/s (1 conn)" ">= 50000" "$lrps" "$(verdict "$lrps" ">=" 50000)"
 printf '  %-40s %-12s %-12s %s\n' "ListPendingDecisions governd CPU/call" "<= 20 us" "$lcpu us" "$(verdict "$lcpu" "<=" 20)"

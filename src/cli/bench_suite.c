@@ -295,6 +295,8 @@ struct approvals {
 	uint64_t n;
 	int request_ids;         /* BENCH_RIDS_* */
 	uint64_t rng;            /* their random part: splitmix64 */
+	const uint8_t *decision; /* --decision-file: the packed Decision */
+	size_t decision_len;
 	uint64_t submit_failed;
 	char submit_err[200];
 };
@@ -312,9 +314,30 @@ static int pack_into(buf *out, const ProtobufCMessage *m)
 
 static int make_submit(void *ud, uint64_t n, unsigned call, buf *out)
 {
+	const struct approvals *ap = ud;
 	Vertice__Governance__V1__SubmitDecisionRequest req =
 		VERTICE__GOVERNANCE__V1__SUBMIT_DECISION_REQUEST__INIT;
 	Vertice__Governance__V1__Decision d = VERTICE__GOVERNANCE__V1__DECISION__INIT;
+
+	(void)n;
+	(void)call;
+	if (ap->decision) {
+		/* SubmitDecisionRequest.decision (field 1) around the file's
+		 * bytes: the same request every time, no key. */
+		uint8_t head[1 + 10];
+		size_t h = 0, len = ap->decision_len;
+
+		head[h++] = 0x0a;
+		do {
+			head[h++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+			len >>= 7;
+		} while (len);
+		buf_reset(out);
+		if (buf_append(out, head, h) < 0 ||
+		    buf_append(out, ap->decision, ap->decision_len) < 0)
+			return -1;
+		return 0;
+	}
 
 	/* An hour to be approved: the queue must not expire under the run. */
 	d.operation_type = "vcli_bench_approval";
@@ -510,6 +533,8 @@ int bench_suite_approvals(const struct bench_suite_opts *so)
 	memset(&ap, 0, sizeof(ap));
 	ap.n = so->approvals + so->warmup;
 	ap.request_ids = so->request_ids;
+	ap.decision = so->decision;
+	ap.decision_len = so->decision_len;
 	if (getrandom(&ap.rng, sizeof(ap.rng), 0) != (ssize_t)sizeof(ap.rng))
 		ap.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	ap.ids = calloc(ap.n, sizeof(*ap.ids));

@@ -31,6 +31,8 @@ struct bench_suite_opts {
 	const char *operator_id;
 	int server_pid;        /* approvals: > 0, report its CPU per call */
 	int request_ids;       /* approvals: BENCH_RIDS_* */
+	const uint8_t *decision;   /* approvals: packed Decision to submit, */
+	size_t decision_len;       /* NULL: a small LOW one */
 };
 
 /* The approvals' request ids: none (the default), vcli's own form (the

@@ -17,6 +17,7 @@
 #include "cli/bench_report.h"
 #include "cli/bench_suite.h"
 #include "cli/commands.h"
+#include "cli/decision_json.h"
 #include "common/procstat.h"
 
 /* Defaults, as ghz has them where ghz has the option. */
@@ -41,7 +42,7 @@ static struct {
 	const char *call, *data, *data_file, *mix, *csv, *timeout;
 	struct opt_list metadata, mix_data;
 	const char *connections, *concurrency, *total, *duration, *rps;
-	const char *warmup, *threads, *approvals, *server_pid;
+	const char *warmup, *threads, *approvals, *server_pid, *decision_file;
 	int output, suite, quick, no_progress, duration_stop, retry, request_ids;
 	int load_schedule, conc_schedule;
 	const char *load_start, *load_end, *load_step, *load_step_dur,
@@ -129,6 +130,9 @@ static const struct opt bench_options[] = {
 	  "validation suite: Sustained for 3 s instead of 30 s", NULL, NULL },
 	{ "approvals", 0, OPT_STRING, &o.approvals,
 	  "approvals suite: decisions to approve (default 100000)", NULL, "N" },
+	{ "decision-file", 0, OPT_STRING, &o.decision_file,
+	  "approvals suite: the decision to submit, as JSON (as for gov "
+	  "submit -f; default: a small LOW one)", NULL, "FILE" },
 	{ "request-ids", 0, OPT_ENUM, &o.request_ids,
 	  "approvals suite: a request id on each approval: vcli's (time, then "
 	  "random), all random, or none (default)", rid_values, NULL },
@@ -507,6 +511,7 @@ static int run_suite(struct cli *cli, int output)
 {
 	struct bench_suite_opts so;
 	uint64_t v;
+	int rc;
 
 	if (o.retry)
 		return cli_usage_error(cli, "--retry is for a load of your own: "
@@ -530,12 +535,14 @@ static int run_suite(struct cli *cli, int output)
 	so.operator_id = cli->cfg.operator_id;
 	if (o.suite == 0) {
 		if (o.approvals || o.connections || o.concurrency || o.warmup ||
-		    o.timeout || o.threads || o.server_pid || o.request_ids >= 0)
+		    o.timeout || o.threads || o.server_pid || o.request_ids >= 0 ||
+		    o.decision_file)
 			return cli_usage_error(cli, "the validation suite has the "
 					       "matrix's shape: leave out "
 					       "--approvals, -c, --concurrency, "
 					       "--warmup, -t, --threads, "
-					       "--request-ids and --server-pid");
+					       "--request-ids, --decision-file and "
+					       "--server-pid");
 		return bench_suite_validation(&so);
 	}
 	if (o.quick)
@@ -562,6 +569,31 @@ static int run_suite(struct cli *cli, int output)
 	if (deadline(cli, &so.deadline_ms) < 0 ||
 	    server_pid_option(cli, &so.server_pid) < 0)
 		return CLI_EXIT_USAGE;
+	if (o.decision_file) {
+		struct decision_json dj;
+		char err[600];
+		size_t len;
+		char *text = cli_read_input(o.decision_file, DECISION_JSON_MAX, &len, &rc);
+		const char *shown = strcmp(o.decision_file, "-") == 0 ? "stdin" : o.decision_file;
+
+		if (!text)
+			return rc;
+		rc = decision_json_parse(text, len, NULL, &dj, err, sizeof(err));
+		free(text);
+		if (rc < 0)
+			return cli_usage_error(cli, "--decision-file %s: %s", shown, err);
+		if (dj.idempotency_key && dj.idempotency_key[0]) {
+			decision_json_release(&dj);
+			return cli_usage_error(cli, "--decision-file %s: its idempotencyKey "
+					       "would make every submission the same "
+					       "decision; leave it out", shown);
+		}
+		so.decision = dj.decision;
+		so.decision_len = dj.decision_len;
+		rc = bench_suite_approvals(&so);
+		decision_json_release(&dj);
+		return rc;
+	}
 	return bench_suite_approvals(&so);
 }
 
@@ -589,9 +621,9 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		 cli->output == OUTPUT_JSON ? OUT_JSON : OUT_SUMMARY;
 	if (o.suite >= 0)
 		return run_suite(cli, output);
-	if (o.quick || o.approvals || o.request_ids >= 0)
-		return cli_usage_error(cli, "--quick, --approvals and --request-ids "
-				       "go with --suite");
+	if (o.quick || o.approvals || o.request_ids >= 0 || o.decision_file)
+		return cli_usage_error(cli, "--quick, --approvals, --request-ids and "
+				       "--decision-file go with --suite");
 
 	memset(&cfg, 0, sizeof(cfg));
 	rc = call_options(cli, &cfg, &data, &data_len);

@@ -283,6 +283,41 @@ class BenchTest(GoverndCase):
         self.assertEqual(self.metrics().approved_count - before, 400)
         self.assertEqual(d["result"]["connections"], 5)
 
+    def test_approvals_suite_decision_file(self):
+        """--decision-file: the suite submits that decision (bench's
+        decision-1k.json, the demo's size) and approves each copy."""
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                           "bench", "decision-1k.json")
+        gov = Gov.connect(self.gd)
+        try:
+            before = gov.list_all(status="APPROVED", operation_type="purge_mail")[0]
+            res = self.vcli("bench", "--suite", "approvals", "--approvals", "120", "-c", "2",
+                            "--decision-file", src, "-o", "json", timeout=120)
+            self.assertIn(res.returncode, (EXIT_OK, EXIT_TARGET), res.stderr)
+            self.assertEqual(json.loads(res.stdout)["result"]["ok"], 120)
+            after = gov.list_all(status="APPROVED", operation_type="purge_mail")[0]
+            self.assertEqual(len(after) - len(before), 120)
+            with open(src) as f:
+                want = json.load(f)
+            d = after[-1]
+            self.assertEqual(dict(d.context), want["context"])
+            self.assertEqual(d.risk_assessment.score, want["riskAssessment"]["score"])
+        finally:
+            gov.close()
+        d = tempfile.mkdtemp(prefix="vcli-bench-dec-")
+        keyed = os.path.join(d, "keyed.json")
+        with open(keyed, "w") as f:
+            f.write('{"operationType": "block_ip", "priority": "LOW", "idempotencyKey": "k"}')
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{"operationType": "block_ip", "riskAssessment": {"score": "high"}}')
+        for path, shown in ((keyed, "idempotencyKey"), (bad, "riskAssessment.score"),
+                            (os.path.join(d, "missing.json"), "missing.json")):
+            res = self.vcli("bench", "--suite", "approvals", "--approvals", "10",
+                            "--decision-file", path)
+            self.assertEqual(res.returncode, EXIT_USAGE, (path, res.stderr))
+            self.assertIn(shown, res.stderr)
+
     def test_approvals_suite_request_ids(self):
         """--request-ids: each approval carries one, in vcli's form (the time
         in ms, then random) or all random; every one recorded, none twice."""
@@ -385,6 +420,8 @@ class BenchTest(GoverndCase):
             (["--suite", "validation", "--request-ids", "time"], "--request-ids"),
             (["--suite", "approvals", "--request-ids", "uuid"], "'uuid'"),
             (["HealthCheck", "--request-ids", "time"], "--request-ids"),
+            (["HealthCheck", "--decision-file", "x.json"], "--decision-file"),
+            (["--suite", "validation", "--decision-file", "x.json"], "--decision-file"),
         ]
         for args, shown in cases:
             res = self.vcli("bench", *args)
