@@ -339,6 +339,21 @@ vcli_code vcli_client_record_execution(vcli_client *client,
 				       vcli_execution_result *out,
 				       vcli_call_result *result);
 
+/*
+ * A fresh request id for the writes that take one (approve, reject,
+ * escalate, RecordExecution): prefix (NULL: none; at most
+ * VCLI_REQUEST_ID_PREFIX_MAX bytes), then 32 hex digits, the first 12 the
+ * wall clock in milliseconds and the other 20 random.  Ids made this way
+ * sort by time, which is what governd's index of them wants: random ids
+ * (a UUIDv4) cost it a page write each (docs/governance.md).  outlen must
+ * hold the prefix, 32 digits and the NUL (VCLI_REQUEST_ID_MAX is enough
+ * for any prefix); VCLI_E_INVALID otherwise, or for a NULL out.
+ * Thread-safe.
+ */
+#define VCLI_REQUEST_ID_PREFIX_MAX 64
+#define VCLI_REQUEST_ID_MAX (VCLI_REQUEST_ID_PREFIX_MAX + 32 + 1)
+vcli_code vcli_request_id(const char *prefix, char *out, size_t outlen);
+
 /* The library's version string ("0.1.0"). */
 const char *vcli_version(void);
 

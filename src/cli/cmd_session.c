@@ -3,14 +3,9 @@
  * state directory (state.h) so that consecutive writes reuse it; and the
  * session handling every write shares (cli_session_for_write()).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "governance.pb-c.h"
 #include "cli/commands.h"
@@ -49,54 +44,12 @@ int cli_need_actor(const struct cli *cli)
 			       "VCLI_TOKEN, --tls-cert)");
 }
 
-/*
- * The first 6 bytes are the time in milliseconds, big-endian, as in the
- * server's own ids: governd keeps request ids in a B-tree, and ids that
- * grow with time go in at its end, where one commit's ids share a page.
- * Random ids land on a page each: measured (docs/benchmarks.md), 1
- * connection x 50 approvals with random request ids ran at 31-35k/s
- * against 43-55k/s with these.  The other 10 bytes are random: 80 bits
- * within a millisecond.
- */
+/* vcli's request ids: the library's, prefixed "vcli-" (time-ordered, so
+ * that governd's index of them grows at its end: vcli_request_id()). */
 void cli_request_id(char *id, size_t idlen)
 {
-	unsigned char r[16];
-	size_t got = 6;
-	struct timespec now;
-	uint64_t ms;
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-	for (int i = 0; i < 6; i++)
-		r[i] = (unsigned char)(ms >> (8 * (5 - i)));
-	while (got < sizeof(r)) {
-		ssize_t k = getrandom(r + got, sizeof(r) - got, 0);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	if (got < sizeof(r)) {
-		/* No kernel randomness (seccomp?): clock and pid still make
-		 * a collision between two writes unlikely. */
-		struct timespec ts;
-		uint64_t x;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		x = ((uint64_t)ts.tv_sec * 1000000007u) ^
-		    (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
-		for (size_t i = 6; i < sizeof(r); i++) {
-			x = x * 6364136223846793005u + 1442695040888963407u;
-			r[i] = (unsigned char)(x >> 56);
-		}
-	}
-	n = snprintf(id, idlen, "vcli-");
-	for (size_t i = 0; i < sizeof(r) && n > 0 && (size_t)n + 2 < idlen;
-	     i++)
-		n += snprintf(id + n, idlen - (size_t)n, "%02x", r[i]);
+	if (vcli_request_id("vcli-", id, idlen) != VCLI_OK && idlen)
+		id[0] = '\0';
 }
 
 /* The state directory and this server's session file. */
