@@ -6,6 +6,7 @@ another governd's socket, a missing directory, malformed addresses); and a
 TCP address with TLS beside the socket (--listen HOST:PORT,unix:PATH);
 local users known by the socket (--peer-role USER=ROLE)."""
 
+import contextlib
 import json
 import os
 import pwd
@@ -374,14 +375,25 @@ class UnixSocketPeerRoles(unittest.TestCase):
     """--peer-role USER=ROLE: a local user is a credential on the socket
     (SO_PEERCRED), a token still wins, TCP then needs credentials too."""
 
-    def start(self, d, roles, listen=None, db=None):
+    @contextlib.contextmanager
+    def serving(self, d, roles, listen=None, db=None):
+        """governd with these --peer-role values, killed at the end."""
         args = []
         for r in roles:
             args += ["--peer-role", r]
         gd = Governd(args, listen=listen or "unix:" + os.path.join(d, "g.sock"),
                      db=db or os.path.join(d, "g.db"), name="governd-peer-role")
-        gd.start()
-        return gd
+        try:
+            gd.start()
+            yield gd
+        finally:
+            gd.kill()
+            gd.cleanup()
+
+    def session_open(self, gd, d):
+        """vcli session open over the socket, no operator, no token."""
+        return run_tool([VCLI, "--server", gd.addr, "session", "open"],
+                        env=vcli_env(d), timeout=30 * SLOW)
 
     def test_local_user_is_an_operator(self):
         d = sockdir()
@@ -391,8 +403,8 @@ class UnixSocketPeerRoles(unittest.TestCase):
                       "--db", db])
         self.assertEqual(r.returncode, 0, r.stderr)
         auth = (("authorization", "Bearer " + r.stdout.strip()),)
-        gd = self.start(d, [me + "=operator"], listen="127.0.0.1:0,unix:" + path, db=db)
-        try:
+        with self.serving(d, [me + "=operator"], listen="127.0.0.1:0,unix:" + path,
+                          db=db) as gd:
             lines = [x for x in gd.records() if x.get("msg") == "governd listening"]
             self.assertEqual([x["auth"] for x in lines], ["token", "token+peer"])
             ch = grpc.insecure_channel("unix:" + path)
@@ -437,15 +449,11 @@ class UnixSocketPeerRoles(unittest.TestCase):
             res = run_tool([VCLI, "--server", "unix:" + path, "gov", "approve", did,
                             "--comment", "from vcli"], env=env, timeout=30 * SLOW)
             self.assertEqual(res.returncode, EXIT_OK, res.stderr)
-        finally:
-            gd.kill()
-            gd.cleanup()
 
     def test_unmapped_user_needs_a_token(self):
         d = sockdir()
         other = 4242 if os.geteuid() != 4242 else 4243
-        gd = self.start(d, ["%d=operator" % other])
-        try:
+        with self.serving(d, ["%d=operator" % other]) as gd:
             ch = grpc.insecure_channel(gd.addr)
             try:
                 code, msg = Gov(ch).code("ListPendingDecisions", limit=1)
@@ -453,26 +461,17 @@ class UnixSocketPeerRoles(unittest.TestCase):
                 ch.close()
             self.assertEqual(code, grpc.StatusCode.UNAUTHENTICATED)
             self.assertIn("user id %d on this socket has no role" % os.geteuid(), msg)
-            res = run_tool([VCLI, "--server", gd.addr, "session", "open"],
-                           env=vcli_env(d), timeout=30 * SLOW)
+            res = self.session_open(gd, d)
             self.assertNotEqual(res.returncode, EXIT_OK)
             self.assertIn("--peer-role", res.stderr)
-        finally:
-            gd.kill()
-            gd.cleanup()
 
     def test_vcli_without_peer_roles(self):
         """No --peer-role: vcli on the socket asks for an operator."""
         d = sockdir()
-        gd = self.start(d, [])
-        try:
-            res = run_tool([VCLI, "--server", gd.addr, "session", "open"],
-                           env=vcli_env(d), timeout=30 * SLOW)
+        with self.serving(d, []) as gd:
+            res = self.session_open(gd, d)
             self.assertEqual(res.returncode, EXIT_USAGE, res.stderr)
             self.assertIn("use --operator NAME", res.stderr)
-        finally:
-            gd.kill()
-            gd.cleanup()
 
     def test_peer_roles_refused(self):
         d = sockdir()
