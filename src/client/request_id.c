@@ -55,7 +55,8 @@ vcli_code vcli_request_id(const char *prefix, char *out, size_t outlen)
 			b[i] = (unsigned char)(x >> 56);
 		}
 	}
-	memcpy(out, prefix, plen);
+	if (plen)
+		memcpy(out, prefix, plen);
 	for (size_t i = 0; i < sizeof(b); i++) {
 		out[plen + 2 * i] = hex[b[i] >> 4];
 		out[plen + 2 * i + 1] = hex[b[i] & 15];
