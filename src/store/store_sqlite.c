@@ -449,7 +449,7 @@ struct store {
 		*s_sess_get, *s_ins_sess, *s_close_sess, *s_req, *s_ins_req, *s_trim_ev,
 		*s_opstat, *s_sp, *s_release, *s_rollback_to, *s_begin, *s_commit,
 		*s_rollback, *s_audit_head, *s_tok_ins, *s_tok_get, *s_tok_revoke, *s_res_get,
-		*s_res_amend;
+		*s_res_amend, *s_ev_keep;
 	struct rows_ins ins_res, ins_ev, ins_audit;
 
 	/* readers */
@@ -706,6 +706,17 @@ static void vec_compact(struct vec *v)
  * costs one row on the writer's path.  tokens keeps the SHA-256 of each
  * secret, never the secret.  What happened before the upgrade is not in
  * the trail: the chain starts at the first change after it.
+ *
+ * Version 5: the RESOLVED event of a resolution holds no bytes of its own
+ * (an empty blob) but the resolution's rid (events.res_rid), and the
+ * resolution row names its event (resolutions.ev_seq): an approval wrote
+ * the decision twice, once in each row, and with decisions of ~1 KB that
+ * second copy was a third of a commit's log.  The two rows hold the same
+ * bytes when written; when an execution is first recorded on the decision
+ * (its resolution row amended), the event gets the row's bytes as they
+ * were, and res_rid NULL, in the same transaction, so an event still
+ * shows the decision as it was at that point.  Rows written before keep
+ * their copies (res_rid and ev_seq NULL).
  */
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial schema, kept as it was so that 1 -> 2 starts
@@ -845,6 +856,11 @@ static const char *const migrations[] = {
 
 	/* 3 -> 4: tokens may expire (NULL: never) */
 	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;",
+
+	/* 4 -> 5: a resolution's RESOLVED event points at the resolution's
+	 * row instead of holding a second copy of the decision (see above) */
+	"ALTER TABLE events ADD COLUMN res_rid INTEGER;"
+	"ALTER TABLE resolutions ADD COLUMN ev_seq INTEGER;",
 };
 
 /* The resolution of decision d, if any (an index probe per status). */
@@ -1019,6 +1035,9 @@ static const struct {
 	  "r.assigned_operator, d.rid, d.expires_ms FROM decisions d "
 	  "JOIN resolutions r ON " RESOLUTION_OF("d") " WHERE d.id=?1" },
 	{ offsetof(store, s_res_amend), "UPDATE resolutions SET blob=?1 WHERE rid=?2" },
+	{ offsetof(store, s_ev_keep),
+	  "UPDATE events SET blob=?1, res_rid=NULL WHERE res_rid=?2 AND "
+	  "seq=(SELECT ev_seq FROM resolutions WHERE rid=?2)" },
 	{ offsetof(store, s_idem),
 	  "SELECT COALESCE(r.blob, d.blob), d.id FROM decisions d LEFT JOIN resolutions r ON "
 	  RESOLUTION_OF("d") " WHERE d.idempotency_key=?1" },
@@ -1105,8 +1124,10 @@ static struct reader *reader_get(store *st)
 	exec_sql(r->db, "PRAGMA mmap_size=268435456", NULL, 0);
 	r->get = prepare(r->db, "SELECT COALESCE(r.blob, d.blob) FROM decisions d LEFT JOIN "
 				"resolutions r ON " RESOLUTION_OF("d") " WHERE d.id=?1");
-	r->events = prepare(r->db, "SELECT seq, type, at_ms, blob FROM events "
-				   "WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
+	r->events = prepare(r->db, "SELECT e.seq, e.type, e.at_ms, CASE WHEN e.res_rid IS NULL "
+				   "THEN e.blob ELSE (SELECT r.blob FROM resolutions r WHERE "
+				   "r.rid = e.res_rid) END FROM events e "
+				   "WHERE e.seq > ?1 AND e.seq <= ?2 ORDER BY e.seq LIMIT ?3");
 	r->sess = prepare(r->db, "SELECT MIN(CASE WHEN closed_ms IS NULL THEN created_ms END), "
 				 "MAX(created_ms), COUNT(*) FROM sessions WHERE operator_id=?1");
 	r->ostats = prepare(r->db, "SELECT approved, rejected, escalated, response_ms "
@@ -1501,6 +1522,14 @@ static void add_event(store *st, struct effect *e, int type)
 	e->seq = st->next_seq++;
 }
 
+/* A RESOLVED event whose resolution row, written in this batch, holds
+ * the same bytes: not when an execution later in the batch amends the row
+ * (then the row gets the amended bytes, res_blob). */
+static int ev_points_at_row(const struct effect *e)
+{
+	return e->event == STORE_EV_RESOLVED && e->res_rid > 0 && !e->amend && !e->res_blob;
+}
+
 static int write_events(store *st, int64_t now)
 {
 	struct batch *b = st->cur;
@@ -1522,7 +1551,14 @@ static int write_events(store *st, int64_t now)
 			sqlite3_bind_int(s, c + 2, e->event);
 			sqlite3_bind_int64(s, c + 3, now);
 			bind_text(s, c + 4, e->id);
-			sqlite3_bind_blob(s, c + 5, e->blob, (int)e->len, SQLITE_STATIC);
+			if (ev_points_at_row(e)) {
+				/* The resolution row holds these bytes (schema 5). */
+				sqlite3_bind_zeroblob(s, c + 5, 0);
+				sqlite3_bind_int64(s, c + 6, e->res_rid);
+			} else {
+				sqlite3_bind_blob(s, c + 5, e->blob, (int)e->len, SQLITE_STATIC);
+				sqlite3_bind_null(s, c + 6);
+			}
 			k++;
 		}
 		if (step_done(s) < 0)
@@ -2007,6 +2043,7 @@ static int write_resolutions(store *st)
 			bind_text(s, c + 9, e->assigned);
 			sqlite3_bind_blob(s, c + 10, e->res_blob ? e->res_blob : e->blob,
 					  (int)(e->res_blob ? e->res_len : e->len), SQLITE_STATIC);
+			sqlite3_bind_int64(s, c + 11, (sqlite3_int64)e->seq);
 			k++;
 		}
 		if (step_done(s) < 0)
@@ -2379,12 +2416,22 @@ static store_code op_execution(store *st, store_op *op, int64_t now)
 		goto out;
 	}
 	rc = STORE_OK;
-	if (begin_writes(st, !row_later + !empty(op->request_id)) < 0) {
+	if (begin_writes(st, 2 * !row_later + !empty(op->request_id)) < 0) {
 		rc = io_fail(st, op);
 		goto out;
 	}
 	if (!row_later) {
-		sqlite3_stmt *s = st->s_res_amend;
+		sqlite3_stmt *s = st->s_ev_keep;
+
+		/* The RESOLVED event keeps the bytes it pointed at (schema 5):
+		 * c.blob is the row as it is before this record. */
+		sqlite3_bind_blob(s, 1, c.blob, (int)c.len, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, res_rid);
+		if (step_done(s) < 0) {
+			rc = io_fail(st, op);
+			goto out;
+		}
+		s = st->s_res_amend;
 
 		sqlite3_bind_blob(s, 1, e->blob, (int)e->len, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, res_rid);
@@ -3708,10 +3755,11 @@ store_code store_open(const store_options *o, store **out, char *err, size_t err
 	/* The batch's events and audit entries, in multi-row INSERTs. */
 	if (rows_prepare(st->db, &st->ins_res,
 			 "INSERT INTO resolutions(rid, id, status, priority_rank, created_ms, "
-			 "reviewed_ms, reviewed_by, operation_type, assigned_operator, blob)",
-			 10) < 0 ||
+			 "reviewed_ms, reviewed_by, operation_type, assigned_operator, blob, "
+			 "ev_seq)", 11) < 0 ||
 	    rows_prepare(st->db, &st->ins_ev,
-			 "INSERT INTO events(seq, type, at_ms, decision_id, blob)", 5) < 0 ||
+			 "INSERT INTO events(seq, type, at_ms, decision_id, blob, res_rid)",
+			 6) < 0 ||
 	    rows_prepare(st->db, &st->ins_audit,
 			 "INSERT INTO audit(seq, at_ms, actor, role, action, outcome, subject, "
 			 "detail, prev_hash, hash)", 10) < 0) {

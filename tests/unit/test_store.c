@@ -318,7 +318,7 @@ static void reopen_and_schema(void **state)
 
 	db_path(path, sizeof(path), "reopen");
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	assert_int_equal(store_last_seq(st), 0);
 	/* The directory was made, private. */
 	{
@@ -331,7 +331,7 @@ static void reopen_and_schema(void **state)
 	store_close(st);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.total, 3);
 	assert_int_equal(m.pending, 3);
@@ -464,7 +464,7 @@ static void migrate_from_v1(void **state)
 	sqlite3_close(db);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	assert_int_equal(store_last_seq(st), 3);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.total, 5);
@@ -503,7 +503,7 @@ static void migrate_from_v1(void **state)
 	wop_release(&w, 1);
 	store_close(st);
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	store_get_metrics(st, &m);
 	assert_int_equal(m.pending, 1);
 	assert_int_equal(m.approved, 2);
@@ -2192,7 +2192,7 @@ static void migrate_from_v2(void **state)
 	sqlite3_close(db);
 
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	assert_int_equal(store_last_seq(st), 1);
 	a = audit_all(st, &n);
 	assert_int_equal(n, 0);
@@ -2209,7 +2209,7 @@ static void migrate_from_v2(void **state)
 	assert_string_equal(a[0].prev, audit_chain_genesis);
 	store_close(st);
 	st = open_at(path, 0, 0);
-	assert_int_equal(store_schema_version(st), 4);
+	assert_int_equal(store_schema_version(st), 5);
 	a = audit_all(st, &n);
 	assert_int_equal(n, 1);
 	store_close(st);
@@ -2780,6 +2780,116 @@ static void executions(void **state)
 	store_close(st);
 }
 
+/* ---- schema 5: a RESOLVED event points at its resolution's row ---- */
+
+struct resolved_ev {
+	int found;
+	char status[16];
+	size_t executions;
+	size_t len;
+};
+
+static int find_resolved(const store_event *ev, void *ud)
+{
+	struct resolved_ev *r = ud;
+	Decision *d;
+
+	if (ev->type != STORE_EV_RESOLVED)
+		return 0;
+	d = decode(ev->decision, ev->decision_len);
+	r->found++;
+	snprintf(r->status, sizeof(r->status), "%s", d->status);
+	r->executions = d->n_executions;
+	r->len = ev->decision_len;
+	vertice__governance__v1__decision__free_unpacked(d, NULL);
+	return 0;
+}
+
+/* The RESOLVED event's row: (length of its own blob, res_rid or -1). */
+static void event_row(const char *path, int64_t *bloblen, int64_t *res_rid)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(blob), COALESCE(res_rid, -1) FROM "
+					    "events WHERE type = 2", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	*bloblen = sqlite3_column_int64(s, 0);
+	*res_rid = sqlite3_column_int64(s, 1);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static void resolved_events_point_at_rows(void **state)
+{
+	char path[256], ids[2][40], more[2][40], sid[40];
+	struct resolved_ev r;
+	struct wop w;
+	int64_t bloblen, res_rid;
+	uint8_t *b;
+	size_t len;
+	store *st;
+
+	(void)state;
+	db_path(path, sizeof(path), "resolved-events");
+	/* A ring of 2: the events below are read back from the database. */
+	st = open_at(path, 2, 0);
+	submit_with_actions(st, 2, ids);
+	session_open(st, "alice", sid, sizeof(sid));
+	memset(&w, 0, sizeof(w));
+	w.op.kind = STORE_OP_APPROVE;
+	w.op.session_id = sid;
+	w.op.decision_id = ids[0];
+	w.op.comment = "go";
+	run(st, &w, 1);
+	assert_int_equal(w.op.result, STORE_OK);
+	wop_release(&w, 1);
+	/* Two more events: the ring holds those, not the resolution's. */
+	submit_with_actions(st, 2, more);
+	/* No copy of its own: the row's bytes, read through the pointer. */
+	event_row(path, &bloblen, &res_rid);
+	assert_int_equal(bloblen, 0);
+	assert_true(res_rid > 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_events_since(st, 0, 1000, find_resolved, &r), STORE_OK);
+	assert_int_equal(r.found, 1);
+	assert_string_equal(r.status, "APPROVED");
+	assert_int_equal(r.executions, 0);
+	assert_int_equal(store_get(st, ids[0], &b, &len), STORE_OK);
+	assert_int_equal(r.len, len);
+	free(b);
+
+	/* An execution amends the row; the event keeps the bytes it had. */
+	assert_int_equal(exec_run(st, &w, NULL, sid, ids[0], "k8s.scale", 1, "x-1"), STORE_OK);
+	wop_release(&w, 1);
+	assert_int_equal(exec_run(st, &w, NULL, sid, ids[0], "k8s.scale", 1, "x-2"), STORE_OK);
+	wop_release(&w, 1);
+	event_row(path, &bloblen, &res_rid);
+	assert_int_equal(bloblen, (int64_t)r.len);
+	assert_int_equal(res_rid, -1);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_events_since(st, 0, 1000, find_resolved, &r), STORE_OK);
+	assert_int_equal(r.found, 1);
+	assert_int_equal(r.executions, 0);
+	store_close(st);
+
+	/* And after a restart; the decision itself has both records. */
+	st = open_at(path, 2, 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_events_since(st, 0, 1000, find_resolved, &r), STORE_OK);
+	assert_int_equal(r.found, 1);
+	assert_int_equal(r.executions, 0);
+	{
+		Decision *d = get(st, ids[0]);
+
+		assert_int_equal(d->n_executions, 2);
+		vertice__governance__v1__decision__free_unpacked(d, NULL);
+	}
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2807,6 +2917,7 @@ int main(void)
 		cmocka_unit_test(blob_patch_as_protobuf_c),
 		cmocka_unit_test(demo_data),
 		cmocka_unit_test(executions),
+		cmocka_unit_test(resolved_events_point_at_rows),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
