@@ -507,6 +507,16 @@ class Governd:
         except Exception:
             pass
 
+    # `with Governd(...) as gd:` starts it, and kills (if still running)
+    # and cleans up at the end, whatever happened.
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
     def cleanup(self):
         self.kill()
         if self._tmp:

@@ -6,7 +6,6 @@ another governd's socket, a missing directory, malformed addresses); and a
 TCP address with TLS beside the socket (--listen HOST:PORT,unix:PATH);
 local users known by the socket (--peer-role USER=ROLE)."""
 
-import contextlib
 import json
 import os
 import pwd
@@ -272,8 +271,6 @@ class UnixSocketLifecycle(unittest.TestCase):
         finally:
             for s in held:
                 s.close()
-            if gd.running():
-                gd.kill()
             gd.cleanup()
 
     def test_sigterm_with_connections_open(self):
@@ -281,9 +278,7 @@ class UnixSocketLifecycle(unittest.TestCase):
         the file removed."""
         d = sockdir()
         path = os.path.join(d, "g.sock")
-        gd = Governd(listen="unix:" + path, db=True, name="governd-unix-term")
-        try:
-            gd.start()
+        with Governd(listen="unix:" + path, db=True, name="governd-unix-term") as gd:
             chans = [grpc.insecure_channel("unix:" + path) for _ in range(4)]
             for ch in chans:
                 self.assertTrue(health_check(ch, timeout=10).healthy)
@@ -291,10 +286,6 @@ class UnixSocketLifecycle(unittest.TestCase):
             for ch in chans:
                 ch.close()
             self.assertFalse(os.path.exists(path))
-        finally:
-            if gd.running():
-                gd.kill()
-            gd.cleanup()
 
 
 class TcpAndUnixSocket(unittest.TestCase):
@@ -309,11 +300,9 @@ class TcpAndUnixSocket(unittest.TestCase):
                       "--db", db])
         self.assertEqual(r.returncode, 0, r.stderr)
         token = r.stdout.strip()
-        gd = Governd(["--tls-cert", certs().path("server.pem"), "--tls-key",
+        with Governd(["--tls-cert", certs().path("server.pem"), "--tls-key",
                       certs().path("server.key"), "--auth"],
-                     listen="127.0.0.1:0,unix:" + path, db=db, name="governd-tcp-unix")
-        try:
-            gd.start()
+                     listen="127.0.0.1:0,unix:" + path, db=db, name="governd-tcp-unix") as gd:
             lines = [r for r in gd.records() if r.get("msg") == "governd listening"]
             self.assertEqual(len(lines), 2, gd.log_tail())
             self.assertRegex(lines[0]["addr"], r"^127\.0\.0\.1:\d+$")
@@ -349,10 +338,6 @@ class TcpAndUnixSocket(unittest.TestCase):
             self.assertEqual(res.returncode, EXIT_OK, res.stderr)
             gd.stop()
             self.assertFalse(os.path.exists(path))
-        finally:
-            if gd.running():
-                gd.kill()
-            gd.cleanup()
 
     def test_listen_lists_refused(self):
         d = sockdir()
@@ -375,20 +360,13 @@ class UnixSocketPeerRoles(unittest.TestCase):
     """--peer-role USER=ROLE: a local user is a credential on the socket
     (SO_PEERCRED), a token still wins, TCP then needs credentials too."""
 
-    @contextlib.contextmanager
     def serving(self, d, roles, listen=None, db=None):
-        """governd with these --peer-role values, killed at the end."""
+        """governd with these --peer-role values (`with` starts it)."""
         args = []
         for r in roles:
             args += ["--peer-role", r]
-        gd = Governd(args, listen=listen or "unix:" + os.path.join(d, "g.sock"),
-                     db=db or os.path.join(d, "g.db"), name="governd-peer-role")
-        try:
-            gd.start()
-            yield gd
-        finally:
-            gd.kill()
-            gd.cleanup()
+        return Governd(args, listen=listen or "unix:" + os.path.join(d, "g.sock"),
+                       db=db or os.path.join(d, "g.db"), name="governd-peer-role")
 
     def session_open(self, gd, d):
         """vcli session open over the socket, no operator, no token."""
